@@ -1,0 +1,138 @@
+package nn
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// AddChannel adds a per-channel value to x (N,C,...): b of shape (C) adds a
+// bias to every image, b of shape (N,C) adds a per-image vector (the time
+// embedding of a ResBlock).
+func AddChannel(x, b *G.Node) (*G.Node, error) {
+	xs, bs := x.Shape().Clone(), b.Shape().Clone()
+	perImage := false
+	switch {
+	case xs.Dims() < 2:
+	case bs.Dims() == 1 && bs[0] == xs[1]:
+	case bs.Dims() == 2 && bs[0] == xs[0] && bs[1] == xs[1]:
+		perImage = true
+	default:
+		return nil, fmt.Errorf("nn: add-channel: cannot add %v to %v (want (C) or (N,C))", bs, xs)
+	}
+	if xs.Dims() < 2 {
+		return nil, fmt.Errorf("nn: add-channel: input %v has no channel axis", xs)
+	}
+	op := &addChannelOp{opBase{name: fmt.Sprintf("AddChannel%v+%v", xs, bs), inDims: []int{xs.Dims(), bs.Dims()}, outDim: xs.Dims()}, xs, perImage}
+	return G.ApplyOp(op, x, b)
+}
+
+type addChannelOp struct {
+	opBase
+	x        tensor.Shape
+	perImage bool
+}
+
+func (o *addChannelOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.x.Clone(), nil }
+
+func (o *addChannelOp) Do(vals ...G.Value) (G.Value, error) {
+	in, err := dense(&o.opBase, vals)
+	if err != nil {
+		return nil, err
+	}
+	out := newDense(in[0].Dtype(), o.x...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		addChannel(o, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))
+	default:
+		addChannel(o, contiguous[float64](in[0]), contiguous[float64](in[1]), out.Data().([]float64))
+	}
+	return out, nil
+}
+
+func addChannel[T Float](o *addChannelOp, x, b, y []T) {
+	n, c := o.x[0], o.x[1]
+	s := len(x) / (n * c)
+	for i := 0; i < n; i++ {
+		for j := 0; j < c; j++ {
+			v := b[j]
+			if o.perImage {
+				v = b[i*c+j]
+			}
+			off := (i*c + j) * s
+			src, dst := x[off:off+s], y[off:off+s]
+			for q, xv := range src {
+				dst[q] = xv + v
+			}
+		}
+	}
+}
+
+func (o *addChannelOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+func (o *addChannelOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	db, err := ChannelSum(grad, o.perImage)
+	return G.Nodes{grad, db}, err
+}
+
+// ChannelSum sums x (N,C,...) over every axis but the channel axis, giving
+// (C); with keepBatch it keeps the batch axis too, giving (N,C).
+func ChannelSum(x *G.Node, keepBatch bool) (*G.Node, error) {
+	xs := x.Shape().Clone()
+	if xs.Dims() < 2 {
+		return nil, fmt.Errorf("nn: channel-sum: input %v has no channel axis", xs)
+	}
+	out := tensor.Shape{xs[1]}
+	if keepBatch {
+		out = tensor.Shape{xs[0], xs[1]}
+	}
+	op := &channelSumOp{opBase{name: fmt.Sprintf("ChannelSum%v→%v", xs, out), inDims: []int{xs.Dims()}, outDim: out.Dims()}, xs, out}
+	return G.ApplyOp(op, x)
+}
+
+type channelSumOp struct {
+	opBase
+	x, out tensor.Shape
+}
+
+func (o *channelSumOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.out.Clone(), nil }
+
+func (o *channelSumOp) Do(vals ...G.Value) (G.Value, error) {
+	in, err := dense(&o.opBase, vals)
+	if err != nil {
+		return nil, err
+	}
+	out := newDense(in[0].Dtype(), o.out...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		channelSum(o, contiguous[float32](in[0]), out.Data().([]float32))
+	default:
+		channelSum(o, contiguous[float64](in[0]), out.Data().([]float64))
+	}
+	return out, nil
+}
+
+func channelSum[T Float](o *channelSumOp, x, y []T) {
+	n, c := o.x[0], o.x[1]
+	s := len(x) / (n * c)
+	for i := 0; i < n; i++ {
+		for j := 0; j < c; j++ {
+			var acc float64
+			for _, v := range x[(i*c+j)*s : (i*c+j+1)*s] {
+				acc += float64(v)
+			}
+			if len(o.out) == 2 {
+				y[i*c+j] = T(acc)
+			} else {
+				y[j] += T(acc)
+			}
+		}
+	}
+}
+
+func (o *channelSumOp) DiffWRT(int) []bool { return []bool{false} }
+
+func (o *channelSumOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("nn: %s is a gradient op and has no gradient of its own", o.name)
+}

@@ -1,0 +1,247 @@
+package nn
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// ConvGeom is the geometry of a 2-D convolution: square stride and padding,
+// kernel size taken from the filter, no dilation.
+type ConvGeom struct {
+	Stride, Pad int
+}
+
+func (c ConvGeom) outSize(h, w, kh, kw int) (int, int) {
+	return (h+2*c.Pad-kh)/c.Stride + 1, (w+2*c.Pad-kw)/c.Stride + 1
+}
+
+// Conv2d convolves x (N,C,H,W) with filter w (O,C,kh,kw) and adds bias b (O)
+// when b is not nil: im2col per image and one GEMM through gorgonia's BLAS.
+func Conv2d(x, w, b *G.Node, geom ConvGeom) (*G.Node, error) {
+	xs, ws := x.Shape(), w.Shape()
+	if xs.Dims() != 4 || ws.Dims() != 4 || xs[1] != ws[1] {
+		return nil, fmt.Errorf("nn: conv2d: input %v and filter %v do not match (want N,C,H,W and O,C,kh,kw)", xs, ws)
+	}
+	if geom.Stride < 1 || geom.Pad < 0 {
+		return nil, fmt.Errorf("nn: conv2d: stride %d, padding %d", geom.Stride, geom.Pad)
+	}
+	ho, wo := geom.outSize(xs[2], xs[3], ws[2], ws[3])
+	if ho < 1 || wo < 1 {
+		return nil, fmt.Errorf("nn: conv2d: input %v too small for filter %v", xs, ws)
+	}
+	inDims := []int{4, 4}
+	children := G.Nodes{x, w}
+	if b != nil {
+		if b.Shape().TotalSize() != ws[0] || b.Shape().Dims() != 1 {
+			return nil, fmt.Errorf("nn: conv2d: bias %v, want (%d)", b.Shape(), ws[0])
+		}
+		inDims = append(inDims, 1)
+		children = append(children, b)
+	}
+	op := &conv2dOp{
+		opBase: opBase{name: fmt.Sprintf("Conv2d%v*%v/s%dp%db%v", xs, ws, geom.Stride, geom.Pad, b != nil), inDims: inDims, outDim: 4},
+		geom:   geom, x: xs.Clone(), w: ws.Clone(), out: tensor.Shape{xs[0], ws[0], ho, wo},
+	}
+	return G.ApplyOp(op, children...)
+}
+
+type conv2dOp struct {
+	opBase
+	geom ConvGeom
+	x, w tensor.Shape
+	out  tensor.Shape
+}
+
+func (o *conv2dOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.out.Clone(), nil }
+
+func (o *conv2dOp) Do(vals ...G.Value) (G.Value, error) {
+	in, err := dense(&o.opBase, vals)
+	if err != nil {
+		return nil, err
+	}
+	out := newDense(in[0].Dtype(), o.out...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		convForward[float32](o, in, out)
+	default:
+		convForward[float64](o, in, out)
+	}
+	return out, nil
+}
+
+func convForward[T Float](o *conv2dOp, in []*tensor.Dense, out *tensor.Dense) {
+	x, w, y := contiguous[T](in[0]), contiguous[T](in[1]), out.Data().([]T)
+	n, c, h, wd := o.x[0], o.x[1], o.x[2], o.x[3]
+	oc, kh, kw := o.w[0], o.w[2], o.w[3]
+	ho, wo := o.out[2], o.out[3]
+	k, p := c*kh*kw, ho*wo
+	col := make([]T, k*p)
+	for i := 0; i < n; i++ {
+		im2col(x[i*c*h*wd:(i+1)*c*h*wd], c, h, wd, kh, kw, o.geom, ho, wo, col)
+		gemm(false, false, oc, p, k, 1, w, k, col, p, 0, y[i*oc*p:(i+1)*oc*p], p)
+	}
+	if len(in) == 3 {
+		b := contiguous[T](in[2])
+		for i := 0; i < n; i++ {
+			for j := 0; j < oc; j++ {
+				row := y[(i*oc+j)*p : (i*oc+j+1)*p]
+				for q := range row {
+					row[q] += b[j]
+				}
+			}
+		}
+	}
+}
+
+// im2col writes the (C·kh·kw) × (Ho·Wo) patch matrix of one image x (C,H,W).
+func im2col[T Float](x []T, c, h, w, kh, kw int, g ConvGeom, ho, wo int, col []T) {
+	p := ho * wo
+	for ci := 0; ci < c; ci++ {
+		for ki := 0; ki < kh; ki++ {
+			for kj := 0; kj < kw; kj++ {
+				row := col[((ci*kh+ki)*kw+kj)*p:]
+				for oy := 0; oy < ho; oy++ {
+					iy := oy*g.Stride - g.Pad + ki
+					dst := row[oy*wo : (oy+1)*wo]
+					if iy < 0 || iy >= h {
+						clear(dst)
+						continue
+					}
+					src := x[(ci*h+iy)*w:]
+					for ox := range dst {
+						ix := ox*g.Stride - g.Pad + kj
+						if ix < 0 || ix >= w {
+							dst[ox] = 0
+						} else {
+							dst[ox] = src[ix]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im adds the patch matrix col back into the image dx (C,H,W).
+func col2im[T Float](col []T, c, h, w, kh, kw int, g ConvGeom, ho, wo int, dx []T) {
+	p := ho * wo
+	for ci := 0; ci < c; ci++ {
+		for ki := 0; ki < kh; ki++ {
+			for kj := 0; kj < kw; kj++ {
+				row := col[((ci*kh+ki)*kw+kj)*p:]
+				for oy := 0; oy < ho; oy++ {
+					iy := oy*g.Stride - g.Pad + ki
+					if iy < 0 || iy >= h {
+						continue
+					}
+					dst := dx[(ci*h+iy)*w:]
+					src := row[oy*wo : (oy+1)*wo]
+					for ox, v := range src {
+						ix := ox*g.Stride - g.Pad + kj
+						if ix >= 0 && ix < w {
+							dst[ix] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func (o *conv2dOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
+func (o *conv2dOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&convDataGradOp{opBase{name: "Conv2dGradX/" + o.name, inDims: []int{4, 4}, outDim: 4}, o}, inputs[1], grad)
+	if err != nil {
+		return nil, err
+	}
+	dw, err := G.ApplyOp(&convFilterGradOp{opBase{name: "Conv2dGradW/" + o.name, inDims: []int{4, 4}, outDim: 4}, o}, inputs[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	if len(inputs) == 2 {
+		return G.Nodes{dx, dw}, nil
+	}
+	db, err := ChannelSum(grad, false)
+	return G.Nodes{dx, dw, db}, err
+}
+
+// convDataGradOp computes ∂L/∂x from the filter and ∂L/∂y.
+type convDataGradOp struct {
+	opBase
+	fwd *conv2dOp
+}
+
+func (o *convDataGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.fwd.x.Clone(), nil }
+
+func (o *convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
+	in, err := dense(&o.opBase, vals)
+	if err != nil {
+		return nil, err
+	}
+	out := newDense(in[0].Dtype(), o.fwd.x...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		convGradX[float32](o.fwd, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))
+	default:
+		convGradX[float64](o.fwd, contiguous[float64](in[0]), contiguous[float64](in[1]), out.Data().([]float64))
+	}
+	return out, nil
+}
+
+func convGradX[T Float](o *conv2dOp, w, gy, dx []T) {
+	n, c, h, wd := o.x[0], o.x[1], o.x[2], o.x[3]
+	oc, kh, kw := o.w[0], o.w[2], o.w[3]
+	ho, wo := o.out[2], o.out[3]
+	k, p := c*kh*kw, ho*wo
+	col := make([]T, k*p)
+	for i := 0; i < n; i++ {
+		gemm(true, false, k, p, oc, 1, w, k, gy[i*oc*p:(i+1)*oc*p], p, 0, col, p)
+		col2im(col, c, h, wd, kh, kw, o.geom, ho, wo, dx[i*c*h*wd:(i+1)*c*h*wd])
+	}
+}
+
+// convFilterGradOp computes ∂L/∂w from the input and ∂L/∂y.
+type convFilterGradOp struct {
+	opBase
+	fwd *conv2dOp
+}
+
+func (o *convFilterGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return o.fwd.w.Clone(), nil
+}
+
+func (o *convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
+	in, err := dense(&o.opBase, vals)
+	if err != nil {
+		return nil, err
+	}
+	out := newDense(in[0].Dtype(), o.fwd.w...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		convGradW[float32](o.fwd, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))
+	default:
+		convGradW[float64](o.fwd, contiguous[float64](in[0]), contiguous[float64](in[1]), out.Data().([]float64))
+	}
+	return out, nil
+}
+
+func convGradW[T Float](o *conv2dOp, x, gy, dw []T) {
+	n, c, h, wd := o.x[0], o.x[1], o.x[2], o.x[3]
+	oc, kh, kw := o.w[0], o.w[2], o.w[3]
+	ho, wo := o.out[2], o.out[3]
+	k, p := c*kh*kw, ho*wo
+	col := make([]T, k*p)
+	for i := 0; i < n; i++ {
+		im2col(x[i*c*h*wd:(i+1)*c*h*wd], c, h, wd, kh, kw, o.geom, ho, wo, col)
+		gemm(false, true, oc, k, p, 1, gy[i*oc*p:(i+1)*oc*p], p, col, p, 1, dw, k)
+	}
+}

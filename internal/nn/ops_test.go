@@ -1,0 +1,200 @@
+package nn
+
+import (
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+const gradTol = 1e-6
+
+func checkGrad(t *testing.T, name string, inputs []*tensor.Dense, build func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error)) {
+	t.Helper()
+	res, err := GradCheck(inputs, 1e-6, build)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if res.MaxRelErr > gradTol {
+		t.Errorf("%s: gradient mismatch %.3g at %s", name, res.MaxRelErr, res.Where)
+	}
+}
+
+func randn(seed uint64, shape ...int) *tensor.Dense { return RandN(tensor.Float64, seed, shape...) }
+
+func TestReshapeGrad(t *testing.T) {
+	checkGrad(t, "reshape", []*tensor.Dense{randn(1, 2, 3, 4)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+		y, err := Reshape(xs[0], 6, 4)
+		if err != nil {
+			return nil, err
+		}
+		return WeightedSum(g, y, 7)
+	})
+}
+
+// TestReshapeDoesNotAlias reproduces GORGONIA.md #1: reshape(h) − 1 + h
+// must equal 2h − 1 whichever op the tape runs in place.
+func TestReshapeDoesNotAlias(t *testing.T) {
+	g := G.NewGraph()
+	hv := randn(3, 2, 3)
+	h := G.NewTensor(g, tensor.Float64, 2, G.WithShape(2, 3), G.WithValue(hv), G.WithName("h"))
+	r, _ := Reshape(h, 2, 3)
+	one := G.NewConstant(1.0)
+	a := G.Must(G.Sub(r, one))
+	b := G.Must(G.Add(a, h))
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	for run := 0; run < 3; run++ {
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		got := b.Value().Data().([]float64)
+		for i, x := range hv.Data().([]float64) {
+			if d := got[i] - (2*x - 1); d > 1e-12 || d < -1e-12 {
+				t.Fatalf("run %d element %d: got %g want %g", run, i, got[i], 2*x-1)
+			}
+		}
+		vm.Reset()
+	}
+}
+
+func TestConv2dGrad(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		x, w []int
+		geom ConvGeom
+		bias bool
+	}{
+		{"3x3 pad1", []int{2, 3, 5, 5}, []int{4, 3, 3, 3}, ConvGeom{1, 1}, true},
+		{"3x3 stride2", []int{2, 2, 6, 5}, []int{3, 2, 3, 3}, ConvGeom{2, 1}, true},
+		{"1x1 no bias", []int{1, 3, 4, 4}, []int{2, 3, 1, 1}, ConvGeom{1, 0}, false},
+		{"2x2 valid", []int{1, 2, 5, 4}, []int{2, 2, 2, 2}, ConvGeom{1, 0}, true},
+	} {
+		inputs := []*tensor.Dense{randn(1, c.x...), randn(2, c.w...)}
+		if c.bias {
+			inputs = append(inputs, randn(3, c.w[0]))
+		}
+		checkGrad(t, "conv2d "+c.name, inputs, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+			var b *G.Node
+			if c.bias {
+				b = xs[2]
+			}
+			y, err := Conv2d(xs[0], xs[1], b, c.geom)
+			if err != nil {
+				return nil, err
+			}
+			return WeightedSum(g, y, 9)
+		})
+	}
+}
+
+// TestConv2dMatchesStock checks the forward values against gorgonia's Conv2d.
+func TestConv2dMatchesStock(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewTensor(g, tensor.Float64, 4, G.WithShape(2, 3, 7, 6), G.WithValue(randn(1, 2, 3, 7, 6)))
+	w := G.NewTensor(g, tensor.Float64, 4, G.WithShape(4, 3, 3, 3), G.WithValue(randn(2, 4, 3, 3, 3)))
+	own := G.Must(Conv2d(x, w, nil, ConvGeom{Stride: 2, Pad: 1}))
+	stock := G.Must(G.Conv2d(x, w, tensor.Shape{3, 3}, []int{1, 1}, []int{2, 2}, []int{1, 1}))
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	if !own.Shape().Eq(stock.Shape()) {
+		t.Fatalf("shapes %v vs %v", own.Shape(), stock.Shape())
+	}
+	a, b := own.Value().Data().([]float64), stock.Value().Data().([]float64)
+	for i := range a {
+		if d := a[i] - b[i]; d > 1e-9 || d < -1e-9 {
+			t.Fatalf("element %d: own %g stock %g", i, a[i], b[i])
+		}
+	}
+}
+
+func TestGroupNormGrad(t *testing.T) {
+	for _, silu := range []bool{false, true} {
+		for _, shape := range [][]int{{2, 4, 3, 3}, {1, 6, 5, 2}, {3, 4, 5}} {
+			groups := 2
+			if shape[1] == 6 {
+				groups = 3
+			}
+			inputs := []*tensor.Dense{randn(1, shape...), randn(2, shape[1]), randn(3, shape[1])}
+			checkGrad(t, "groupnorm", inputs, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+				y, err := GroupNorm(xs[0], xs[1], xs[2], groups, 1e-5, silu)
+				if err != nil {
+					return nil, err
+				}
+				return WeightedSum(g, y, 4)
+			})
+		}
+	}
+}
+
+// TestGroupNormLargeGroups checks the statistics on groups of more than 256
+// elements, where gorgonia's builtin goes wrong (GORGONIA.md #4).
+func TestGroupNormLargeGroups(t *testing.T) {
+	g := G.NewGraph()
+	xv := randn(5, 2, 4, 16, 16) // groups of 2·256 = 512 elements
+	d := xv.Data().([]float64)
+	for i := range d {
+		d[i] = 3 + 2*d[i]
+	}
+	x := G.NewTensor(g, tensor.Float64, 4, G.WithShape(2, 4, 16, 16), G.WithValue(xv))
+	gamma := G.NewVector(g, tensor.Float64, G.WithShape(4), G.WithValue(FromFloat64(tensor.Float64, []float64{1, 1, 1, 1}, 4)), G.WithName("gamma"))
+	beta := G.NewVector(g, tensor.Float64, G.WithShape(4), G.WithInit(G.Zeroes()), G.WithName("beta"))
+	y := G.Must(GroupNorm(x, gamma, beta, 2, 1e-5, false))
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	out := y.Value().Data().([]float64)
+	for grp := 0; grp < 4; grp++ {
+		var s, ss float64
+		for _, v := range out[grp*512 : (grp+1)*512] {
+			s += v
+			ss += v * v
+		}
+		if mean, msq := s/512, ss/512; mean > 1e-9 || mean < -1e-9 || msq < 0.999 || msq > 1.0001 {
+			t.Errorf("group %d: mean %g, mean square %g; want 0 and 1", grp, mean, msq)
+		}
+	}
+}
+
+func TestUpsample2xGrad(t *testing.T) {
+	checkGrad(t, "upsample2x", []*tensor.Dense{randn(1, 2, 3, 3, 4)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+		y, err := Upsample2x(xs[0])
+		if err != nil {
+			return nil, err
+		}
+		return WeightedSum(g, y, 5)
+	})
+}
+
+func TestAddChannelGrad(t *testing.T) {
+	for _, b := range [][]int{{3}, {2, 3}} {
+		checkGrad(t, "addchannel", []*tensor.Dense{randn(1, 2, 3, 4, 2), randn(2, b...)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+			y, err := AddChannel(xs[0], xs[1])
+			if err != nil {
+				return nil, err
+			}
+			return WeightedSum(g, y, 6)
+		})
+	}
+}
+
+func TestShapeErrors(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewTensor(g, tensor.Float64, 4, G.WithShape(1, 3, 4, 4), G.WithInit(G.Zeroes()))
+	w := G.NewTensor(g, tensor.Float64, 4, G.WithShape(2, 5, 3, 3), G.WithInit(G.Zeroes()))
+	if _, err := Conv2d(x, w, nil, ConvGeom{1, 1}); err == nil {
+		t.Error("conv2d with mismatched channels: no error")
+	}
+	v := G.NewVector(g, tensor.Float64, G.WithShape(3), G.WithInit(G.Zeroes()))
+	if _, err := GroupNorm(x, v, v, 2, 1e-5, false); err == nil {
+		t.Error("groupnorm with 3 channels in 2 groups: no error")
+	}
+	if _, err := Reshape(x, 5, 5); err == nil {
+		t.Error("reshape to a different size: no error")
+	}
+}
