@@ -18,28 +18,46 @@ type GradCheckResult struct {
 
 // GradCheck compares, in float64, the symbolic gradient of the scalar that
 // build returns with central finite differences of step h, for every element
-// of every input. inputs are float64 tensors; build receives one node per
-// input, bound to those tensors.
-func GradCheck(inputs []*tensor.Dense, h float64, build func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error)) (GradCheckResult, error) {
+// of every input and of every parameter build creates in store (a float64
+// store; nil means a fresh one). build receives one node per input, bound to
+// those tensors.
+func GradCheck(store *Store, inputs []*tensor.Dense, h float64, build func(b *Builder, xs G.Nodes) *G.Node) (GradCheckResult, error) {
 	var res GradCheckResult
-	g := G.NewGraph()
+	if store == nil {
+		store = NewStore(tensor.Float64, 1)
+	}
+	if store.Dtype() != tensor.Float64 {
+		return res, fmt.Errorf("nn: gradcheck: store is %v, want float64", store.Dtype())
+	}
+	b := NewBuilder(store, nil)
 	xs := make(G.Nodes, len(inputs))
 	for i, t := range inputs {
 		if t.Dtype() != tensor.Float64 {
 			return res, fmt.Errorf("nn: gradcheck: input %d is %v, want float64", i, t.Dtype())
 		}
-		xs[i] = G.NewTensor(g, tensor.Float64, t.Dims(), G.WithShape(t.Shape()...), G.WithValue(t), G.WithName(fmt.Sprintf("x%d", i)))
+		xs[i] = G.NewTensor(b.G, tensor.Float64, t.Dims(), G.WithShape(t.Shape()...), G.WithValue(t), G.WithName(fmt.Sprintf("x%d", i)))
 	}
-	loss, err := build(g, xs)
-	if err != nil {
+	var loss *G.Node
+	if err := Build(func() { loss = build(b, xs) }); err != nil {
 		return res, err
 	}
 	if !loss.IsScalar() {
 		return res, fmt.Errorf("nn: gradcheck: loss has shape %v, want a scalar", loss.Shape())
 	}
+	params, names := b.Params()
+	wrt := append(append(G.Nodes{}, xs...), params...)
+	tensors := append([]*tensor.Dense{}, inputs...)
+	labels := make([]string, 0, len(wrt))
+	for i := range inputs {
+		labels = append(labels, fmt.Sprintf("input %d", i))
+	}
+	for _, n := range names {
+		tensors = append(tensors, store.Lookup(n))
+		labels = append(labels, n)
+	}
 	var lossVal G.Value
 	G.Read(loss, &lossVal)
-	grads, err := G.Grad(loss, xs...)
+	grads, err := G.Grad(loss, wrt...)
 	if err != nil {
 		return res, err
 	}
@@ -47,12 +65,12 @@ func GradCheck(inputs []*tensor.Dense, h float64, build func(g *G.ExprGraph, xs 
 	for i := range grads {
 		G.Read(grads[i], &gradVals[i])
 	}
-	vm := G.NewTapeMachine(g)
+	vm := G.NewTapeMachine(b.G)
 	defer vm.Close()
 	if err := vm.RunAll(); err != nil {
 		return res, err
 	}
-	symbolic := make([][]float64, len(inputs))
+	symbolic := make([][]float64, len(wrt))
 	for i, v := range gradVals {
 		symbolic[i] = append([]float64(nil), v.Data().([]float64)...)
 	}
@@ -63,7 +81,7 @@ func GradCheck(inputs []*tensor.Dense, h float64, build func(g *G.ExprGraph, xs 
 		}
 		return lossVal.Data().(float64), nil
 	}
-	for i, t := range inputs {
+	for i, t := range tensors {
 		data := t.Data().([]float64)
 		for j := range data {
 			orig := data[j]
@@ -83,14 +101,12 @@ func GradCheck(inputs []*tensor.Dense, h float64, build func(g *G.ExprGraph, xs 
 			abs := math.Abs(num - sym)
 			rel := abs / math.Max(1, math.Max(math.Abs(num), math.Abs(sym)))
 			if math.IsNaN(abs) {
-				return res, fmt.Errorf("nn: gradcheck: NaN at input %d element %d", i, j)
+				return res, fmt.Errorf("nn: gradcheck: NaN at %s element %d", labels[i], j)
 			}
-			if abs > res.MaxAbsErr {
-				res.MaxAbsErr = abs
-			}
+			res.MaxAbsErr = math.Max(res.MaxAbsErr, abs)
 			if rel > res.MaxRelErr {
 				res.MaxRelErr = rel
-				res.Where = fmt.Sprintf("input %d element %d: symbolic %g, numeric %g", i, j, sym, num)
+				res.Where = fmt.Sprintf("%s element %d: symbolic %g, numeric %g", labels[i], j, sym, num)
 			}
 		}
 	}
@@ -101,6 +117,9 @@ func GradCheck(inputs []*tensor.Dense, h float64, build func(g *G.ExprGraph, xs 
 // scalar whose gradient with respect to y is r, so every output element of
 // an op under test carries a distinct weight.
 func WeightedSum(g *G.ExprGraph, y *G.Node, seed uint64) (*G.Node, error) {
+	if y.Shape().TotalSize() == 1 && y.IsScalar() {
+		return y, nil
+	}
 	r := RandN(y.Dtype(), seed, y.Shape()...)
 	rn := G.NewTensor(g, y.Dtype(), y.Dims(), G.WithShape(y.Shape()...), G.WithValue(r), G.WithName(fmt.Sprintf("weights%d", seed)))
 	p, err := G.HadamardProd(y, rn)

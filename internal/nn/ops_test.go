@@ -11,7 +11,14 @@ const gradTol = 1e-6
 
 func checkGrad(t *testing.T, name string, inputs []*tensor.Dense, build func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error)) {
 	t.Helper()
-	res, err := GradCheck(inputs, 1e-6, build)
+	checkLayerGrad(t, name, nil, inputs, func(b *Builder, xs G.Nodes) *G.Node {
+		return b.check(name)(build(b.G, xs))
+	})
+}
+
+func checkLayerGrad(t *testing.T, name string, store *Store, inputs []*tensor.Dense, build func(b *Builder, xs G.Nodes) *G.Node) {
+	t.Helper()
+	res, err := GradCheck(store, inputs, 1e-6, build)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

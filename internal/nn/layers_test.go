@@ -1,0 +1,94 @@
+package nn
+
+import (
+	"math"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+func weighted(b *Builder, y *G.Node) *G.Node { return b.check("weighted")(WeightedSum(b.G, y, 11)) }
+
+func TestLayerGrads(t *testing.T) {
+	cases := []struct {
+		name   string
+		inputs []*tensor.Dense
+		build  func(b *Builder, xs G.Nodes) *G.Node
+	}{
+		{"linear", []*tensor.Dense{randn(1, 3, 4)}, func(b *Builder, xs G.Nodes) *G.Node {
+			return weighted(b, b.Linear("fc", xs[0], 5, true))
+		}},
+		{"conv", []*tensor.Dense{randn(1, 2, 3, 4, 4)}, func(b *Builder, xs G.Nodes) *G.Node {
+			return weighted(b, b.Conv("conv", xs[0], 2, 3, 2, 1))
+		}},
+		{"layernorm", []*tensor.Dense{randn(1, 3, 6)}, func(b *Builder, xs G.Nodes) *G.Node {
+			return weighted(b, b.LayerNorm("ln", xs[0]))
+		}},
+		{"self-attention", []*tensor.Dense{randn(1, 2, 3, 4)}, func(b *Builder, xs G.Nodes) *G.Node {
+			return weighted(b, b.Attention("attn", xs[0], nil, 2))
+		}},
+		{"cross-attention", []*tensor.Dense{randn(1, 2, 3, 4), randn(2, 2, 5, 6)}, func(b *Builder, xs G.Nodes) *G.Node {
+			return weighted(b, b.Attention("attn", xs[0], xs[1], 2))
+		}},
+		{"resblock", []*tensor.Dense{randn(1, 2, 4, 3, 3), randn(2, 2, 6)}, func(b *Builder, xs G.Nodes) *G.Node {
+			return weighted(b, b.ResBlock("res", xs[0], xs[1], 6, 2))
+		}},
+		{"attnblock", []*tensor.Dense{randn(1, 2, 4, 2, 3), randn(2, 2, 3, 5)}, func(b *Builder, xs G.Nodes) *G.Node {
+			return weighted(b, b.AttnBlock("tf", xs[0], xs[1], 2, 2))
+		}},
+		{"mse", []*tensor.Dense{randn(1, 2, 3), randn(2, 2, 3)}, func(b *Builder, xs G.Nodes) *G.Node {
+			return b.MSE(xs[0], xs[1])
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkLayerGrad(t, c.name, nil, c.inputs, c.build) })
+	}
+}
+
+// TestStockOpsGrads checks the stock compositions against finite differences
+// too, so that the owned-vs-stock comparison compares two checked things.
+func TestStockOpsGrads(t *testing.T) {
+	inputs := []*tensor.Dense{randn(1, 2, 4, 3, 3), randn(2, 2, 6)}
+	res, err := GradCheck(nil, inputs, 1e-6, func(b *Builder, xs G.Nodes) *G.Node {
+		b.Ops = Stock{}
+		h := b.ResBlock("res", xs[0], xs[1], 6, 2)
+		return weighted(b, b.Upsample2x(h))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MaxRelErr > gradTol {
+		t.Errorf("stock resblock: %.3g at %s", res.MaxRelErr, res.Where)
+	}
+}
+
+func TestTimestepEmbedding(t *testing.T) {
+	e := TimestepEmbedding([]float64{0, 10}, 4)
+	// ω = (1, 10000^-0.5 = 0.01); t=0: cos 1,1 sin 0,0; t=10: cos(10), cos(0.1), sin(10), sin(0.1)
+	want := []float64{1, 1, 0, 0, math.Cos(10), math.Cos(0.1), math.Sin(10), math.Sin(0.1)}
+	for i := range want {
+		if math.Abs(e[i]-want[i]) > 1e-12 {
+			t.Fatalf("element %d: got %g want %g", i, e[i], want[i])
+		}
+	}
+}
+
+func TestStoreInitIndependentOfOrder(t *testing.T) {
+	a, b := NewStore(tensor.Float32, 7), NewStore(tensor.Float32, 7)
+	a.Get("x.weight", []int{3, 3}, KaimingUniform, 3, 3)
+	a.Get("y.weight", []int{2}, KaimingUniform, 3, 3)
+	b.Get("y.weight", []int{2}, KaimingUniform, 3, 3)
+	b.Get("x.weight", []int{3, 3}, KaimingUniform, 3, 3)
+	for _, n := range a.Names() {
+		x, y := Float64s(a.Lookup(n)), Float64s(b.Lookup(n))
+		for i := range x {
+			if x[i] != y[i] {
+				t.Fatalf("%s differs with creation order", n)
+			}
+		}
+	}
+	if a.Count() != 11 || a.Len() != 2 {
+		t.Errorf("count %d len %d", a.Count(), a.Len())
+	}
+}
