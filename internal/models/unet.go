@@ -1,0 +1,76 @@
+package models
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/rpo-dev/rpo/internal/nn"
+)
+
+// UNetConfig is the architecture of a conditional U-Net. Level i runs at
+// 1/2^i of the input resolution with Channels[i] channels; the lowest level
+// holds self- and cross-attention, followed by a middle ResBlock; the way up
+// upsamples (nearest) and concatenates the skip of the same resolution.
+type UNetConfig struct {
+	InChannels  int   `yaml:"in_channels"`  // channels of x_t (4 for latents)
+	OutChannels int   `yaml:"out_channels"` // channels of the prediction
+	Channels    []int `yaml:"channels"`     // per level, e.g. [32, 64, 128]
+	Groups      int   `yaml:"groups"`       // GroupNorm groups
+	Heads       int   `yaml:"heads"`        // attention heads at the lowest level
+	TimeDim     int   `yaml:"time_dim"`     // width of the time embedding MLP
+	ContextDim  int   `yaml:"context_dim"`  // width of the text tokens (0: no cross-attention)
+}
+
+// ModelA is the anchor U-Net of GORGONIA.md: channels 32-64-128,
+// GroupNorm(8)+SiLU ResBlocks, 4-head self- and cross-attention at the
+// lowest resolution, about 1.07 M parameters.
+func ModelA() UNetConfig {
+	return UNetConfig{InChannels: 4, OutChannels: 4, Channels: []int{32, 64, 128}, Groups: 8, Heads: 4, TimeDim: 128, ContextDim: 64}
+}
+
+// Validate checks that the configuration can be built.
+func (c UNetConfig) Validate() error {
+	if c.InChannels < 1 || c.OutChannels < 1 || len(c.Channels) < 1 || c.TimeDim < 1 {
+		return fmt.Errorf("models: unet: in/out channels, channels and time_dim must be positive")
+	}
+	for _, ch := range c.Channels {
+		if c.Groups < 1 || ch%c.Groups != 0 || ch%c.Heads != 0 {
+			return fmt.Errorf("models: unet: %d channels not divisible by %d groups and %d heads", ch, c.Groups, c.Heads)
+		}
+	}
+	return nil
+}
+
+// UNet builds the network's prediction for x (B, InChannels, H, W) at the
+// timesteps whose sinusoidal embeddings are tEmb (B, Channels[0]) under the
+// text tokens ctx (B, L, ContextDim), nil when unconditional. H and W must
+// be divisible by 2^(levels−1).
+func UNet(b *nn.Builder, c UNetConfig, x, tEmb, ctx *G.Node) *G.Node {
+	// time embedding MLP on the sinusoidal features
+	t := b.Linear("time_embedding.linear_1", tEmb, c.TimeDim, true)
+	t = b.Linear("time_embedding.linear_2", b.SiLU(t), c.TimeDim, true)
+
+	last := len(c.Channels) - 1
+	h := b.Conv("conv_in", x, c.Channels[0], 3, 1, 1)
+	var skips []*G.Node
+	for i, ch := range c.Channels {
+		d := b.Scopef("down.%d", i)
+		h = d.ResBlock("res", h, t, ch, c.Groups)
+		if i == last {
+			h = d.AttnBlock("attn", h, ctx, c.Heads, c.Groups)
+			break
+		}
+		skips = append(skips, h)
+		h = d.Conv("downsample", h, ch, 3, 2, 1)
+	}
+	h = b.ResBlock("mid.res", h, t, c.Channels[last], c.Groups)
+	for i := last - 1; i >= 0; i-- {
+		u := b.Scopef("up.%d", i)
+		h = u.Upsample2x(h)
+		h = u.Concat(1, h, skips[i])
+		h = u.ResBlock("res", h, t, c.Channels[i], c.Groups)
+	}
+	h = b.GroupNorm("norm_out", h, c.Groups, true)
+	return b.Conv("conv_out", h, c.OutChannels, 3, 1, 1)
+}

@@ -1,0 +1,169 @@
+package models
+
+import (
+	"math"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/rpo-dev/rpo/internal/nn"
+)
+
+func tinyUNet() UNetConfig {
+	return UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{4, 8}, Groups: 2, Heads: 2, TimeDim: 8, ContextDim: 6}
+}
+
+// denoiseStep is one U-Net regression step on fixed random inputs: the
+// prediction for x under (t, ctx) against a target, mean squared error.
+type denoiseStep struct {
+	prog *nn.Program
+	pred G.Value
+}
+
+func newDenoiseStep(t testing.TB, store *nn.Store, c UNetConfig, ops nn.Ops, batch, res, ctxLen int, seed uint64, train bool) *denoiseStep {
+	t.Helper()
+	b := nn.NewBuilder(store, ops)
+	dt := store.Dtype()
+	x := b.Constant("x_t", nn.Float64s(nn.RandN(dt, seed, batch, c.InChannels, res, res)), batch, c.InChannels, res, res)
+	ts := make([]float64, batch)
+	for i := range ts {
+		ts[i] = float64(37 * (i + 1) % 1000)
+	}
+	temb := b.Constant("t_emb", nn.TimestepEmbedding(ts, c.Channels[0]), batch, c.Channels[0])
+	var ctx *G.Node
+	if c.ContextDim > 0 {
+		ctx = b.Constant("context", nn.Float64s(nn.RandN(dt, seed+1, batch, ctxLen, c.ContextDim)), batch, ctxLen, c.ContextDim)
+	}
+	target := b.Constant("target", nn.Float64s(nn.RandN(dt, seed+2, batch, c.OutChannels, res, res)), batch, c.OutChannels, res, res)
+	s := &denoiseStep{}
+	var loss *G.Node
+	if err := nn.Build(func() {
+		pred := UNet(b, c, x, temb, ctx)
+		G.Read(pred, &s.pred)
+		loss = b.MSE(pred, target)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := nn.Compile(b, loss, train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.prog = p
+	t.Cleanup(func() { p.Close() })
+	return s
+}
+
+func TestModelAParameterCount(t *testing.T) {
+	store := nn.NewStore(tensor.Float32, 1)
+	newDenoiseStep(t, store, ModelA(), nil, 1, 8, 1, 1, false)
+	n := store.Count()
+	t.Logf("Model A: %d parameters in %d tensors", n, store.Len())
+	if n < 1_000_000 || n > 1_150_000 {
+		t.Errorf("Model A has %d parameters, want about 1.07 M", n)
+	}
+}
+
+// TestUNetStockVsOwned builds one U-Net from owned operators and from stock
+// gorgonia operators (with the GORGONIA.md fixes) on the same float64
+// parameters: the loss and every gradient must agree.
+func TestUNetStockVsOwned(t *testing.T) {
+	store := nn.NewStore(tensor.Float64, 5)
+	own := newDenoiseStep(t, store, tinyUNet(), nn.Owned{}, 2, 8, 3, 9, true)
+	stock := newDenoiseStep(t, store, tinyUNet(), nn.Stock{}, 2, 8, 3, 9, true)
+	lo, err := own.prog.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := stock.prog.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(lo-ls) > 1e-12*math.Abs(lo) {
+		t.Fatalf("loss: owned %.17g, stock %.17g", lo, ls)
+	}
+	go_, gs := own.prog.Grads(), stock.prog.Grads()
+	if len(go_) != len(gs) || len(go_) != store.Len() {
+		t.Fatalf("%d owned gradients, %d stock, %d parameters", len(go_), len(gs), store.Len())
+	}
+	for name, g := range go_ {
+		a, b := nn.Float64s(g), nn.Float64s(gs[name])
+		for i := range a {
+			if math.Abs(a[i]-b[i]) > 1e-10*math.Max(1, math.Abs(a[i])) {
+				t.Fatalf("%s[%d]: owned %g, stock %g", name, i, a[i], b[i])
+			}
+		}
+	}
+}
+
+// TestUNetGradCheck checks the whole tiny U-Net against finite differences.
+func TestUNetGradCheck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-model finite differences")
+	}
+	c := tinyUNet()
+	c.Channels = []int{2, 4}
+	inputs := []*tensor.Dense{
+		nn.RandN(tensor.Float64, 1, 1, c.InChannels, 4, 4),
+		tensor.New(tensor.WithShape(1, 2), tensor.WithBacking(nn.TimestepEmbedding([]float64{500}, 2))),
+		nn.RandN(tensor.Float64, 2, 1, 2, c.ContextDim),
+	}
+	res, err := nn.GradCheck(nil, inputs, 1e-6, func(b *nn.Builder, xs G.Nodes) *G.Node {
+		y := UNet(b, c, xs[0], xs[1], xs[2])
+		s, err := nn.WeightedSum(b.G, y, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MaxRelErr > 1e-6 {
+		t.Fatalf("U-Net gradient mismatch %.3g at %s", res.MaxRelErr, res.Where)
+	}
+}
+
+func trainLosses(t *testing.T, c UNetConfig, steps int, lr float64) []float64 {
+	store := nn.NewStore(tensor.Float32, 42)
+	s := newDenoiseStep(t, store, c, nil, 2, 8, 3, 7, true)
+	opt := nn.NewAdamW(lr)
+	losses := make([]float64, steps)
+	for i := range losses {
+		l, err := s.prog.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses[i] = l
+		if _, err := opt.Update(store, s.prog.Grads()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return losses
+}
+
+// TestRunTwiceSameLoss: two trainings from the same seed give bit-identical
+// losses (aliasing bugs show up as drift, GORGONIA.md #1).
+func TestRunTwiceSameLoss(t *testing.T) {
+	a := trainLosses(t, tinyUNet(), 8, 1e-3)
+	b := trainLosses(t, tinyUNet(), 8, 1e-3)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("step %d: %.9g vs %.9g", i, a[i], b[i])
+		}
+	}
+}
+
+// TestOverfitOneBatch: a small U-Net fits one fixed batch; the loss falls
+// at least tenfold.
+func TestOverfitOneBatch(t *testing.T) {
+	c := tinyUNet()
+	c.Channels = []int{16, 32}
+	c.Groups = 4
+	l := trainLosses(t, c, 300, 3e-3)
+	first, last := l[0], l[len(l)-1]
+	t.Logf("loss %.4g → %.4g (step 50: %.4g, 150: %.4g)", first, last, l[50], l[150])
+	if last > first/10 {
+		t.Fatalf("loss fell only from %.4f to %.4f", first, last)
+	}
+}

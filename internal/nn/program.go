@@ -1,0 +1,72 @@
+package nn
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Program is a compiled graph: a tape machine that computes a scalar loss
+// and, when compiled for training, the gradient of every parameter the
+// graph uses.
+type Program struct {
+	vm       G.VM
+	lossVal  G.Value
+	names    []string
+	gradVals []G.Value
+}
+
+// Compile compiles b's graph. Other outputs the caller wants to read must be
+// registered with G.Read before Compile.
+func Compile(b *Builder, loss *G.Node, train bool) (*Program, error) {
+	p := &Program{}
+	if loss != nil {
+		G.Read(loss, &p.lossVal)
+	}
+	if train {
+		params, names := b.Params()
+		grads, err := G.Grad(loss, params...)
+		if err != nil {
+			return nil, fmt.Errorf("nn: gradient: %w", err)
+		}
+		p.names = names
+		p.gradVals = make([]G.Value, len(grads))
+		for i := range grads {
+			G.Read(grads[i], &p.gradVals[i])
+		}
+	}
+	p.vm = G.NewTapeMachine(b.G)
+	return p, nil
+}
+
+// Run executes the program once and returns the loss (0 without one).
+func (p *Program) Run() (float64, error) {
+	p.vm.Reset()
+	if err := p.vm.RunAll(); err != nil {
+		return 0, err
+	}
+	if p.lossVal == nil {
+		return 0, nil
+	}
+	switch v := p.lossVal.Data().(type) {
+	case float32:
+		return float64(v), nil
+	case float64:
+		return v, nil
+	}
+	return 0, fmt.Errorf("nn: loss of type %T", p.lossVal.Data())
+}
+
+// Grads returns the gradients of the last Run by parameter name. The
+// tensors belong to the program and change at the next Run.
+func (p *Program) Grads() map[string]*tensor.Dense {
+	out := make(map[string]*tensor.Dense, len(p.names))
+	for i, n := range p.names {
+		out[n] = p.gradVals[i].(*tensor.Dense)
+	}
+	return out
+}
+
+// Close releases the machine.
+func (p *Program) Close() error { return p.vm.Close() }
