@@ -203,8 +203,16 @@ func convGradX[T Float](o *conv2dOp, w, gy, dx []T) {
 	ho, wo := o.out[2], o.out[3]
 	k, p := c*kh*kw, ho*wo
 	col := make([]T, k*p)
+	// Wᵀ once, so the per-image GEMM is NoTrans·NoTrans (gonum's Trans·NoTrans
+	// kernel is about 3× slower here).
+	wt := make([]T, k*oc)
+	for r := 0; r < oc; r++ {
+		for q := 0; q < k; q++ {
+			wt[q*oc+r] = w[r*k+q]
+		}
+	}
 	for i := 0; i < n; i++ {
-		gemm(true, false, k, p, oc, 1, w, k, gy[i*oc*p:(i+1)*oc*p], p, 0, col, p)
+		gemm(false, false, k, p, oc, 1, wt, oc, gy[i*oc*p:(i+1)*oc*p], p, 0, col, p)
 		col2im(col, c, h, wd, kh, kw, o.geom, ho, wo, dx[i*c*h*wd:(i+1)*c*h*wd])
 	}
 }
