@@ -34,11 +34,11 @@ func benchModelA(b *testing.B, train bool) {
 	s := newDenoiseStep(b, store, ModelA(), nil, 16, 32, 8, 1, train)
 	opt := nn.NewAdamW(1e-4)
 	step := func() {
-		if _, err := s.prog.Run(); err != nil {
+		if _, err := s.Program.Run(); err != nil {
 			b.Fatal(err)
 		}
 		if train {
-			if _, err := opt.Update(store, s.prog.Grads()); err != nil {
+			if _, err := opt.Update(store, s.Program.Grads()); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -14,43 +14,15 @@ func tinyUNet() UNetConfig {
 	return UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{4, 8}, Groups: 2, Heads: 2, TimeDim: 8, ContextDim: 6}
 }
 
-// denoiseStep is one U-Net regression step on fixed random inputs: the
-// prediction for x under (t, ctx) against a target, mean squared error.
-type denoiseStep struct {
-	prog *nn.Program
-	pred G.Value
-}
+type denoiseStep = RegressionStep
 
 func newDenoiseStep(t testing.TB, store *nn.Store, c UNetConfig, ops nn.Ops, batch, res, ctxLen int, seed uint64, train bool) *denoiseStep {
 	t.Helper()
-	b := nn.NewBuilder(store, ops)
-	dt := store.Dtype()
-	x := b.Constant("x_t", nn.Float64s(nn.RandN(dt, seed, batch, c.InChannels, res, res)), batch, c.InChannels, res, res)
-	ts := make([]float64, batch)
-	for i := range ts {
-		ts[i] = float64(37 * (i + 1) % 1000)
-	}
-	temb := b.Constant("t_emb", nn.TimestepEmbedding(ts, c.Channels[0]), batch, c.Channels[0])
-	var ctx *G.Node
-	if c.ContextDim > 0 {
-		ctx = b.Constant("context", nn.Float64s(nn.RandN(dt, seed+1, batch, ctxLen, c.ContextDim)), batch, ctxLen, c.ContextDim)
-	}
-	target := b.Constant("target", nn.Float64s(nn.RandN(dt, seed+2, batch, c.OutChannels, res, res)), batch, c.OutChannels, res, res)
-	s := &denoiseStep{}
-	var loss *G.Node
-	if err := nn.Build(func() {
-		pred := UNet(b, c, x, temb, ctx)
-		G.Read(pred, &s.pred)
-		loss = b.MSE(pred, target)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	p, err := nn.Compile(b, loss, train)
+	s, err := NewRegressionStep(store, c, ops, RegressionShape{Batch: batch, Resolution: res, ContextLen: ctxLen, Seed: seed}, train)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.prog = p
-	t.Cleanup(func() { p.Close() })
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -71,18 +43,18 @@ func TestUNetStockVsOwned(t *testing.T) {
 	store := nn.NewStore(tensor.Float64, 5)
 	own := newDenoiseStep(t, store, tinyUNet(), nn.Owned{}, 2, 8, 3, 9, true)
 	stock := newDenoiseStep(t, store, tinyUNet(), nn.Stock{}, 2, 8, 3, 9, true)
-	lo, err := own.prog.Run()
+	lo, err := own.Program.Run()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls, err := stock.prog.Run()
+	ls, err := stock.Program.Run()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if math.Abs(lo-ls) > 1e-12*math.Abs(lo) {
 		t.Fatalf("loss: owned %.17g, stock %.17g", lo, ls)
 	}
-	go_, gs := own.prog.Grads(), stock.prog.Grads()
+	go_, gs := own.Program.Grads(), stock.Program.Grads()
 	if len(go_) != len(gs) || len(go_) != store.Len() {
 		t.Fatalf("%d owned gradients, %d stock, %d parameters", len(go_), len(gs), store.Len())
 	}
@@ -130,12 +102,12 @@ func trainLosses(t *testing.T, c UNetConfig, steps int, lr float64) []float64 {
 	opt := nn.NewAdamW(lr)
 	losses := make([]float64, steps)
 	for i := range losses {
-		l, err := s.prog.Run()
+		l, err := s.Program.Run()
 		if err != nil {
 			t.Fatal(err)
 		}
 		losses[i] = l
-		if _, err := opt.Update(store, s.prog.Grads()); err != nil {
+		if _, err := opt.Update(store, s.Program.Grads()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,7 +21,7 @@ func (Owned) Conv2d(x, w, b *G.Node, geom ConvGeom) (*G.Node, error) { return Co
 func (Owned) GroupNorm(x, gamma, beta *G.Node, groups int, eps float64, silu bool) (*G.Node, error) {
 	return GroupNorm(x, gamma, beta, groups, eps, silu)
 }
-func (Owned) Upsample2x(x *G.Node) (*G.Node, error)  { return Upsample2x(x) }
+func (Owned) Upsample2x(x *G.Node) (*G.Node, error)    { return Upsample2x(x) }
 func (Owned) AddChannel(x, b *G.Node) (*G.Node, error) { return AddChannel(x, b) }
 
 // Stock composes the same operators from gorgonia's own, with the fixes of

@@ -59,7 +59,6 @@ func (b *Builder) Linear(name string, x *G.Node, out int, bias bool) *G.Node {
 	return y
 }
 
-
 // Conv is a k×k convolution of x (N,C,H,W) to out channels, with bias.
 func (b *Builder) Conv(name string, x *G.Node, out, k, stride, pad int) *G.Node {
 	in := x.Shape()[1]

@@ -1,0 +1,39 @@
+# rpo — see README.md. Pure Go by default (CGO_ENABLED=0 works).
+GO      ?= go
+BIN     ?= bin/rpo
+BENCH   ?= .
+# one training step of GORGONIA.md's Model A is ~3 s: a few iterations suffice
+BENCHTIME ?= 5x
+
+.PHONY: all build test lint bench bench-openblas fuzz selftest clean
+
+all: lint test build
+
+build:
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/rpo
+
+# The test command of the README and of .ci/run.
+test:
+	$(GO) test ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Model A (GORGONIA.md) training step and forward pass: ms/step and peak RSS.
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./internal/models/
+
+# The same with OpenBLAS (needs Debian libopenblas-dev).
+bench-openblas:
+	CGO_LDFLAGS=-lopenblas $(GO) test -tags openblas -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./internal/models/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./internal/ckpt/
+
+# The README's first set-up command: build rpo and check the engine.
+selftest: build
+	./$(BIN) selftest
+
+clean:
+	rm -rf bin

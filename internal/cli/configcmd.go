@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rpo-dev/rpo/internal/config"
+)
+
+// NewConfigCmd builds `rpo config [COMMAND [flags]]`: the resolved
+// configuration (defaults < --config file < RPO_* env < flags) as YAML, for
+// the global options or for what COMMAND would run with.
+func NewConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config [COMMAND [flags]]",
+		Short: "Print the resolved configuration as YAML",
+		Long: `Print the resolved configuration as YAML: flag defaults, overridden by the
+--config file, by RPO_* environment variables and by flags, in that order.
+Without COMMAND it prints the global options; "rpo config selftest --steps 50"
+prints what "rpo selftest --steps 50" would run with.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var g Global
+			if err := resolve(cmd, &g, &g); err != nil {
+				return err
+			}
+			return printYAML(&g, g)
+		},
+	}
+	cmd.AddCommand(NewSelftestCmd(func(_ context.Context, o *SelftestOptions) error { return printYAML(&o.Global, o) }))
+	return cmd
+}
+
+func printYAML(g *Global, opts any) error {
+	b, err := config.Dump(opts)
+	if err != nil {
+		return err
+	}
+	_, err = g.Out.Write(b)
+	return err
+}

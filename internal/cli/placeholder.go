@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// placeholder is a command that a later issue fills in. Run, it says so and
+// fails; it never pretends to work.
+type placeholder struct {
+	use, short string
+	issue      int
+	what       string
+}
+
+var placeholders = []placeholder{
+	{"train", "Fine-tune the model on a subject with RPO (not implemented yet)", 7, "the RPO trainer"},
+	{"generate", "Generate images from a prompt (not implemented yet)", 5, "the embedded text-to-image model"},
+	{"eval", "Evaluate on DreamBench or MiniDreamBench (not implemented yet)", 8, "the evaluation protocol"},
+	{"pretrain", "Pretrain the embedded models on the procedural world (not implemented yet)", 5, "the embedded text-to-image model"},
+	{"score", "Score images with the λ-Harmonic reward (not implemented yet)", 6, "the reward and metric encoders"},
+	{"world", "Render the procedural world and MiniDreamBench (not implemented yet)", 3, "the procedural world"},
+}
+
+// ErrNotImplemented marks a placeholder command.
+type ErrNotImplemented struct {
+	Command string
+	Issue   int
+	What    string
+}
+
+func (e ErrNotImplemented) Error() string {
+	return fmt.Sprintf("`rpo %s` is not implemented yet: it arrives with issue #%d (%s)", e.Command, e.Issue, e.What)
+}
+
+func newPlaceholderCmd(p placeholder) *cobra.Command {
+	return &cobra.Command{
+		Use:                p.use,
+		Short:              p.short,
+		DisableFlagParsing: true, // any flags: the answer is the same
+		RunE: func(*cobra.Command, []string) error {
+			return ErrNotImplemented{p.use, p.issue, p.what}
+		},
+	}
+}

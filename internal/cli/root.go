@@ -1,0 +1,66 @@
+// Package cli holds rpo's commands, one file each. A command parses its
+// flags into an options struct (resolved by internal/config) and calls a
+// run function; the constructor takes that function, so tests check parsing
+// without side effects (the pattern of cli/cli). Commands do no math.
+package cli
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rpo-dev/rpo/internal/config"
+)
+
+// Global are the options every command takes.
+type Global struct {
+	LogLevel  string       `mapstructure:"log_level" yaml:"log_level"`
+	LogFormat string       `mapstructure:"log_format" yaml:"log_format"`
+	Out       io.Writer    `mapstructure:"-" yaml:"-"` // standard output of the command
+	Err       io.Writer    `mapstructure:"-" yaml:"-"` // standard error (logs, progress)
+	Logger    *slog.Logger `mapstructure:"-" yaml:"-"`
+}
+
+// NewRootCmd builds the rpo command tree.
+func NewRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "rpo",
+		Short: "Subject-driven text-to-image fine-tuning with Reward Preference Optimization",
+		Long: `rpo fine-tunes a text-to-image diffusion model on a few photos of a subject
+(your dog, a backpack) with Reward Preference Optimization (Miao et al.,
+NeurIPS 2024), so that the model draws that subject in new scenes from text.
+
+Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
+"rpo config COMMAND [flags]" prints what a command would run with.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().String(config.FileFlag, "", "YAML file of options (keys are flag names with _ for -); env RPO_CONFIG")
+	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
+	root.PersistentFlags().String("log-format", "text", "log format: text or json")
+
+	root.AddCommand(
+		NewVersionCmd(),
+		NewConfigCmd(),
+		NewSelftestCmd(RunSelftest),
+	)
+	for _, p := range placeholders {
+		root.AddCommand(newPlaceholderCmd(p))
+	}
+	return root
+}
+
+// resolve fills the global part of a command's options and its logger.
+func resolve(cmd *cobra.Command, opts any, g *Global) error {
+	if err := config.Load(cmd, opts); err != nil {
+		return err
+	}
+	g.Out, g.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
+	logger, err := NewLogger(g.Err, g.LogLevel, g.LogFormat)
+	if err != nil {
+		return err
+	}
+	g.Logger = logger
+	return nil
+}

@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rpo-dev/rpo/internal/nn"
+)
+
+// Version is rpo's version; release builds set it with
+// -ldflags "-X github.com/rpo-dev/rpo/internal/cli.Version=v0.1.0".
+var Version = "v0.1.0-dev"
+
+// BuildInfo describes this binary.
+type BuildInfo struct {
+	Version, Commit, Go, Gorgonia, BLAS, Platform string
+	Modified                                      bool
+}
+
+// ReadBuildInfo collects the version, VCS commit and module versions.
+func ReadBuildInfo() BuildInfo {
+	b := BuildInfo{Version: Version, Go: runtime.Version(), BLAS: nn.BLASName(), Platform: runtime.GOOS + "/" + runtime.GOARCH, Commit: "unknown", Gorgonia: "unknown"}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				b.Commit = s.Value
+			case "vcs.modified":
+				b.Modified = s.Value == "true"
+			}
+		}
+		for _, d := range info.Deps {
+			if d.Path == "gorgonia.org/gorgonia" {
+				b.Gorgonia = d.Version
+			}
+		}
+	}
+	return b
+}
+
+// NewVersionCmd builds `rpo version`.
+func NewVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of rpo and of what it is built with",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b := ReadBuildInfo()
+			commit := b.Commit
+			if b.Modified {
+				commit += " (modified)"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rpo %s\ncommit:   %s\ngo:       %s %s\ngorgonia: %s\nblas:     %s\n",
+				b.Version, commit, b.Go, b.Platform, b.Gorgonia, b.BLAS)
+			return nil
+		},
+	}
+}
