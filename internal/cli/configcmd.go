@@ -29,6 +29,13 @@ prints what "rpo selftest --steps 50" would run with.`,
 		},
 	}
 	cmd.AddCommand(NewSelftestCmd(func(_ context.Context, o *SelftestOptions) error { return printYAML(&o.Global, o) }))
+	world := &cobra.Command{Use: "world", Short: "Configuration of the world commands"}
+	world.AddCommand(
+		NewWorldPreviewCmd(func(_ context.Context, o *WorldPreviewOptions) error { return printYAML(&o.Global, o) }),
+		NewWorldExportCmd(func(_ context.Context, o *WorldExportOptions) error { return printYAML(&o.Global, o) }),
+		NewWorldSheetsCmd(func(_ context.Context, o *WorldSheetsOptions) error { return printYAML(&o.Global, o) }),
+	)
+	cmd.AddCommand(world)
 	return cmd
 }
 

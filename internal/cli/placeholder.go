@@ -20,7 +20,6 @@ var placeholders = []placeholder{
 	{"eval", "Evaluate on DreamBench or MiniDreamBench (not implemented yet)", 8, "the evaluation protocol"},
 	{"pretrain", "Pretrain the embedded models on the procedural world (not implemented yet)", 5, "the embedded text-to-image model"},
 	{"score", "Score images with the λ-Harmonic reward (not implemented yet)", 6, "the reward and metric encoders"},
-	{"world", "Render the procedural world and MiniDreamBench (not implemented yet)", 3, "the procedural world"},
 }
 
 // ErrNotImplemented marks a placeholder command.

@@ -44,6 +44,7 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 		NewVersionCmd(),
 		NewConfigCmd(),
 		NewSelftestCmd(RunSelftest),
+		NewWorldCmd(),
 	)
 	for _, p := range placeholders {
 		root.AddCommand(newPlaceholderCmd(p))

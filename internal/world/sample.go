@@ -1,0 +1,82 @@
+package world
+
+import "math/rand/v2"
+
+// SampleOptions are the probabilities of the pretraining scene sampler.
+type SampleOptions struct {
+	Reference     float64 // a plain reference setting instead of a scene context
+	Recolour      float64
+	Material      float64
+	Cube          float64
+	AccessoryLive float64 // accessories on dogs and cats
+	AccessoryElse float64 // accessories on other classes
+	Style         float64 // Van Gogh
+	IdentityWords float64 // captions that name colours and pattern
+	OmitContext   float64 // captions of reference settings without the setting phrase
+}
+
+// DefaultSampleOptions is the pretraining mix.
+func DefaultSampleOptions() SampleOptions {
+	return SampleOptions{Reference: 0.3, Recolour: 0.1, Material: 0.1, Cube: 0.06, AccessoryLive: 0.35, AccessoryElse: 0.08, Style: 0.07, IdentityWords: 0.5, OmitContext: 0.5}
+}
+
+// SampleScene draws a pretraining scene and its caption options: a class
+// uniformly, an identity outside the reserved region, a context and
+// modifiers with the given probabilities, a random camera.
+func SampleScene(rng *rand.Rand, o SampleOptions) (*Scene, CaptionOptions) {
+	c := Classes[rng.IntN(len(Classes))]
+	id := SampleIdentity(rng, c, false)
+	return sampleAround(rng, o, id)
+}
+
+func sampleAround(rng *rand.Rand, o SampleOptions, id Identity) (*Scene, CaptionOptions) {
+	var ctx *Context
+	if rng.Float64() < o.Reference {
+		refs := ReferenceContexts()
+		ctx = refs[rng.IntN(len(refs))]
+	} else {
+		scenes := sceneContexts()
+		ctx = scenes[rng.IntN(len(scenes))]
+	}
+	s := &Scene{Identity: id, Context: ctx, Camera: SampleCamera(rng), Seed: rng.Uint64()}
+	pick := func(k ModKind) *Modifier {
+		var ms []*Modifier
+		for _, m := range Modifiers {
+			if m.Kind == k {
+				ms = append(ms, m)
+			}
+		}
+		return ms[rng.IntN(len(ms))]
+	}
+	if rng.Float64() < o.Recolour {
+		s.Modifiers = append(s.Modifiers, pick(Recolour))
+	}
+	if rng.Float64() < o.Material {
+		s.Modifiers = append(s.Modifiers, pick(Material))
+	}
+	if rng.Float64() < o.Cube {
+		s.Modifiers = append(s.Modifiers, pick(Shape))
+	}
+	pa := o.AccessoryElse
+	if id.Class.Live {
+		pa = o.AccessoryLive
+	}
+	if rng.Float64() < pa {
+		s.Modifiers = append(s.Modifiers, pick(Accessory))
+	}
+	if rng.Float64() < o.Style {
+		s.Modifiers = append(s.Modifiers, pick(Style))
+	}
+	co := CaptionOptions{IdentityWords: rng.Float64() < o.IdentityWords, OmitContext: rng.Float64() < o.OmitContext}
+	return s, co
+}
+
+func sceneContexts() []*Context {
+	var out []*Context
+	for _, c := range Contexts {
+		if !c.Reference {
+			out = append(out, c)
+		}
+	}
+	return out
+}
