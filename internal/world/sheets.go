@@ -27,8 +27,9 @@ func ClassSheet(seed uint64) (imgs []image.Image, cols int) {
 	return imgs, len(columns)
 }
 
-// ContextSheet renders one live and one object subject in every context
-// and with every modifier: the rows show that a subject stays itself.
+// ContextSheet renders two live and two object subjects in every context
+// and with every modifier (57 images each, three rows of 19): the blocks
+// show that a subject stays itself.
 func ContextSheet(seed uint64) (imgs []image.Image, cols int) {
 	rng := rand.New(rand.NewPCG(seed, 12))
 	for _, cn := range []string{"dog", "cat", "backpack", "teapot"} {
@@ -41,7 +42,7 @@ func ContextSheet(seed uint64) (imgs []image.Image, cols int) {
 			imgs = append(imgs, s.Render())
 		}
 	}
-	return imgs, len(Contexts) + len(Modifiers)
+	return imgs, (len(Contexts) + len(Modifiers)) / 3
 }
 
 // ReferenceSheet renders the references of a MiniDreamBench variant, one

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rpo-dev/rpo/internal/bench"
+)
+
+func TestWorldPreview(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "grid.png")
+	got, err := execute(t, NewRootCmd(), "world", "preview", "--class", "dog", "--context", "on the beach", "--identity-seed", "3", "--n", "6", "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "wrote "+out+": 6 images of \"a dog on the beach\"\n" {
+		t.Errorf("printed %q", got)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 4*66+2 || b.Dy() != 2*66+2 {
+		t.Errorf("grid is %v", b)
+	}
+	_, err = execute(t, NewRootCmd(), "world", "preview", "--class", "dog", "--context", "on Mars", "--out", out)
+	if err == nil || err.Error() != `world: prompt "a dog on Mars": unknown phrase "on mars" after the class` {
+		t.Errorf("unknown context: %v", err)
+	}
+	_, err = execute(t, NewRootCmd(), "world", "preview", "--subject", "cat2", "--class", "dog", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "cat2 is a cat") {
+		t.Errorf("subject of another class: %v", err)
+	}
+}
+
+func TestWorldExport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mdb")
+	if _, err := execute(t, NewRootCmd(), "world", "export", "--out", dir, "--variant", "3"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bench.Load(dir)
+	if err != nil || len(b.Subjects) != 30 {
+		t.Fatalf("%v", err)
+	}
+	_, err = execute(t, NewRootCmd(), "world", "export", "--out", dir)
+	if err == nil || err.Error() != dir+" already has files; use --force to write into it" {
+		t.Errorf("existing directory: %v", err)
+	}
+}
