@@ -5,7 +5,7 @@ BENCH   ?= .
 # one training step of GORGONIA.md's Model A is ~3 s: a few iterations suffice
 BENCHTIME ?= 5x
 
-.PHONY: all build test lint bench bench-openblas fuzz selftest clean
+.PHONY: all build test lint bench bench-compare bench-openblas fuzz selftest clean
 
 all: lint test build
 
@@ -23,6 +23,10 @@ lint:
 # Model A (GORGONIA.md) training step and forward pass: ms/step and peak RSS.
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./internal/models/
+
+# The U-Net in PyTorch and in rpo side by side (Model A, embedded shapes).
+bench-compare:
+	./bench/compare.sh
 
 # The same with OpenBLAS (needs Debian libopenblas-dev).
 bench-openblas:

@@ -9,8 +9,9 @@ import (
 )
 
 // UNetConfig is the architecture of a conditional U-Net. Level i runs at
-// 1/2^i of the input resolution with Channels[i] channels; the lowest level
-// holds self- and cross-attention, followed by a middle ResBlock; the way up
+// 1/2^i of the input resolution with Channels[i] channels; the AttnLevels
+// lowest levels hold self- and cross-attention after their ResBlocks (on the
+// way down and up); a middle ResBlock sits at the bottom; the way up
 // upsamples (nearest) and concatenates the skip of the same resolution.
 type UNetConfig struct {
 	InChannels  int   `yaml:"in_channels"`  // channels of x_t (4 for latents)
@@ -20,7 +21,11 @@ type UNetConfig struct {
 	Heads       int   `yaml:"heads"`        // attention heads at the lowest level
 	TimeDim     int   `yaml:"time_dim"`     // width of the time embedding MLP
 	ContextDim  int   `yaml:"context_dim"`  // width of the text tokens (0: no cross-attention)
+	AttnLevels  int   `yaml:"attn_levels"`  // lowest levels with attention blocks (0 means 1)
 }
+
+// attnFrom is the first level with attention blocks.
+func (c UNetConfig) attnFrom() int { return len(c.Channels) - max(1, c.AttnLevels) }
 
 // ModelA is the anchor U-Net of GORGONIA.md: channels 32-64-128,
 // GroupNorm(8)+SiLU ResBlocks, 4-head self- and cross-attention at the
@@ -28,6 +33,17 @@ type UNetConfig struct {
 func ModelA() UNetConfig {
 	return UNetConfig{InChannels: 4, OutChannels: 4, Channels: []int{32, 64, 128}, Groups: 8, Heads: 4, TimeDim: 128, ContextDim: 64}
 }
+
+// EmbeddedShapes is the U-Net intended for the embedded text-to-image model
+// (16×16×4 latents, attention at the two lowest levels): the second shape of
+// the side-by-side benchmark.
+func EmbeddedShapes() (UNetConfig, RegressionShape) {
+	return UNetConfig{InChannels: 4, OutChannels: 4, Channels: []int{64, 128, 192}, Groups: 8, Heads: 4, TimeDim: 256, ContextDim: 128, AttnLevels: 2},
+		RegressionShape{Batch: 32, Resolution: 16, ContextLen: 16, Seed: 1}
+}
+
+// ModelAShape is Model A's benchmark batch: 16 images of 32×32, 8 tokens.
+func ModelAShape() RegressionShape { return RegressionShape{Batch: 16, Resolution: 32, ContextLen: 8, Seed: 1} }
 
 // Validate checks that the configuration can be built.
 func (c UNetConfig) Validate() error {
@@ -57,8 +73,10 @@ func UNet(b *nn.Builder, c UNetConfig, x, tEmb, ctx *G.Node) *G.Node {
 	for i, ch := range c.Channels {
 		d := b.Scopef("down.%d", i)
 		h = d.ResBlock("res", h, t, ch, c.Groups)
-		if i == last {
+		if i >= c.attnFrom() {
 			h = d.AttnBlock("attn", h, ctx, c.Heads, c.Groups)
+		}
+		if i == last {
 			break
 		}
 		skips = append(skips, h)
@@ -70,6 +88,9 @@ func UNet(b *nn.Builder, c UNetConfig, x, tEmb, ctx *G.Node) *G.Node {
 		h = u.Upsample2x(h)
 		h = u.Concat(1, h, skips[i])
 		h = u.ResBlock("res", h, t, c.Channels[i], c.Groups)
+		if i >= c.attnFrom() {
+			h = u.AttnBlock("attn", h, ctx, c.Heads, c.Groups)
+		}
 	}
 	h = b.GroupNorm("norm_out", h, c.Groups, true)
 	return b.Conv("conv_out", h, c.OutChannels, 3, 1, 1)

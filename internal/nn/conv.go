@@ -77,22 +77,40 @@ func convForward[T Float](o *conv2dOp, in []*tensor.Dense, out *tensor.Dense) {
 	oc, kh, kw := o.w[0], o.w[2], o.w[3]
 	ho, wo := o.out[2], o.out[3]
 	k, p := c*kh*kw, ho*wo
-	col := make([]T, k*p)
-	for i := 0; i < n; i++ {
-		im2col(x[i*c*h*wd:(i+1)*c*h*wd], c, h, wd, kh, kw, o.geom, ho, wo, col)
-		gemm(false, false, oc, p, k, 1, w, k, col, p, 0, y[i*oc*p:(i+1)*oc*p], p)
-	}
+	var b []T
 	if len(in) == 3 {
-		b := contiguous[T](in[2])
-		for i := 0; i < n; i++ {
-			for j := 0; j < oc; j++ {
-				row := y[(i*oc+j)*p : (i*oc+j+1)*p]
-				for q := range row {
-					row[q] += b[j]
+		b = contiguous[T](in[2])
+	}
+	serial := workers(n) > 1
+	parallelFor(n, func(_, lo, hi int) {
+		col := make([]T, k*p)
+		for i := lo; i < hi; i++ {
+			im2col(x[i*c*h*wd:(i+1)*c*h*wd], c, h, wd, kh, kw, o.geom, ho, wo, col)
+			yi := y[i*oc*p : (i+1)*oc*p]
+			gemm(serial, false, false, oc, p, k, 1, w, k, col, p, 0, yi, p)
+			if b != nil {
+				for j := 0; j < oc; j++ {
+					row := yi[j*p : (j+1)*p]
+					for q := range row {
+						row[q] += b[j]
+					}
 				}
 			}
 		}
+	})
+}
+
+// validRange returns the output columns [lo, hi) whose input column
+// ox·stride − pad + kj lies inside [0, w).
+func validRange(w, wo, kj int, g ConvGeom) (int, int) {
+	lo, hi := 0, wo
+	for lo < wo && lo*g.Stride-g.Pad+kj < 0 {
+		lo++
 	}
+	for hi > lo && (hi-1)*g.Stride-g.Pad+kj >= w {
+		hi--
+	}
+	return lo, hi
 }
 
 // im2col writes the (C·kh·kw) × (Ho·Wo) patch matrix of one image x (C,H,W).
@@ -102,6 +120,7 @@ func im2col[T Float](x []T, c, h, w, kh, kw int, g ConvGeom, ho, wo int, col []T
 		for ki := 0; ki < kh; ki++ {
 			for kj := 0; kj < kw; kj++ {
 				row := col[((ci*kh+ki)*kw+kj)*p:]
+				lo, hi := validRange(w, wo, kj, g)
 				for oy := 0; oy < ho; oy++ {
 					iy := oy*g.Stride - g.Pad + ki
 					dst := row[oy*wo : (oy+1)*wo]
@@ -109,14 +128,16 @@ func im2col[T Float](x []T, c, h, w, kh, kw int, g ConvGeom, ho, wo int, col []T
 						clear(dst)
 						continue
 					}
+					clear(dst[:lo])
+					clear(dst[hi:])
 					src := x[(ci*h+iy)*w:]
-					for ox := range dst {
-						ix := ox*g.Stride - g.Pad + kj
-						if ix < 0 || ix >= w {
-							dst[ox] = 0
-						} else {
-							dst[ox] = src[ix]
-						}
+					if g.Stride == 1 {
+						off := -g.Pad + kj
+						copy(dst[lo:hi], src[lo+off:hi+off])
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						dst[ox] = src[ox*g.Stride-g.Pad+kj]
 					}
 				}
 			}
@@ -131,6 +152,7 @@ func col2im[T Float](col []T, c, h, w, kh, kw int, g ConvGeom, ho, wo int, dx []
 		for ki := 0; ki < kh; ki++ {
 			for kj := 0; kj < kw; kj++ {
 				row := col[((ci*kh+ki)*kw+kj)*p:]
+				lo, hi := validRange(w, wo, kj, g)
 				for oy := 0; oy < ho; oy++ {
 					iy := oy*g.Stride - g.Pad + ki
 					if iy < 0 || iy >= h {
@@ -138,11 +160,16 @@ func col2im[T Float](col []T, c, h, w, kh, kw int, g ConvGeom, ho, wo int, dx []
 					}
 					dst := dx[(ci*h+iy)*w:]
 					src := row[oy*wo : (oy+1)*wo]
-					for ox, v := range src {
-						ix := ox*g.Stride - g.Pad + kj
-						if ix >= 0 && ix < w {
-							dst[ix] += v
+					if g.Stride == 1 {
+						off := -g.Pad + kj
+						d := dst[lo+off : hi+off]
+						for q, v := range src[lo:hi] {
+							d[q] += v
 						}
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						dst[ox*g.Stride-g.Pad+kj] += src[ox]
 					}
 				}
 			}
@@ -202,19 +229,21 @@ func convGradX[T Float](o *conv2dOp, w, gy, dx []T) {
 	oc, kh, kw := o.w[0], o.w[2], o.w[3]
 	ho, wo := o.out[2], o.out[3]
 	k, p := c*kh*kw, ho*wo
-	col := make([]T, k*p)
-	// Wᵀ once, so the per-image GEMM is NoTrans·NoTrans (gonum's Trans·NoTrans
-	// kernel is about 3× slower here).
+	// Wᵀ once, so the per-image GEMM is NoTrans·NoTrans
 	wt := make([]T, k*oc)
 	for r := 0; r < oc; r++ {
 		for q := 0; q < k; q++ {
 			wt[q*oc+r] = w[r*k+q]
 		}
 	}
-	for i := 0; i < n; i++ {
-		gemm(false, false, k, p, oc, 1, wt, oc, gy[i*oc*p:(i+1)*oc*p], p, 0, col, p)
-		col2im(col, c, h, wd, kh, kw, o.geom, ho, wo, dx[i*c*h*wd:(i+1)*c*h*wd])
-	}
+	serial := workers(n) > 1
+	parallelFor(n, func(_, lo, hi int) {
+		col := make([]T, k*p)
+		for i := lo; i < hi; i++ {
+			gemm(serial, false, false, k, p, oc, 1, wt, oc, gy[i*oc*p:(i+1)*oc*p], p, 0, col, p)
+			col2im(col, c, h, wd, kh, kw, o.geom, ho, wo, dx[i*c*h*wd:(i+1)*c*h*wd])
+		}
+	})
 }
 
 // convFilterGradOp computes ∂L/∂w from the input and ∂L/∂y.
@@ -247,9 +276,24 @@ func convGradW[T Float](o *conv2dOp, x, gy, dw []T) {
 	oc, kh, kw := o.w[0], o.w[2], o.w[3]
 	ho, wo := o.out[2], o.out[3]
 	k, p := c*kh*kw, ho*wo
-	col := make([]T, k*p)
-	for i := 0; i < n; i++ {
-		im2col(x[i*c*h*wd:(i+1)*c*h*wd], c, h, wd, kh, kw, o.geom, ho, wo, col)
-		gemm(false, true, oc, k, p, 1, gy[i*oc*p:(i+1)*oc*p], p, col, p, 1, dw, k)
+	nw := workers(n)
+	partial := make([][]T, nw) // worker 0 accumulates into dw itself
+	partial[0] = dw
+	parallelFor(n, func(wk, lo, hi int) {
+		acc := partial[wk]
+		if acc == nil {
+			acc = make([]T, len(dw))
+			partial[wk] = acc
+		}
+		col := make([]T, k*p)
+		for i := lo; i < hi; i++ {
+			im2col(x[i*c*h*wd:(i+1)*c*h*wd], c, h, wd, kh, kw, o.geom, ho, wo, col)
+			gemm(nw > 1, false, true, oc, k, p, 1, gy[i*oc*p:(i+1)*oc*p], p, col, p, 1, acc, k)
+		}
+	})
+	for _, acc := range partial[1:] {
+		for i, v := range acc {
+			dw[i] += v
+		}
 	}
 }

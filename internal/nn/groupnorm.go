@@ -76,59 +76,67 @@ func groupStats[T Float](x []T, eps float64) (mean, inv float64) {
 	return mean, 1 / math.Sqrt(ss/float64(len(x))+eps)
 }
 
-func sigmoid(a float64) float64 { return 1 / (1 + math.Exp(-a)) }
-
 func groupNormForward[T Float](o *groupNormOp, x, gamma, beta, y []T) {
 	n, c, cg, s := o.layout()
 	m := cg * s
-	for i := 0; i < n; i++ {
-		for g := 0; g < o.groups; g++ {
+	parallelFor(n*o.groups, func(_, lo, hi int) {
+		for u := lo; u < hi; u++ {
+			i, g := u/o.groups, u%o.groups
 			off := (i*c + g*cg) * s
 			mean, inv := groupStats(x[off:off+m], o.eps)
 			for cc := 0; cc < cg; cc++ {
 				ch := g*cg + cc
-				ga, be := float64(gamma[ch]), float64(beta[ch])
-				base := off + cc*s
-				for q := 0; q < s; q++ {
-					a := ga*(float64(x[base+q])-mean)*inv + be
-					if o.silu {
-						a *= sigmoid(a)
+				scale := T(float64(gamma[ch]) * inv)
+				shift := beta[ch] - T(mean)*scale
+				src, dst := x[off+cc*s:off+(cc+1)*s], y[off+cc*s:off+(cc+1)*s]
+				if o.silu {
+					for q, v := range src {
+						a := v*scale + shift
+						dst[q] = a * sigmoidT(a)
 					}
-					y[base+q] = T(a)
+				} else {
+					for q, v := range src {
+						dst[q] = v*scale + shift
+					}
 				}
 			}
 		}
-	}
+	})
 }
 
 func (o *groupNormOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
+// SymDiff computes ∂L/∂x, ∂L/∂γ and ∂L/∂β in one pass (groupNormGradOp,
+// packed into one flat tensor) and copies the three parts out.
 func (o *groupNormOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	res := make(G.Nodes, 3)
-	for wrt, dims := range []int{o.x.Dims(), 1, 1} {
-		op := &groupNormGradOp{opBase{name: fmt.Sprintf("GroupNormGrad%d/%s", wrt, o.name), inDims: []int{o.x.Dims(), 1, 1, o.x.Dims()}, outDim: dims}, o, wrt}
-		g, err := G.ApplyOp(op, inputs[0], inputs[1], inputs[2], grad)
-		if err != nil {
-			return nil, err
-		}
-		res[wrt] = g
+	op := &groupNormGradOp{opBase{name: "GroupNormGrad/" + o.name, inDims: []int{o.x.Dims(), 1, 1, o.x.Dims()}, outDim: 1}, o}
+	packed, err := G.ApplyOp(op, inputs[0], inputs[1], inputs[2], grad)
+	if err != nil {
+		return nil, err
 	}
-	return res, nil
+	n := o.x.TotalSize()
+	c := o.x[1]
+	dx, err := sliceCopy(packed, 0, o.x)
+	if err != nil {
+		return nil, err
+	}
+	dg, err := sliceCopy(packed, n, tensor.Shape{c})
+	if err != nil {
+		return nil, err
+	}
+	db, err := sliceCopy(packed, n+c, tensor.Shape{c})
+	return G.Nodes{dx, dg, db}, err
 }
 
-// groupNormGradOp computes the gradient of GroupNorm with respect to input
-// wrt (0: x, 1: gamma, 2: beta) from x, gamma, beta and ∂L/∂y.
+// groupNormGradOp computes, from x, γ, β and ∂L/∂y, the flat tensor
+// [∂L/∂x (all elements) | ∂L/∂γ (C) | ∂L/∂β (C)].
 type groupNormGradOp struct {
 	opBase
 	fwd *groupNormOp
-	wrt int
 }
 
 func (o *groupNormGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	if o.wrt == 0 {
-		return o.fwd.x.Clone(), nil
-	}
-	return tensor.Shape{o.fwd.x[1]}, nil
+	return tensor.Shape{o.fwd.x.TotalSize() + 2*o.fwd.x[1]}, nil
 }
 
 func (o *groupNormGradOp) Do(vals ...G.Value) (G.Value, error) {
@@ -140,61 +148,78 @@ func (o *groupNormGradOp) Do(vals ...G.Value) (G.Value, error) {
 	out := newDense(in[0].Dtype(), shape...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
-		groupNormBackward(o, contiguous[float32](in[0]), contiguous[float32](in[1]), contiguous[float32](in[2]), contiguous[float32](in[3]), out.Data().([]float32))
+		groupNormBackward(o.fwd, contiguous[float32](in[0]), contiguous[float32](in[1]), contiguous[float32](in[2]), contiguous[float32](in[3]), out.Data().([]float32))
 	default:
-		groupNormBackward(o, contiguous[float64](in[0]), contiguous[float64](in[1]), contiguous[float64](in[2]), contiguous[float64](in[3]), out.Data().([]float64))
+		groupNormBackward(o.fwd, contiguous[float64](in[0]), contiguous[float64](in[1]), contiguous[float64](in[2]), contiguous[float64](in[3]), out.Data().([]float64))
 	}
 	return out, nil
 }
 
-func groupNormBackward[T Float](o *groupNormGradOp, x, gamma, beta, gy, out []T) {
-	f := o.fwd
+// groupNormBackward writes ∂L/∂x, ∂L/∂γ, ∂L/∂β into out. With a = γ·x̂ + β
+// and y = a (or a·σ(a) with SiLU):
+//
+//	∂L/∂a = ∂L/∂y (· σ(a)(1 + a(1 − σ(a))) with SiLU)
+//	∂L/∂β_c = Σ ∂L/∂a,  ∂L/∂γ_c = Σ ∂L/∂a · x̂
+//	∂L/∂x = (1/σ)/M · (M·g − Σg − x̂·Σ(g·x̂)),  g = γ·∂L/∂a, sums over the group.
+//
+// Samples run in parallel; each worker sums its own ∂L/∂γ, ∂L/∂β.
+func groupNormBackward[T Float](f *groupNormOp, x, gamma, beta, gy, out []T) {
 	n, c, cg, s := f.layout()
 	m := cg * s
-	ga := make([]float64, m) // ∂L/∂a, a = γ·x̂ + β (before SiLU)
-	xh := make([]float64, m) // x̂
-	for i := 0; i < n; i++ {
-		for g := 0; g < f.groups; g++ {
-			off := (i*c + g*cg) * s
-			mean, inv := groupStats(x[off:off+m], f.eps)
-			var sumG, sumGX float64 // Σ ∂L/∂x̂ and Σ ∂L/∂x̂ · x̂ over the group
-			for cc := 0; cc < cg; cc++ {
-				ch := g*cg + cc
-				gam, bet := float64(gamma[ch]), float64(beta[ch])
-				var dGamma, dBeta float64
-				for q := 0; q < s; q++ {
-					k := cc*s + q
-					xh[k] = (float64(x[off+k]) - mean) * inv
-					d := float64(gy[off+k])
-					if f.silu {
-						a := gam*xh[k] + bet
-						sg := sigmoid(a)
-						d *= sg * (1 + a*(1-sg))
+	total := len(x)
+	dx := out[:total]
+	nw := workers(n)
+	partial := make([][]float64, nw) // per worker: dγ (C), dβ (C)
+	parallelFor(n, func(wk, lo, hi int) {
+		acc := make([]float64, 2*c)
+		partial[wk] = acc
+		ga := make([]T, m) // ∂L/∂a of one group
+		xh := make([]T, m) // x̂ of one group
+		for i := lo; i < hi; i++ {
+			for g := 0; g < f.groups; g++ {
+				off := (i*c + g*cg) * s
+				mean, inv := groupStats(x[off:off+m], f.eps)
+				var sumG, sumGX float64
+				for cc := 0; cc < cg; cc++ {
+					ch := g*cg + cc
+					gam, bet := gamma[ch], beta[ch]
+					var dGamma, dBeta float64
+					for q := 0; q < s; q++ {
+						k := cc*s + q
+						xhk := T((float64(x[off+k]) - mean) * inv)
+						xh[k] = xhk
+						d := gy[off+k]
+						if f.silu {
+							a := gam*xhk + bet
+							sg := sigmoidT(a)
+							d *= sg * (1 + a*(1-sg))
+						}
+						ga[k] = d
+						dGamma += float64(d * xhk)
+						dBeta += float64(d)
 					}
-					ga[k] = d
-					dGamma += d * xh[k]
-					dBeta += d
-					sumG += d * gam
-					sumGX += d * gam * xh[k]
+					acc[ch] += dGamma
+					acc[c+ch] += dBeta
+					sumG += dBeta * float64(gam)
+					sumGX += dGamma * float64(gam)
 				}
-				switch o.wrt {
-				case 1:
-					out[ch] += T(dGamma)
-				case 2:
-					out[ch] += T(dBeta)
-				}
-			}
-			if o.wrt != 0 {
-				continue
-			}
-			mf := float64(m)
-			for cc := 0; cc < cg; cc++ {
-				gam := float64(gamma[g*cg+cc])
-				for q := 0; q < s; q++ {
-					k := cc*s + q
-					out[off+k] = T(inv / mf * (mf*ga[k]*gam - sumG - xh[k]*sumGX))
+				mf := T(m)
+				scale := T(inv) / mf
+				sG, sGX := T(sumG), T(sumGX)
+				for cc := 0; cc < cg; cc++ {
+					gam := gamma[g*cg+cc]
+					d := dx[off+cc*s : off+(cc+1)*s]
+					for q := range d {
+						k := cc*s + q
+						d[q] = scale * (mf*ga[k]*gam - sG - xh[k]*sGX)
+					}
 				}
 			}
+		}
+	})
+	for _, acc := range partial {
+		for j := 0; j < 2*c; j++ {
+			out[total+j] += T(acc[j])
 		}
 	}
 }
@@ -202,5 +227,42 @@ func groupNormBackward[T Float](o *groupNormGradOp, x, gamma, beta, gy, out []T)
 func (o *groupNormGradOp) DiffWRT(int) []bool { return []bool{false, false, false, false} }
 
 func (o *groupNormGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("nn: %s is a gradient op and has no gradient of its own", o.name)
+}
+
+// sliceCopy copies the elements [off, off+|shape|) of a flat tensor into a
+// new tensor of the given shape.
+func sliceCopy(x *G.Node, off int, shape tensor.Shape) (*G.Node, error) {
+	op := &sliceCopyOp{opBase{name: fmt.Sprintf("SliceCopy%v[%d:]→%v", x.Shape(), off, shape), inDims: []int{1}, outDim: shape.Dims()}, off, shape.Clone()}
+	return G.ApplyOp(op, x)
+}
+
+type sliceCopyOp struct {
+	opBase
+	off   int
+	shape tensor.Shape
+}
+
+func (o *sliceCopyOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
+
+func (o *sliceCopyOp) Do(vals ...G.Value) (G.Value, error) {
+	in, err := dense(&o.opBase, vals)
+	if err != nil {
+		return nil, err
+	}
+	out := newDense(in[0].Dtype(), o.shape...)
+	n := o.shape.TotalSize()
+	switch d := out.Data().(type) {
+	case []float32:
+		copy(d, contiguous[float32](in[0])[o.off:o.off+n])
+	case []float64:
+		copy(d, contiguous[float64](in[0])[o.off:o.off+n])
+	}
+	return out, nil
+}
+
+func (o *sliceCopyOp) DiffWRT(int) []bool { return []bool{false} }
+
+func (o *sliceCopyOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return nil, fmt.Errorf("nn: %s is a gradient op and has no gradient of its own", o.name)
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -203,5 +204,23 @@ func TestShapeErrors(t *testing.T) {
 	}
 	if _, err := Reshape(x, 5, 5); err == nil {
 		t.Error("reshape to a different size: no error")
+	}
+}
+
+// TestExp32: the float32 exponential of the owned operators stays within
+// 3e-7 relative of math.Exp over its whole range.
+func TestExp32(t *testing.T) {
+	worst := 0.0
+	for x := -87.0; x < 88.7; x += 0.0137 {
+		got, want := float64(exp32(float32(x))), math.Exp(float64(float32(x)))
+		if rel := math.Abs(got-want) / want; rel > worst {
+			worst = rel
+		}
+	}
+	if worst > 3e-7 {
+		t.Errorf("exp32 relative error %.3g", worst)
+	}
+	if exp32(100) != float32(math.Inf(1)) || exp32(-100) != 0 || exp32(0) != 1 {
+		t.Error("exp32 edge values")
 	}
 }

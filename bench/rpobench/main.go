@@ -1,0 +1,80 @@
+// Command rpobench times one U-Net training step (forward, backward, AdamW)
+// and one forward pass with rpo's engine, on the same architectures and
+// shapes as bench/unet_torch.py, and prints one JSON line.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorgonia.org/tensor"
+
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/nn"
+)
+
+func main() {
+	model := flag.String("model", "a", "a (GORGONIA.md's Model A) or embedded")
+	steps := flag.Int("steps", 5, "timed steps")
+	flag.Parse()
+	var cfg models.UNetConfig
+	var shape models.RegressionShape
+	switch *model {
+	case "a":
+		cfg, shape = models.ModelA(), models.ModelAShape()
+	case "embedded":
+		cfg, shape = models.EmbeddedShapes()
+	default:
+		fmt.Fprintf(os.Stderr, "rpobench: unknown model %q\n", *model)
+		os.Exit(2)
+	}
+	time1 := func(train bool) (float64, int) {
+		store := nn.NewStore(tensor.Float32, 1)
+		s, err := models.NewRegressionStep(store, cfg, nil, shape, train)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rpobench:", err)
+			os.Exit(1)
+		}
+		defer s.Close()
+		opt := nn.NewAdamW(1e-4)
+		run := func() {
+			if _, err := s.Program.Run(); err != nil {
+				fmt.Fprintln(os.Stderr, "rpobench:", err)
+				os.Exit(1)
+			}
+			if train {
+				opt.Update(store, s.Program.Grads())
+			}
+		}
+		run()
+		start := time.Now()
+		for i := 0; i < *steps; i++ {
+			run()
+		}
+		return float64(time.Since(start).Microseconds()) / 1000 / float64(*steps), store.Count()
+	}
+	train, params := time1(true)
+	fwd, _ := time1(false)
+	out, _ := json.Marshal(map[string]any{"impl": "rpo (" + nn.BLASName() + ")", "model": *model, "params": params,
+		"train_ms": round(train), "forward_ms": round(fwd), "peak_mib": round(peakRSS())})
+	fmt.Println(string(out))
+}
+
+func round(v float64) float64 { return float64(int(v*10+0.5)) / 10 }
+
+// peakRSS is VmHWM from /proc/self/status, in MiB.
+func peakRSS() float64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}

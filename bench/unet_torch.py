@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""The U-Net of internal/models (UNet) in PyTorch, timed on the CPU.
+
+Same architecture, shapes, parameter count, loss (MSE on a fixed random
+batch) and optimizer (AdamW) as rpo's benchmark driver bench/rpobench, so the
+two can be held side by side: `make bench-compare`.
+Prints one JSON line: ms per training step, ms per forward pass, peak RSS.
+"""
+import argparse, json, math, resource, time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CONFIGS = {
+    # name: (in_ch, channels, groups, heads, time_dim, ctx_dim, attn_levels, res, batch, ctx_len)
+    "a": (4, [32, 64, 128], 8, 4, 128, 64, 1, 32, 16, 8),
+    "embedded": (4, [64, 128, 192], 8, 4, 256, 128, 2, 16, 32, 16),
+}
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin, cout, tdim, groups):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(groups, cin, eps=1e-5)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.time_emb_proj = nn.Linear(tdim, cout)
+        self.norm2 = nn.GroupNorm(groups, cout, eps=1e-5)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else None
+
+    def forward(self, x, t):
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.time_emb_proj(F.silu(t))[:, :, None, None]
+        h = self.conv2(F.silu(self.norm2(h)))
+        return (self.skip(x) if self.skip is not None else x) + h
+
+
+class Attention(nn.Module):
+    def __init__(self, d, dc, heads):
+        super().__init__()
+        self.heads = heads
+        self.to_q = nn.Linear(d, d, bias=False)
+        self.to_k = nn.Linear(dc, d, bias=False)
+        self.to_v = nn.Linear(dc, d, bias=False)
+        self.to_out = nn.Linear(d, d)
+
+    def forward(self, x, ctx=None):
+        ctx = x if ctx is None else ctx
+        b, l, d = x.shape
+        h, dh = self.heads, d // self.heads
+        q = self.to_q(x).view(b, l, h, dh).transpose(1, 2)
+        k = self.to_k(ctx).view(b, ctx.shape[1], h, dh).transpose(1, 2)
+        v = self.to_v(ctx).view(b, ctx.shape[1], h, dh).transpose(1, 2)
+        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(dh), dim=-1)
+        o = (a @ v).transpose(1, 2).reshape(b, l, d)
+        return self.to_out(o)
+
+
+class AttnBlock(nn.Module):
+    def __init__(self, c, dc, heads, groups):
+        super().__init__()
+        self.norm = nn.GroupNorm(groups, c, eps=1e-5)
+        self.norm1 = nn.LayerNorm(c)
+        self.attn1 = Attention(c, c, heads)
+        self.norm2 = nn.LayerNorm(c)
+        self.attn2 = Attention(c, dc, heads)
+        self.proj_out = nn.Conv2d(c, c, 1)
+
+    def forward(self, x, ctx):
+        n, c, hh, ww = x.shape
+        t = self.norm(x).flatten(2).transpose(1, 2)
+        t = t + self.attn1(self.norm1(t))
+        t = t + self.attn2(self.norm2(t), ctx)
+        t = t.transpose(1, 2).reshape(n, c, hh, ww)
+        return x + self.proj_out(t)
+
+
+class UNet(nn.Module):
+    def __init__(self, cin, chans, groups, heads, tdim, dctx, attn_levels):
+        super().__init__()
+        self.l1 = nn.Linear(chans[0], tdim)
+        self.l2 = nn.Linear(tdim, tdim)
+        self.conv_in = nn.Conv2d(cin, chans[0], 3, padding=1)
+        last = len(chans) - 1
+        self.attn_from = len(chans) - attn_levels
+        self.down, self.down_attn, self.downsample = nn.ModuleList(), nn.ModuleDict(), nn.ModuleList()
+        prev = chans[0]
+        for i, c in enumerate(chans):
+            self.down.append(ResBlock(prev, c, tdim, groups))
+            if i >= self.attn_from:
+                self.down_attn[str(i)] = AttnBlock(c, dctx, heads, groups)
+            if i < last:
+                self.downsample.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
+            prev = c
+        self.mid = ResBlock(chans[last], chans[last], tdim, groups)
+        self.up, self.up_attn = nn.ModuleDict(), nn.ModuleDict()
+        prev = chans[last]
+        for i in range(last - 1, -1, -1):
+            self.up[str(i)] = ResBlock(prev + chans[i], chans[i], tdim, groups)
+            if i >= self.attn_from:
+                self.up_attn[str(i)] = AttnBlock(chans[i], dctx, heads, groups)
+            prev = chans[i]
+        self.norm_out = nn.GroupNorm(groups, chans[0], eps=1e-5)
+        self.conv_out = nn.Conv2d(chans[0], cin, 3, padding=1)
+        self.last = last
+
+    def forward(self, x, temb, ctx):
+        t = self.l2(F.silu(self.l1(temb)))
+        h = self.conv_in(x)
+        skips = []
+        for i in range(self.last + 1):
+            h = self.down[i](h, t)
+            if str(i) in self.down_attn:
+                h = self.down_attn[str(i)](h, ctx)
+            if i == self.last:
+                break
+            skips.append(h)
+            h = self.downsample[i](h)
+        h = self.mid(h, t)
+        for i in range(self.last - 1, -1, -1):
+            h = F.interpolate(h, scale_factor=2, mode="nearest")
+            h = torch.cat([h, skips[i]], 1)
+            h = self.up[str(i)](h, t)
+            if str(i) in self.up_attn:
+                h = self.up_attn[str(i)](h, ctx)
+        return self.conv_out(F.silu(self.norm_out(h)))
+
+
+def sinusoid(ts, dim):
+    half = dim // 2
+    w = torch.exp(-math.log(10000) * torch.arange(half) / half)
+    a = ts[:, None] * w[None]
+    return torch.cat([torch.cos(a), torch.sin(a)], 1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="a", choices=CONFIGS)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    cin, chans, groups, heads, tdim, dctx, attn_levels, res, batch, ctx_len = CONFIGS[args.model]
+    net = UNet(cin, chans, groups, heads, tdim, dctx, attn_levels)
+    params = sum(p.numel() for p in net.parameters())
+    x = torch.randn(batch, cin, res, res)
+    ts = torch.tensor([float(37 * (i + 1) % 1000) for i in range(batch)])
+    temb = sinusoid(ts, chans[0])
+    ctx = torch.randn(batch, ctx_len, dctx)
+    target = torch.randn(batch, cin, res, res)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=1e-2)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.mse_loss(net(x, temb, ctx), target)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+
+    step()
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    train_ms = (time.perf_counter() - t0) / args.steps * 1000
+    with torch.no_grad():
+        net(x, temb, ctx)
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            net(x, temb, ctx)
+        fwd_ms = (time.perf_counter() - t0) / args.steps * 1000
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"impl": "pytorch " + torch.__version__, "model": args.model, "params": params,
+                      "train_ms": round(train_ms, 1), "forward_ms": round(fwd_ms, 1), "peak_mib": round(peak, 1)}))
+
+
+if __name__ == "__main__":
+    main()
