@@ -86,7 +86,7 @@ func UNet(b *nn.Builder, c UNetConfig, x, tEmb, ctx *G.Node) *G.Node {
 	for i := last - 1; i >= 0; i-- {
 		u := b.Scopef("up.%d", i)
 		h = u.Upsample2x(h)
-		h = u.Concat(1, h, skips[i])
+		h = u.ConcatChannels(h, skips[i])
 		h = u.ResBlock("res", h, t, c.Channels[i], c.Groups)
 		if i >= c.attnFrom() {
 			h = u.AttnBlock("attn", h, ctx, c.Heads, c.Groups)

@@ -12,6 +12,7 @@ type Ops interface {
 	GroupNorm(x, gamma, beta *G.Node, groups int, eps float64, silu bool) (*G.Node, error)
 	Upsample2x(x *G.Node) (*G.Node, error)
 	AddChannel(x, b *G.Node) (*G.Node, error)
+	ConcatChannels(a, b *G.Node) (*G.Node, error)
 }
 
 // Owned uses the project's operators (the default).
@@ -21,8 +22,9 @@ func (Owned) Conv2d(x, w, b *G.Node, geom ConvGeom) (*G.Node, error) { return Co
 func (Owned) GroupNorm(x, gamma, beta *G.Node, groups int, eps float64, silu bool) (*G.Node, error) {
 	return GroupNorm(x, gamma, beta, groups, eps, silu)
 }
-func (Owned) Upsample2x(x *G.Node) (*G.Node, error)    { return Upsample2x(x) }
-func (Owned) AddChannel(x, b *G.Node) (*G.Node, error) { return AddChannel(x, b) }
+func (Owned) Upsample2x(x *G.Node) (*G.Node, error)        { return Upsample2x(x) }
+func (Owned) AddChannel(x, b *G.Node) (*G.Node, error)     { return AddChannel(x, b) }
+func (Owned) ConcatChannels(a, b *G.Node) (*G.Node, error) { return ConcatChannels(a, b) }
 
 // Stock composes the same operators from gorgonia's own, with the fixes of
 // GORGONIA.md: the copying Reshape instead of G.Reshape, GroupNorm composed
@@ -104,6 +106,8 @@ func (Stock) GroupNorm(x, gamma, beta *G.Node, groups int, eps float64, silu boo
 }
 
 func (Stock) Upsample2x(x *G.Node) (*G.Node, error) { return G.Upsample2D(x, 2) }
+
+func (Stock) ConcatChannels(a, b *G.Node) (*G.Node, error) { return G.Concat(1, a, b) }
 
 func (Stock) AddChannel(x, b *G.Node) (*G.Node, error) {
 	xs := x.Shape()

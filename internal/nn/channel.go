@@ -41,7 +41,7 @@ func (o *addChannelOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), o.x...)
+	out := o.output(in[0].Dtype(), false, o.x...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		addChannel(o, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))
@@ -103,7 +103,7 @@ func (o *channelSumOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), o.out...)
+	out := o.output(in[0].Dtype(), true, o.out...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		channelSum(o, contiguous[float32](in[0]), out.Data().([]float32))

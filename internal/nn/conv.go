@@ -61,7 +61,7 @@ func (o *conv2dOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), o.out...)
+	out := o.output(in[0].Dtype(), false, o.out...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		convForward[float32](o, in, out)
@@ -214,7 +214,7 @@ func (o *convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), o.fwd.x...)
+	out := o.output(in[0].Dtype(), true, o.fwd.x...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		convGradX[float32](o.fwd, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))
@@ -261,7 +261,7 @@ func (o *convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), o.fwd.w...)
+	out := o.output(in[0].Dtype(), true, o.fwd.w...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		convGradW[float32](o.fwd, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))

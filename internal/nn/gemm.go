@@ -75,7 +75,8 @@ func exp32(x float32) float32 {
 	case x != x:
 		return x
 	}
-	k := float32(math.Floor(float64(x*1.4426950408889634 + 0.5)))
+	// round to nearest by adding and removing 1.5·2²³
+	k := (x*1.4426950408889634 + 12582912) - 12582912
 	r := x - k*0.693145751953125 - k*1.428606765330187e-06
 	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
 	if k > 127 { // 2^128 overflows the exponent field: take one factor 2 into p

@@ -45,7 +45,7 @@ func (o *groupNormOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), o.x...)
+	out := o.output(in[0].Dtype(), false, o.x...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		groupNormForward(o, contiguous[float32](in[0]), contiguous[float32](in[1]), contiguous[float32](in[2]), out.Data().([]float32))
@@ -145,7 +145,7 @@ func (o *groupNormGradOp) Do(vals ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	shape, _ := o.InferShape()
-	out := newDense(in[0].Dtype(), shape...)
+	out := o.output(in[0].Dtype(), true, shape...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		groupNormBackward(o.fwd, contiguous[float32](in[0]), contiguous[float32](in[1]), contiguous[float32](in[2]), contiguous[float32](in[3]), out.Data().([]float32))
@@ -250,7 +250,7 @@ func (o *sliceCopyOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), o.shape...)
+	out := o.output(in[0].Dtype(), false, o.shape...)
 	n := o.shape.TotalSize()
 	switch d := out.Data().(type) {
 	case []float32:

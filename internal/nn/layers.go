@@ -109,9 +109,9 @@ func (b *Builder) Reshape(x *G.Node, shape ...int) *G.Node {
 // Upsample2x is nearest 2× upsampling.
 func (b *Builder) Upsample2x(x *G.Node) *G.Node { return b.check("upsample")(b.Ops.Upsample2x(x)) }
 
-// Concat joins nodes along axis.
-func (b *Builder) Concat(axis int, xs ...*G.Node) *G.Node {
-	return b.check("concat")(G.Concat(axis, xs...))
+// ConcatChannels joins two feature maps along the channel axis.
+func (b *Builder) ConcatChannels(x, y *G.Node) *G.Node {
+	return b.check("concat")(b.Ops.ConcatChannels(x, y))
 }
 
 // Attention is multi-head scaled dot-product attention of x (B, L, D) over

@@ -20,6 +20,28 @@ type opBase struct {
 	name   string // includes every configuration parameter
 	inDims []int  // rank of each input
 	outDim int    // rank of the output
+	cache  *tensor.Dense
+}
+
+// output returns the op's output tensor: the one of the previous run when
+// dtype and shape match (a tape machine's Reset drops every buffer,
+// GORGONIA.md #9; reusing them saves the allocation and its clearing),
+// zeroed when zero is set (for ops that accumulate into it). The tensor
+// belongs to the op: the value of a node is valid until the next run.
+func (o *opBase) output(dt tensor.Dtype, zero bool, shape ...int) *tensor.Dense {
+	if c := o.cache; c != nil && c.Dtype() == dt && c.Shape().Eq(tensor.Shape(shape)) && !c.IsView() {
+		if zero {
+			switch d := c.Data().(type) {
+			case []float32:
+				clear(d)
+			case []float64:
+				clear(d)
+			}
+		}
+		return c
+	}
+	o.cache = newDense(dt, shape...)
+	return o.cache
 }
 
 func (o *opBase) Arity() int { return len(o.inDims) }

@@ -224,3 +224,13 @@ func TestExp32(t *testing.T) {
 		t.Error("exp32 edge values")
 	}
 }
+
+func TestConcatChannelsGrad(t *testing.T) {
+	checkGrad(t, "concat", []*tensor.Dense{randn(1, 2, 3, 2, 2), randn(2, 2, 1, 2, 2)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+		y, err := ConcatChannels(xs[0], xs[1])
+		if err != nil {
+			return nil, err
+		}
+		return WeightedSum(g, y, 8)
+	})
+}

@@ -35,13 +35,12 @@ func (o *reshapeOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := in[0]
-	if x.IsView() {
-		x = x.Materialize().(*tensor.Dense)
-	}
-	out := x.Clone().(*tensor.Dense)
-	if err := out.Reshape(o.to...); err != nil {
-		return nil, fmt.Errorf("nn: %s: %w", o.name, err)
+	out := o.output(in[0].Dtype(), false, o.to...)
+	switch d := out.Data().(type) {
+	case []float32:
+		copy(d, contiguous[float32](in[0]))
+	case []float64:
+		copy(d, contiguous[float64](in[0]))
 	}
 	return out, nil
 }

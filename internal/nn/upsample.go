@@ -33,7 +33,7 @@ func (o *resize2xOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), o.out...)
+	out := o.output(in[0].Dtype(), false, o.out...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		resize2x(o, contiguous[float32](in[0]), out.Data().([]float32))
