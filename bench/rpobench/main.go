@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -52,11 +53,14 @@ func main() {
 			}
 		}
 		run()
-		start := time.Now()
-		for i := 0; i < *steps; i++ {
+		times := make([]float64, *steps)
+		for i := range times {
+			start := time.Now()
 			run()
+			times[i] = float64(time.Since(start).Microseconds()) / 1000
 		}
-		return float64(time.Since(start).Microseconds()) / 1000 / float64(*steps), store.Count()
+		sort.Float64s(times)
+		return times[len(times)/2], store.Count() // the median step
 	}
 	train, params := time1(true)
 	fwd, _ := time1(false)

@@ -33,7 +33,32 @@ func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	sgemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// NR is the width of a packed B panel (see Packer).
+const NR = nr
+
+// Packer writes op(B)[pc:pc+kb, jc:jc+nb] into bp in panels of NR columns:
+// element (p, j) at bp[(j/NR)·NR·kb + p·NR + j%NR], the last panel
+// zero-padded. A Packer lets a caller compute B on the fly instead of
+// materialising it (a convolution's patch matrix).
+type Packer func(pc, jc, kb, nb int, bp []float32)
+
+// SgemmPacked is Sgemm with B supplied by a Packer: C = alpha·op(A)·B + beta·C.
+// serial keeps the work on the calling goroutine.
+func SgemmPacked(serial, transA bool, m, n, k int, alpha float32, a []float32, lda int, pack Packer, beta float32, c []float32, ldc int) {
+	w := runtime.GOMAXPROCS(0)
+	if serial {
+		w = 1
+	}
+	run(w, transA, m, n, k, alpha, a, lda, pack, beta, c, ldc)
+}
+
 func sgemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	run(workers, transA, m, n, k, alpha, a, lda, func(pc, jc, kb, nb int, bp []float32) {
+		packB(transB, b, ldb, pc, jc, kb, nb, bp)
+	}, beta, c, ldc)
+}
+
+func run(workers int, transA bool, m, n, k int, alpha float32, a []float32, lda int, pack Packer, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -59,7 +84,7 @@ func sgemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []flo
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			bp := bufs.b[:roundUp(nb, nr)*kb]
-			packB(transB, b, ldb, pc, jc, kb, nb, bp)
+			pack(pc, jc, kb, nb, bp)
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				ap := bufs.a[:roundUp(mb, mr)*kb]

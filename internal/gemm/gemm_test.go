@@ -74,6 +74,15 @@ func check(t *testing.T, tA, tB bool, m, n, k int, alpha, beta float32) {
 			t.Fatalf("serial and parallel differ at %d: %g vs %g", i, c2[i], c[i])
 		}
 	}
+	c3 := append([]float32(nil), want...)
+	SgemmPacked(false, tA, m, n, k, alpha, a, lda, func(pc, jc, kb, nb int, bp []float32) {
+		packB(tB, b, ldb, pc, jc, kb, nb, bp)
+	}, beta, c3, ldc)
+	for i := range c {
+		if c[i] != c3[i] {
+			t.Fatalf("packed and plain differ at %d", i)
+		}
+	}
 	naive(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
 	for i := range c {
 		if d := math.Abs(float64(c[i] - want[i])); d > 1e-4*math.Sqrt(float64(k)+1)*math.Max(1, math.Abs(float64(want[i]))) {

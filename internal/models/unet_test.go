@@ -139,3 +139,45 @@ func TestOverfitOneBatch(t *testing.T) {
 		t.Fatalf("loss fell only from %.4f to %.4f", first, last)
 	}
 }
+
+// TestUNetFloat32MatchesFloat64: the float32 fast paths (implicit-GEMM
+// convolutions, AVX-512 GEMM and sigmoid, buffer reuse) give the float64
+// model's loss and gradients within float32 tolerance, run after run.
+func TestUNetFloat32MatchesFloat64(t *testing.T) {
+	c := tinyUNet()
+	c.Channels, c.Groups = []int{16, 32}, 4
+	s64 := nn.NewStore(tensor.Float64, 3)
+	ref := newDenoiseStep(t, s64, c, nil, 3, 16, 4, 5, true)
+	s32 := nn.NewStore(tensor.Float32, 99)
+	for _, name := range s64.Names() {
+		v := s64.Lookup(name)
+		s32.Set(name, nn.FromFloat64(tensor.Float32, nn.Float64s(v), v.Shape()...))
+	}
+	fast := newDenoiseStep(t, s32, c, nil, 3, 16, 4, 5, true)
+	l64, err := ref.Program.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run := 0; run < 2; run++ {
+		l32, err := fast.Program.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(l32-l64) > 1e-5*l64 {
+			t.Fatalf("run %d: loss float32 %.8g, float64 %.8g", run, l32, l64)
+		}
+		g32, g64 := fast.Program.Grads(), ref.Program.Grads()
+		for name, g := range g64 {
+			a, b := nn.Float64s(g), nn.Float64s(g32[name])
+			scale := 0.0
+			for _, v := range a {
+				scale = math.Max(scale, math.Abs(v))
+			}
+			for i := range a {
+				if math.Abs(a[i]-b[i]) > 1e-4*scale+1e-7 {
+					t.Fatalf("run %d %s[%d]: float32 %g, float64 %g (max |g| %g)", run, name, i, b[i], a[i], scale)
+				}
+			}
+		}
+	}
+}

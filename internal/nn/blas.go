@@ -13,6 +13,10 @@ import (
 // float64 stays on gonum. The openblas build tag replaces this.
 func init() { G.Use(fastgemm.BLAS{}) }
 
+// implicitConv makes float32 convolutions gather their patches inside
+// internal/gemm's packing instead of building im2col matrices.
+const implicitConv = true
+
 var blasName = "rpo gemm (pure Go + AVX-512 kernel) / gonum for float64"
 
 // BLASName names the BLAS in use.

@@ -14,6 +14,9 @@ func init() {
 	G.Use(netlib.Implementation{})
 }
 
+// implicitConv is off: OpenBLAS multiplies materialised im2col matrices.
+const implicitConv = false
+
 var blasName = "OpenBLAS (cgo, netlib)"
 
 // BLASName names the BLAS in use.

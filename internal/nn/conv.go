@@ -64,6 +64,14 @@ func (o *conv2dOp) Do(vals ...G.Value) (G.Value, error) {
 	out := o.output(in[0].Dtype(), false, o.out...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
+		if implicitConv {
+			var b []float32
+			if len(in) == 3 {
+				b = contiguous[float32](in[2])
+			}
+			convForwardImplicit(o, contiguous[float32](in[0]), contiguous[float32](in[1]), b, out.Data().([]float32))
+			break
+		}
 		convForward[float32](o, in, out)
 	default:
 		convForward[float64](o, in, out)
@@ -217,6 +225,10 @@ func (o *convDataGradOp) Do(vals ...G.Value) (G.Value, error) {
 	out := o.output(in[0].Dtype(), true, o.fwd.x...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
+		if implicitConv && o.fwd.geom.Stride == 1 {
+			convGradXImplicit(o.fwd, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))
+			break
+		}
 		convGradX[float32](o.fwd, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))
 	default:
 		convGradX[float64](o.fwd, contiguous[float64](in[0]), contiguous[float64](in[1]), out.Data().([]float64))
@@ -264,6 +276,10 @@ func (o *convFilterGradOp) Do(vals ...G.Value) (G.Value, error) {
 	out := o.output(in[0].Dtype(), true, o.fwd.w...)
 	switch in[0].Dtype() {
 	case tensor.Float32:
+		if implicitConv {
+			convGradWImplicit(o.fwd, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))
+			break
+		}
 		convGradW[float32](o.fwd, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))
 	default:
 		convGradW[float64](o.fwd, contiguous[float64](in[0]), contiguous[float64](in[1]), out.Data().([]float64))

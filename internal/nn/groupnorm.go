@@ -80,6 +80,10 @@ func groupNormForward[T Float](o *groupNormOp, x, gamma, beta, y []T) {
 	n, c, cg, s := o.layout()
 	m := cg * s
 	parallelFor(n*o.groups, func(_, lo, hi int) {
+		var tmp []float32
+		if _, ok := any(x).([]float32); ok && o.silu {
+			tmp = make([]float32, s)
+		}
 		for u := lo; u < hi; u++ {
 			i, g := u/o.groups, u%o.groups
 			off := (i*c + g*cg) * s
@@ -90,6 +94,10 @@ func groupNormForward[T Float](o *groupNormOp, x, gamma, beta, y []T) {
 				shift := beta[ch] - T(mean)*scale
 				src, dst := x[off+cc*s:off+(cc+1)*s], y[off+cc*s:off+(cc+1)*s]
 				if o.silu {
+					if s32, ok := any(src).([]float32); ok {
+						siluAffine32(s32, any(dst).([]float32), tmp, float32(scale), float32(shift))
+						continue
+					}
 					for q, v := range src {
 						a := v*scale + shift
 						dst[q] = a * sigmoidT(a)
@@ -169,12 +177,15 @@ func groupNormBackward[T Float](f *groupNormOp, x, gamma, beta, gy, out []T) {
 	total := len(x)
 	dx := out[:total]
 	nw := workers(n)
+	_, is32 := any(x).([]float32)
 	partial := make([][]float64, nw) // per worker: dγ (C), dβ (C)
 	parallelFor(n, func(wk, lo, hi int) {
 		acc := make([]float64, 2*c)
 		partial[wk] = acc
-		ga := make([]T, m) // ∂L/∂a of one group
-		xh := make([]T, m) // x̂ of one group
+		ga := make([]T, m)   // ∂L/∂a of one group
+		xh := make([]T, m)   // x̂ of one group
+		arow := make([]T, s) // a = γ·x̂ + β of one channel
+		srow := make([]T, s) // σ(a)
 		for i := lo; i < hi; i++ {
 			for g := 0; g < f.groups; g++ {
 				off := (i*c + g*cg) * s
@@ -184,14 +195,28 @@ func groupNormBackward[T Float](f *groupNormOp, x, gamma, beta, gy, out []T) {
 					ch := g*cg + cc
 					gam, bet := gamma[ch], beta[ch]
 					var dGamma, dBeta float64
+					xr, xhr := x[off+cc*s:off+(cc+1)*s], xh[cc*s:(cc+1)*s]
+					for q, v := range xr {
+						xhr[q] = T((float64(v) - mean) * inv)
+					}
+					if f.silu {
+						for q, v := range xhr {
+							arow[q] = gam*v + bet
+						}
+						if is32 {
+							sigmoidVec(any(srow).([]float32), any(arow).([]float32))
+						} else {
+							for q, a := range arow {
+								srow[q] = sigmoidT(a)
+							}
+						}
+					}
 					for q := 0; q < s; q++ {
 						k := cc*s + q
-						xhk := T((float64(x[off+k]) - mean) * inv)
-						xh[k] = xhk
+						xhk := xhr[q]
 						d := gy[off+k]
 						if f.silu {
-							a := gam*xhk + bet
-							sg := sigmoidT(a)
+							a, sg := arow[q], srow[q]
 							d *= sg * (1 + a*(1-sg))
 						}
 						ga[k] = d

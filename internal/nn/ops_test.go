@@ -234,3 +234,27 @@ func TestConcatChannelsGrad(t *testing.T) {
 		return WeightedSum(g, y, 8)
 	})
 }
+
+func TestSigmoid32(t *testing.T) {
+	for a := -100.0; a < 100; a += 0.0731 {
+		want := 1 / (1 + math.Exp(-a))
+		if got := float64(sigmoid32(float32(a))); math.Abs(got-want) > 3e-7*math.Max(want, 1e-30)+1e-38 && math.Abs(got-want) > 1e-7 {
+			t.Fatalf("sigmoid32(%g) = %g, want %g", a, got, want)
+		}
+	}
+}
+
+func TestSigmoidVec(t *testing.T) {
+	src := make([]float32, 0, 3000)
+	for a := -100.0; a < 100; a += 0.0731 {
+		src = append(src, float32(a))
+	}
+	dst := make([]float32, len(src))
+	sigmoidVec(dst, src)
+	for i, a := range src {
+		want := 1 / (1 + math.Exp(-float64(a)))
+		if d := math.Abs(float64(dst[i]) - want); d > 3e-7*want && d > 1e-7 {
+			t.Fatalf("σ(%g) = %g, want %g", a, dst[i], want)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package nn
+
+import (
+	fastgemm "github.com/rpo-dev/rpo/internal/gemm"
+)
+
+// The float32 convolutions of the default build never build an im2col
+// matrix: internal/gemm asks for B one packed panel at a time and these
+// packers gather it straight from the image (implicit GEMM).
+//
+//	forward:          Y_i (O×P)  = W (O×K) · col(x_i) (K×P)
+//	filter gradient:  dW (O×K)  += dY_i (O×P) · col(x_i)ᵀ (P×K)
+//	input gradient:   stride 1:  dx = conv(dY, W flipped and transposed, pad kh−1−pad)
+//	                  stride 2:  col2im(Wᵀ · dY_i)
+//
+// with K = C·kh·kw and P = Ho·Wo.
+
+// convShape is the geometry of one convolution, per image.
+type convShape struct {
+	c, h, w, kh, kw, ho, wo int
+	g                       ConvGeom
+	lo, hi                  []int // valid output columns per kernel column kj
+}
+
+func shapeOfConv(o *conv2dOp) convShape {
+	s := convShape{c: o.x[1], h: o.x[2], w: o.x[3], kh: o.w[2], kw: o.w[3], ho: o.out[2], wo: o.out[3], g: o.geom}
+	s.lo, s.hi = make([]int, s.kw), make([]int, s.kw)
+	for kj := range s.lo {
+		s.lo[kj], s.hi[kj] = validRange(s.w, s.wo, kj, s.g)
+	}
+	return s
+}
+
+// gatherRow writes, for patch row r = (ci, ki, kj), the values at the n
+// output positions starting at pos into dst[0:n].
+func (s *convShape) gatherRow(x []float32, r, pos, n int, dst []float32) {
+	ci, ki, kj := r/(s.kh*s.kw), (r/s.kw)%s.kh, r%s.kw
+	lo, hi := s.lo[kj], s.hi[kj]
+	oy, ox := pos/s.wo, pos%s.wo
+	stride, off := s.g.Stride, kj-s.g.Pad
+	for q := 0; q < n; {
+		run := min(n-q, s.wo-ox)
+		seg := dst[q : q+run]
+		iy := oy*stride - s.g.Pad + ki
+		a, b := max(ox, lo), min(ox+run, hi) // valid output columns of this run
+		if iy < 0 || iy >= s.h || a >= b {
+			clear(seg)
+		} else {
+			src := x[(ci*s.h+iy)*s.w:]
+			clear(seg[:a-ox])
+			if stride == 1 {
+				d, v := seg[a-ox:b-ox], src[a+off:b+off]
+				if len(d) >= 16 {
+					copy(d, v)
+				} else { // short runs: a loop beats memmove's call
+					v = v[:len(d)]
+					for t := range d {
+						d[t] = v[t]
+					}
+				}
+			} else {
+				for cx := a; cx < b; cx++ {
+					seg[cx-ox] = src[cx*stride+off]
+				}
+			}
+			clear(seg[b-ox:])
+		}
+		q += run
+		ox = 0
+		oy++
+	}
+}
+
+// packCol packs col(x) (K×P) for the forward product.
+func (s *convShape) packCol(x []float32) fastgemm.Packer {
+	return func(pc, jc, kb, nb int, bp []float32) {
+		for j0 := 0; j0 < nb; j0 += fastgemm.NR {
+			panel := bp[(j0/fastgemm.NR)*fastgemm.NR*kb : (j0/fastgemm.NR+1)*fastgemm.NR*kb]
+			cols := min(fastgemm.NR, nb-j0)
+			for p := 0; p < kb; p++ {
+				dst := panel[p*fastgemm.NR : (p+1)*fastgemm.NR]
+				s.gatherRow(x, pc+p, jc+j0, cols, dst)
+				clear(dst[cols:])
+			}
+		}
+	}
+}
+
+// packColT packs col(x)ᵀ (P×K) for the filter gradient: each patch row is
+// gathered contiguously, then spread over the panel.
+func (s *convShape) packColT(x []float32) fastgemm.Packer {
+	var row []float32
+	return func(pc, jc, kb, nb int, bp []float32) {
+		if cap(row) < kb {
+			row = make([]float32, kb)
+		}
+		row = row[:kb]
+		for j0 := 0; j0 < nb; j0 += fastgemm.NR {
+			panel := bp[(j0/fastgemm.NR)*fastgemm.NR*kb : (j0/fastgemm.NR+1)*fastgemm.NR*kb]
+			cols := min(fastgemm.NR, nb-j0)
+			if cols < fastgemm.NR {
+				clear(panel)
+			}
+			for j := 0; j < cols; j++ {
+				s.gatherRow(x, jc+j0+j, pc, kb, row)
+				for p, v := range row {
+					panel[p*fastgemm.NR+j] = v
+				}
+			}
+		}
+	}
+}
+
+func convForwardImplicit(o *conv2dOp, x, w, b, y []float32) {
+	s := shapeOfConv(o)
+	n, oc := o.x[0], o.w[0]
+	k, p := s.c*s.kh*s.kw, s.ho*s.wo
+	serial := workers(n) > 1
+	parallelFor(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			yi := y[i*oc*p : (i+1)*oc*p]
+			fastgemm.SgemmPacked(serial, false, oc, p, k, 1, w, k, s.packCol(x[i*s.c*s.h*s.w:(i+1)*s.c*s.h*s.w]), 0, yi, p)
+			if b != nil {
+				for j := 0; j < oc; j++ {
+					row := yi[j*p : (j+1)*p]
+					for q := range row {
+						row[q] += b[j]
+					}
+				}
+			}
+		}
+	})
+}
+
+func convGradWImplicit(o *conv2dOp, x, gy, dw []float32) {
+	s := shapeOfConv(o)
+	n, oc := o.x[0], o.w[0]
+	k, p := s.c*s.kh*s.kw, s.ho*s.wo
+	nw := workers(n)
+	partial := make([][]float32, nw)
+	partial[0] = dw
+	parallelFor(n, func(wk, lo, hi int) {
+		acc := partial[wk]
+		if acc == nil {
+			acc = make([]float32, len(dw))
+			partial[wk] = acc
+		}
+		for i := lo; i < hi; i++ {
+			fastgemm.SgemmPacked(nw > 1, false, oc, k, p, 1, gy[i*oc*p:(i+1)*oc*p], p, s.packColT(x[i*s.c*s.h*s.w:(i+1)*s.c*s.h*s.w]), 1, acc, k)
+		}
+	})
+	for _, acc := range partial[1:] {
+		for i, v := range acc {
+			dw[i] += v
+		}
+	}
+}
+
+// convGradXImplicit handles stride 1: the input gradient is the convolution
+// of dY with the filter flipped in space and transposed in channels.
+func convGradXImplicit(o *conv2dOp, w, gy, dx []float32) {
+	oc, c, kh, kw := o.w[0], o.w[1], o.w[2], o.w[3]
+	wf := make([]float32, len(w)) // (C, O, kh, kw)
+	for a := 0; a < oc; a++ {
+		for b := 0; b < c; b++ {
+			for i := 0; i < kh; i++ {
+				for j := 0; j < kw; j++ {
+					wf[((b*oc+a)*kh+(kh-1-i))*kw+(kw-1-j)] = w[((a*c+b)*kh+i)*kw+j]
+				}
+			}
+		}
+	}
+	back := &conv2dOp{
+		geom: ConvGeom{Stride: 1, Pad: kh - 1 - o.geom.Pad},
+		x:    o.out, w: []int{c, oc, kh, kw}, out: o.x,
+	}
+	convForwardImplicit(back, gy, wf, nil, dx)
+}
