@@ -4,7 +4,8 @@
 Same architecture, shapes, parameter count, loss (MSE on a fixed random
 batch) and optimizer (AdamW) as rpo's benchmark driver bench/rpobench, so the
 two can be held side by side: `make bench-compare`.
-Prints one JSON line: ms per training step, ms per forward pass, peak RSS.
+Prints one JSON line: median ms per training step and per forward pass,
+peak RSS.
 """
 import argparse, json, math, resource, time
 
@@ -159,17 +160,18 @@ def main():
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
 
-    step()
-    t0 = time.perf_counter()
-    for _ in range(args.steps):
-        step()
-    train_ms = (time.perf_counter() - t0) / args.steps * 1000
-    with torch.no_grad():
-        net(x, temb, ctx)
-        t0 = time.perf_counter()
+    def median_ms(f):
+        f()
+        times = []
         for _ in range(args.steps):
-            net(x, temb, ctx)
-        fwd_ms = (time.perf_counter() - t0) / args.steps * 1000
+            t0 = time.perf_counter()
+            f()
+            times.append((time.perf_counter() - t0) * 1000)
+        return sorted(times)[len(times) // 2]
+
+    train_ms = median_ms(step)
+    with torch.no_grad():
+        fwd_ms = median_ms(lambda: net(x, temb, ctx))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"impl": "pytorch " + torch.__version__, "model": args.model, "params": params,
                       "train_ms": round(train_ms, 1), "forward_ms": round(fwd_ms, 1), "peak_mib": round(peak, 1)}))

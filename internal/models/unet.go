@@ -43,7 +43,9 @@ func EmbeddedShapes() (UNetConfig, RegressionShape) {
 }
 
 // ModelAShape is Model A's benchmark batch: 16 images of 32×32, 8 tokens.
-func ModelAShape() RegressionShape { return RegressionShape{Batch: 16, Resolution: 32, ContextLen: 8, Seed: 1} }
+func ModelAShape() RegressionShape {
+	return RegressionShape{Batch: 16, Resolution: 32, ContextLen: 8, Seed: 1}
+}
 
 // Validate checks that the configuration can be built.
 func (c UNetConfig) Validate() error {
