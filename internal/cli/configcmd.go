@@ -36,6 +36,9 @@ prints what "rpo selftest --steps 50" would run with.`,
 		NewWorldSheetsCmd(func(_ context.Context, o *WorldSheetsOptions) error { return printYAML(&o.Global, o) }),
 	)
 	cmd.AddCommand(world)
+	pre := &cobra.Command{Use: "pretrain", Short: "Configuration of the pretraining stages"}
+	pre.AddCommand(NewPretrainAECmd(func(_ context.Context, o *PretrainAEOptions) error { return printYAML(&o.Global, o) }))
+	cmd.AddCommand(pre)
 	return cmd
 }
 

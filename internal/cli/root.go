@@ -45,6 +45,7 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 		NewConfigCmd(),
 		NewSelftestCmd(RunSelftest),
 		NewWorldCmd(),
+		NewPretrainCmd(),
 	)
 	for _, p := range placeholders {
 		root.AddCommand(newPlaceholderCmd(p))

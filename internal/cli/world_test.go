@@ -55,3 +55,26 @@ func TestWorldExport(t *testing.T) {
 		t.Errorf("existing directory: %v", err)
 	}
 }
+
+// TestPretrainAE runs the autoencoder stage end to end on a tiny network
+// and refuses to start over it without --resume.
+func TestPretrainAE(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ae")
+	args := []string{"pretrain", "ae", "--out", dir, "--steps", "3", "--batch", "2", "--channels", "8,16", "--eval-every", "3"}
+	out, err := execute(t, NewRootCmd(), args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "pretrain ae: 3 steps; held-out PSNR") {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "model", "autoencoder.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := execute(t, NewRootCmd(), args...); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Errorf("second start: %v", err)
+	}
+	if _, err := execute(t, NewRootCmd(), append(args[:len(args)-2:len(args)-2], "--resume", "--steps", "4", "--eval-every", "4")...); err != nil {
+		t.Errorf("resume: %v", err)
+	}
+}

@@ -64,6 +64,13 @@ func (b *Builder) Input(name string, shape ...int) *G.Node {
 	return G.NewTensor(b.G, b.Store.Dtype(), len(shape), G.WithShape(shape...), G.WithValue(t), G.WithName(name))
 }
 
+// InputData is Input that also returns the tensor bound to the node: write
+// a step's values into it before running.
+func (b *Builder) InputData(name string, shape ...int) (*G.Node, *tensor.Dense) {
+	t := tensor.New(tensor.Of(b.Store.Dtype()), tensor.WithShape(shape...))
+	return G.NewTensor(b.G, b.Store.Dtype(), len(shape), G.WithShape(shape...), G.WithValue(t), G.WithName(name)), t
+}
+
 // Params returns the parameter nodes this graph uses, in creation order,
 // and their names.
 func (b *Builder) Params() (G.Nodes, []string) {

@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/pretrain"
+)
+
+// NewPretrainCmd builds `rpo pretrain STAGE`.
+func NewPretrainCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pretrain",
+		Short: "Pretrain the embedded models on the procedural world",
+		Long: `Pretrain the embedded models on the procedural world, rendered on the fly.
+Each stage checkpoints every few minutes (weights, optimizer, step, RNG) and
+resumes exactly with --resume; it writes metrics.jsonl, sample grids under
+samples/, and ends with a model directory under model/.
+
+Stages: ae (the latent autoencoder). t2i (text encoder + U-Net) and encoders
+arrive with issues #5 and #6.`,
+	}
+	cmd.AddCommand(NewPretrainAECmd(RunPretrainAE))
+	for _, p := range []placeholder{
+		{"t2i", "Pretrain the text encoder and U-Net (not implemented yet)", 5, "the embedded text-to-image model"},
+		{"encoders", "Pretrain align-mini, clip-mini and dino-mini (not implemented yet)", 6, "the reward and metric encoders"},
+		{"all", "Run every pretraining stage (not implemented yet)", 5, "the embedded text-to-image model"},
+	} {
+		p := p
+		p.use = "pretrain " + p.use
+		c := newPlaceholderCmd(p)
+		c.Use = p.use[len("pretrain "):]
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+// PretrainAEOptions are the options of `rpo pretrain ae`.
+type PretrainAEOptions struct {
+	Global          `mapstructure:",squash" yaml:",inline"`
+	OutDir          string        `mapstructure:"out" yaml:"out"`
+	Resume          bool          `mapstructure:"resume" yaml:"resume"`
+	Init            string        `mapstructure:"init" yaml:"init"`
+	Steps           int           `mapstructure:"steps" yaml:"steps"`
+	Batch           int           `mapstructure:"batch" yaml:"batch"`
+	LR              float64       `mapstructure:"lr" yaml:"lr"`
+	KLWeight        float64       `mapstructure:"kl_weight" yaml:"kl_weight"`
+	Seed            uint64        `mapstructure:"seed" yaml:"seed"`
+	CheckpointEvery time.Duration `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
+	EvalEvery       int           `mapstructure:"eval_every" yaml:"eval_every"`
+	LogEvery        int           `mapstructure:"log_every" yaml:"log_every"`
+	Channels        []int         `mapstructure:"channels" yaml:"channels"`
+}
+
+// NewPretrainAECmd builds `rpo pretrain ae`.
+func NewPretrainAECmd(run func(context.Context, *PretrainAEOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ae",
+		Short: "Train the latent autoencoder (64×64×3 ↔ 16×16×4)",
+		Example: `  rpo pretrain ae --out runs/ae                 # start
+  rpo pretrain ae --out runs/ae --resume        # continue after Ctrl-C or a crash
+  rpo pretrain ae --out runs/ae2 --init internal/embedded/autoencoder --steps 2000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := &PretrainAEOptions{}
+			if err := resolve(cmd, o, &o.Global); err != nil {
+				return err
+			}
+			return run(cmd.Context(), o)
+		},
+	}
+	d := models.DefaultAutoencoder()
+	f := cmd.Flags()
+	f.String("out", "runs/pretrain-ae", "run directory (checkpoint/, samples/, metrics.jsonl, model/)")
+	f.Bool("resume", false, "continue the run in --out from its checkpoint")
+	f.String("init", "", "start from the weights of this autoencoder model directory")
+	f.Int("steps", 6000, "step budget (the run stops there)")
+	f.Int("batch", 32, "images per step")
+	f.Float64("lr", 1e-3, "AdamW learning rate")
+	f.Float64("kl-weight", 1e-4, "weight of the KL term (per latent element)")
+	f.Uint64("seed", 1, "seed of the weights and of the rendered data")
+	f.Duration("checkpoint-every", 3*time.Minute, "checkpoint interval")
+	f.Int("eval-every", 250, "held-out PSNR and a sample grid every this many steps")
+	f.Int("log-every", 10, "metrics.jsonl line (and log line off a terminal) every this many steps")
+	f.IntSlice("channels", d.Channels, "channels per resolution (64, 32, 16)")
+	return cmd
+}
+
+// RunPretrainAE runs `rpo pretrain ae`.
+func RunPretrainAE(ctx context.Context, o *PretrainAEOptions) error {
+	cfg := models.DefaultAutoencoder()
+	cfg.Channels = o.Channels
+	prog := NewProgress(o.Err, o.Logger, "pretrain ae", o.Steps, o.LogEvery)
+	res, err := pretrain.TrainAutoencoder(ctx, pretrain.AutoencoderOptions{
+		Out: o.OutDir, Steps: o.Steps, Batch: o.Batch, LR: o.LR, KLWeight: o.KLWeight, Seed: o.Seed,
+		CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, LogEvery: o.LogEvery,
+		Resume: o.Resume, Init: o.Init, Config: cfg, Version: Version,
+	}, func(m pretrain.Metrics) {
+		attrs := []any{"recon", m.Recon, "kl", m.KL, "psnr", m.PSNR}
+		if m.EvalPSNR != 0 {
+			attrs = append(attrs, "eval_psnr", m.EvalPSNR)
+			o.Logger.Info("held-out", "step", m.Step, "psnr_db", fmt.Sprintf("%.2f", m.EvalPSNR))
+		}
+		prog.Step(m.Step, fmt.Sprintf("psnr %.1f dB", m.PSNR), attrs...)
+	})
+	prog.Close()
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. Resume with:\n  rpo pretrain ae --out %s --resume\n", res.Steps, o.OutDir)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "pretrain ae: %d steps; held-out PSNR %.2f dB; latent scaling factor %.5f; wrote %s\n", res.Steps, res.EvalPSNR, res.ScalingFactor, res.ModelDir)
+	return nil
+}
