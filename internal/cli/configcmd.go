@@ -37,8 +37,12 @@ prints what "rpo selftest --steps 50" would run with.`,
 	)
 	cmd.AddCommand(world)
 	pre := &cobra.Command{Use: "pretrain", Short: "Configuration of the pretraining stages"}
-	pre.AddCommand(NewPretrainAECmd(func(_ context.Context, o *PretrainAEOptions) error { return printYAML(&o.Global, o) }))
+	pre.AddCommand(
+		NewPretrainAECmd(func(_ context.Context, o *PretrainAEOptions) error { return printYAML(&o.Global, o) }),
+		NewPretrainT2ICmd(func(_ context.Context, o *PretrainT2IOptions) error { return printYAML(&o.Global, o) }),
+	)
 	cmd.AddCommand(pre)
+	cmd.AddCommand(NewGenerateCmd(func(_ context.Context, o *GenerateOptions) error { return printYAML(&o.Global, o) }))
 	return cmd
 }
 

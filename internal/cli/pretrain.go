@@ -22,12 +22,11 @@ Each stage checkpoints every few minutes (weights, optimizer, step, RNG) and
 resumes exactly with --resume; it writes metrics.jsonl, sample grids under
 samples/, and ends with a model directory under model/.
 
-Stages: ae (the latent autoencoder). t2i (text encoder + U-Net) and encoders
-arrive with issues #5 and #6.`,
+Stages: ae (the latent autoencoder), then t2i (text encoder + U-Net on the
+latents of a frozen autoencoder). encoders arrives with issue #6.`,
 	}
-	cmd.AddCommand(NewPretrainAECmd(RunPretrainAE))
+	cmd.AddCommand(NewPretrainAECmd(RunPretrainAE), NewPretrainT2ICmd(RunPretrainT2I))
 	for _, p := range []placeholder{
-		{"t2i", "Pretrain the text encoder and U-Net (not implemented yet)", 5, "the embedded text-to-image model"},
 		{"encoders", "Pretrain align-mini, clip-mini and dino-mini (not implemented yet)", 6, "the reward and metric encoders"},
 		{"all", "Run every pretraining stage (not implemented yet)", 5, "the embedded text-to-image model"},
 	} {
@@ -117,5 +116,78 @@ func RunPretrainAE(ctx context.Context, o *PretrainAEOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.Out, "pretrain ae: %d steps; held-out PSNR %.2f dB; latent scaling factor %.5f; wrote %s\n", res.Steps, res.EvalPSNR, res.ScalingFactor, res.ModelDir)
+	return nil
+}
+
+// PretrainT2IOptions are the options of `rpo pretrain t2i`.
+type PretrainT2IOptions struct {
+	Global          `mapstructure:",squash" yaml:",inline"`
+	OutDir          string        `mapstructure:"out" yaml:"out"`
+	Autoencoder     string        `mapstructure:"autoencoder" yaml:"autoencoder"`
+	Resume          bool          `mapstructure:"resume" yaml:"resume"`
+	Steps           int           `mapstructure:"steps" yaml:"steps"`
+	Batch           int           `mapstructure:"batch" yaml:"batch"`
+	LR              float64       `mapstructure:"lr" yaml:"lr"`
+	CaptionDropout  float64       `mapstructure:"caption_dropout" yaml:"caption_dropout"`
+	EMADecay        float64       `mapstructure:"ema_decay" yaml:"ema_decay"`
+	Seed            uint64        `mapstructure:"seed" yaml:"seed"`
+	CheckpointEvery time.Duration `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
+	SampleEvery     int           `mapstructure:"sample_every" yaml:"sample_every"`
+	SampleSteps     int           `mapstructure:"sample_steps" yaml:"sample_steps"`
+	LogEvery        int           `mapstructure:"log_every" yaml:"log_every"`
+}
+
+// NewPretrainT2ICmd builds `rpo pretrain t2i`.
+func NewPretrainT2ICmd(run func(context.Context, *PretrainT2IOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "t2i",
+		Short: "Train the text encoder and the U-Net on a frozen autoencoder's latents",
+		Example: `  rpo pretrain t2i --autoencoder runs/pretrain-ae/model --out runs/t2i
+  rpo pretrain t2i --autoencoder runs/pretrain-ae/model --out runs/t2i --resume`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := &PretrainT2IOptions{}
+			if err := resolve(cmd, o, &o.Global); err != nil {
+				return err
+			}
+			return run(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.String("out", "runs/pretrain-t2i", "run directory (checkpoint/, samples/, metrics.jsonl, model/)")
+	f.String("autoencoder", "runs/pretrain-ae/model", "model directory of the trained autoencoder (rpo pretrain ae)")
+	f.Bool("resume", false, "continue the run in --out from its checkpoint")
+	f.Int("steps", 20000, "step budget")
+	f.Int("batch", 32, "images per step")
+	f.Float64("lr", 3e-4, "AdamW learning rate")
+	f.Float64("caption-dropout", 0.1, "share of empty captions (classifier-free guidance)")
+	f.Float64("ema-decay", 0.999, "decay of the EMA of the weights used for samples and the final model")
+	f.Uint64("seed", 1, "seed of the weights and of the rendered data")
+	f.Duration("checkpoint-every", 3*time.Minute, "checkpoint interval")
+	f.Int("sample-every", 500, "a grid of the fixed sample prompts every this many steps")
+	f.Int("sample-steps", 25, "DDIM steps of the sample grids")
+	f.Int("log-every", 10, "metrics.jsonl line (and log line off a terminal) every this many steps")
+	return cmd
+}
+
+// RunPretrainT2I runs `rpo pretrain t2i`.
+func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
+	prog := NewProgress(o.Err, o.Logger, "pretrain t2i", o.Steps, o.LogEvery)
+	res, err := pretrain.TrainT2I(ctx, pretrain.T2IOptions{
+		Out: o.OutDir, Autoencoder: o.Autoencoder, Steps: o.Steps, Batch: o.Batch, LR: o.LR,
+		CaptionDropout: o.CaptionDropout, EMADecay: o.EMADecay, Seed: o.Seed, CheckpointEvery: o.CheckpointEvery,
+		SampleEvery: o.SampleEvery, SampleSteps: o.SampleSteps, LogEvery: o.LogEvery, Resume: o.Resume, Version: Version,
+	}, func(m pretrain.Metrics) {
+		prog.Step(m.Step, fmt.Sprintf("loss %.4f", m.Loss), "loss", m.Loss, "grad_norm", m.GradNorm)
+	})
+	prog.Close()
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. Resume with:\n  rpo pretrain t2i --autoencoder %s --out %s --resume\n", res.Steps, o.Autoencoder, o.OutDir)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "pretrain t2i: %d steps; loss (last 100 steps) %.4f; wrote %s\n", res.Steps, res.Loss, res.ModelDir)
 	return nil
 }

@@ -46,6 +46,7 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 		NewSelftestCmd(RunSelftest),
 		NewWorldCmd(),
 		NewPretrainCmd(),
+		NewGenerateCmd(RunGenerate),
 	)
 	for _, p := range placeholders {
 		root.AddCommand(newPlaceholderCmd(p))

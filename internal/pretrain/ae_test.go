@@ -44,14 +44,6 @@ func TestAutoencoderLearns(t *testing.T) {
 	}
 }
 
-func mean(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
-
 // TestAutoencoderResumeIsExact: 3 steps, stop, resume to 6 equals 6 straight
 // (weights bit for bit), and a fresh start over a checkpoint is refused.
 func TestAutoencoderResumeIsExact(t *testing.T) {

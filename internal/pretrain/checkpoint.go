@@ -29,15 +29,17 @@ type adamW struct {
 
 // saveCheckpoint writes dir/checkpoint/: weights and optimizer moments
 // (float64, exact) as safetensors, then state.json last, each atomically.
-func saveCheckpoint(dir, stage string, step int, pcg *rand.PCG, store *nn.Store, opt *nn.AdamW, elapsed float64, options any) error {
+func saveCheckpoint(dir, stage string, step int, pcg *rand.PCG, store *nn.Store, opt *nn.AdamW, elapsed float64, options any, extra ...namedStore) error {
 	cd := filepath.Join(dir, "checkpoint")
 	if err := os.MkdirAll(cd, 0o755); err != nil {
 		return fmt.Errorf("pretrain: %w", err)
 	}
-	w := &ckpt.File{Metadata: map[string]string{"stage": stage, "step": fmt.Sprint(step)}}
-	ckpt.FromStore(store, ckpt.F64, "", w)
-	if err := ckpt.Write(filepath.Join(cd, "weights.safetensors"), w); err != nil {
-		return err
+	for _, s := range append([]namedStore{{"weights", store}}, extra...) {
+		w := &ckpt.File{Metadata: map[string]string{"stage": stage, "step": fmt.Sprint(step)}}
+		ckpt.FromStore(s.store, ckpt.F64, "", w)
+		if err := ckpt.Write(filepath.Join(cd, s.name+".safetensors"), w); err != nil {
+			return err
+		}
 	}
 	m := &ckpt.File{Tensors: map[string]ckpt.Tensor{}}
 	for name, v := range opt.M {
@@ -60,13 +62,19 @@ func saveCheckpoint(dir, stage string, step int, pcg *rand.PCG, store *nn.Store,
 	return ckpt.WriteFileAtomic(filepath.Join(cd, "state.json"), b)
 }
 
+// namedStore is a store saved beside the weights (an EMA).
+type namedStore struct {
+	name  string
+	store *nn.Store
+}
+
 // errNoCheckpoint means dir holds no checkpoint to resume.
 var errNoCheckpoint = errors.New("no checkpoint")
 
 // loadCheckpoint restores store (whose parameters must exist), the
 // optimizer and the PCG from dir/checkpoint/, returning the step and the
 // elapsed seconds.
-func loadCheckpoint(dir, stage string, pcg *rand.PCG, store *nn.Store, opt *nn.AdamW) (int, float64, error) {
+func loadCheckpoint(dir, stage string, pcg *rand.PCG, store *nn.Store, opt *nn.AdamW, extra ...namedStore) (int, float64, error) {
 	cd := filepath.Join(dir, "checkpoint")
 	b, err := os.ReadFile(filepath.Join(cd, "state.json"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -82,13 +90,15 @@ func loadCheckpoint(dir, stage string, pcg *rand.PCG, store *nn.Store, opt *nn.A
 	if st.Stage != stage {
 		return 0, 0, fmt.Errorf("pretrain: %s holds a %q checkpoint, not %q", cd, st.Stage, stage)
 	}
-	wp := filepath.Join(cd, "weights.safetensors")
-	w, err := ckpt.Read(wp)
-	if err != nil {
-		return 0, 0, err
-	}
-	if err := ckpt.LoadStore(store, w, "", wp); err != nil {
-		return 0, 0, err
+	for _, s := range append([]namedStore{{"weights", store}}, extra...) {
+		wp := filepath.Join(cd, s.name+".safetensors")
+		w, err := ckpt.Read(wp)
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := ckpt.LoadStore(s.store, w, "", wp); err != nil {
+			return 0, 0, err
+		}
 	}
 	op := filepath.Join(cd, "optimizer.safetensors")
 	m, err := ckpt.Read(op)

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/models"
+)
+
+// GenerateOptions are the options of `rpo generate`.
+type GenerateOptions struct {
+	Global   `mapstructure:",squash" yaml:",inline"`
+	Prompt   string  `mapstructure:"prompt" yaml:"prompt"`
+	Model    string  `mapstructure:"model" yaml:"model"`
+	N        int     `mapstructure:"n" yaml:"n"`
+	Seed     uint64  `mapstructure:"seed" yaml:"seed"`
+	Steps    int     `mapstructure:"steps" yaml:"steps"`
+	Guidance float64 `mapstructure:"guidance" yaml:"guidance"`
+	Eta      float64 `mapstructure:"eta" yaml:"eta"`
+	Sampler  string  `mapstructure:"sampler" yaml:"sampler"`
+	OutDir   string  `mapstructure:"out" yaml:"out"`
+}
+
+// NewGenerateCmd builds `rpo generate`.
+func NewGenerateCmd(run func(context.Context, *GenerateOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "generate",
+		Short:   "Generate images from a prompt",
+		Example: `  rpo generate --model runs/pretrain-t2i/model --prompt "a dog on the beach" -n 4 --seed 1`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := &GenerateOptions{}
+			if err := resolve(cmd, o, &o.Global); err != nil {
+				return err
+			}
+			return run(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.String("prompt", "", "the prompt (required), e.g. \"a sks dog on the beach\"")
+	f.String("model", "", "text-to-image model directory (the embedded default arrives with issue #5's pretraining)")
+	f.IntP("n", "n", 4, "images")
+	f.Uint64("seed", 0, "seed of image i is seed+i")
+	f.Int("steps", 50, "sampler steps")
+	f.Float64("guidance", 7.5, "classifier-free guidance scale (1: none)")
+	f.Float64("eta", 0, "DDIM η (0: deterministic)")
+	f.String("sampler", "ddim", "ddim or ddpm (ancestral)")
+	f.String("out", "out", "directory for the PNGs and grid.png")
+	return cmd
+}
+
+// RunGenerate runs `rpo generate`.
+func RunGenerate(_ context.Context, o *GenerateOptions) error {
+	if strings.TrimSpace(o.Prompt) == "" {
+		return fmt.Errorf("--prompt is required")
+	}
+	if o.Model == "" {
+		return fmt.Errorf("--model is required: rpo has no embedded text-to-image model yet (issue #5); train one with rpo pretrain ae and rpo pretrain t2i")
+	}
+	if o.N < 1 {
+		return fmt.Errorf("-n must be at least 1")
+	}
+	s := diffusion.Sampler{Steps: o.Steps, Guidance: o.Guidance, Eta: o.Eta}
+	switch o.Sampler {
+	case "ddim":
+	case "ddpm":
+		s.Ancestral = true
+	default:
+		return fmt.Errorf("--sampler %q is not ddim or ddpm", o.Sampler)
+	}
+	m, err := models.LoadT2I(o.Model)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if _, unknown, trunc := m.Tokenizer.Encode(o.Prompt); len(unknown) > 0 || trunc {
+		if len(unknown) > 0 {
+			o.Logger.Warn("words the model does not know are encoded as <unk>", "words", strings.Join(unknown, ", "))
+		}
+		if trunc {
+			o.Logger.Warn("the prompt is longer than the model's context and was cut", "max_tokens", m.Config.MaxLen)
+		}
+	}
+	prompts := make([]string, o.N)
+	seeds := make([]uint64, o.N)
+	for i := range prompts {
+		prompts[i], seeds[i] = o.Prompt, o.Seed+uint64(i)
+	}
+	imgs, err := m.Generate(prompts, seeds, s)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return err
+	}
+	grid := make([]image.Image, len(imgs))
+	for i, im := range imgs {
+		p := filepath.Join(o.OutDir, fmt.Sprintf("%03d-seed%d.png", i, seeds[i]))
+		if err := imageio.SavePNG(p, im); err != nil {
+			return err
+		}
+		grid[i] = im
+	}
+	gp := filepath.Join(o.OutDir, "grid.png")
+	if err := imageio.SavePNG(gp, imageio.Grid(grid, 4, 2, color.White)); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "wrote %d images of %q and %s\n", len(imgs), o.Prompt, gp)
+	return nil
+}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/text"
+)
+
+func tinyModel(t *testing.T) string {
+	tk := text.NewTokenizer(8)
+	m, err := models.NewT2I(models.T2IConfig{
+		Resolution: 64, MaxLen: 8,
+		Autoencoder: models.AutoencoderConfig{Channels: []int{4, 8, 8}, LatentChannels: 2, Groups: 2, ScalingFactor: 0.5},
+		Text:        text.EncoderConfig{Vocab: tk.Size(), MaxLen: 8, Width: 8, Layers: 1, Heads: 2},
+		UNet:        models.UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{8, 16}, Groups: 4, Heads: 2, TimeDim: 16, ContextDim: 8},
+		Prediction:  diffusion.Epsilon,
+	}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	dir := filepath.Join(t.TempDir(), "model")
+	if err := m.Save(dir, ckpt.Provenance{Tool: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestGenerateEndToEnd(t *testing.T) {
+	model := tinyModel(t)
+	out := filepath.Join(t.TempDir(), "out")
+	args := []string{"generate", "--model", model, "--prompt", "a sks dog on Mars", "-n", "3", "--seed", "5", "--steps", "3", "--out", out}
+	got, err := execute(t, NewRootCmd(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, `words the model does not know are encoded as <unk>" words=mars`) || !strings.Contains(got, "wrote 3 images") {
+		t.Errorf("output:\n%s", got)
+	}
+	first, err := os.ReadFile(filepath.Join(out, "000-seed5.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(first)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"001-seed6.png", "002-seed7.png", "grid.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// the same seed gives the same image
+	out2 := filepath.Join(t.TempDir(), "again")
+	if _, err := execute(t, NewRootCmd(), "generate", "--model", model, "--prompt", "a sks dog on Mars", "-n", "1", "--seed", "5", "--steps", "3", "--out", out2); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(filepath.Join(out2, "000-seed5.png"))
+	if !bytes.Equal(first, again) {
+		t.Error("seed 5 gave two different images")
+	}
+	if _, err := execute(t, NewRootCmd(), "generate", "--prompt", "a dog"); err == nil || !strings.Contains(err.Error(), "--model is required") {
+		t.Errorf("no model: %v", err)
+	}
+}

@@ -1,0 +1,304 @@
+package models
+
+import (
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"path/filepath"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/nn"
+	"github.com/rpo-dev/rpo/internal/text"
+)
+
+// T2IFamily is the model.yaml family of the text-to-image model.
+const T2IFamily = "rpo-t2i"
+
+// T2IConfig is the text-to-image model in the shape of Stable Diffusion:
+// a latent autoencoder, a text encoder, and a conditional U-Net on latents.
+type T2IConfig struct {
+	Resolution  int                  `yaml:"resolution"` // image side, 64
+	MaxLen      int                  `yaml:"max_len"`    // tokens per prompt
+	Autoencoder AutoencoderConfig    `yaml:"autoencoder"`
+	Text        text.EncoderConfig   `yaml:"text"`
+	UNet        UNetConfig           `yaml:"unet"`
+	Prediction  diffusion.Prediction `yaml:"prediction"`
+}
+
+// DefaultT2I is the embedded model's architecture around an autoencoder.
+func DefaultT2I(ae AutoencoderConfig) T2IConfig {
+	tk := text.NewTokenizer(16)
+	tc := text.DefaultEncoder(tk)
+	u, _ := EmbeddedShapes()
+	u.ContextDim = tc.Width
+	u.InChannels, u.OutChannels = ae.LatentChannels, ae.LatentChannels
+	return T2IConfig{Resolution: 64, MaxLen: 16, Autoencoder: ae, Text: tc, UNet: u, Prediction: diffusion.Epsilon}
+}
+
+// LatentSide is the side of the latents.
+func (c T2IConfig) LatentSide() int { return c.Resolution >> (len(c.Autoencoder.Channels) - 1) }
+
+// T2I is a loaded text-to-image model: its stores (the autoencoder's; the
+// denoiser's, holding "text.*" and "unet.*"), tokenizer and schedule, and
+// compiled programs by batch size.
+type T2I struct {
+	Config    T2IConfig
+	Tokenizer *text.Tokenizer
+	AE        *nn.Store
+	Denoiser  *nn.Store
+	Schedule  *diffusion.Schedule
+	denoise   map[int]*denoiseProgram
+	decode    map[int]*decodeProgram
+}
+
+// NewT2I builds a model with freshly initialised weights (seeded).
+func NewT2I(c T2IConfig, seed uint64) (*T2I, error) {
+	return T2IWithStores(c, nn.NewStore(tensor.Float32, seed), nn.NewStore(tensor.Float32, seed+1))
+}
+
+// T2IWithStores builds a model on existing stores (a training run's EMA
+// weights, say); parameters missing from them are created.
+func T2IWithStores(c T2IConfig, ae, denoiser *nn.Store) (*T2I, error) {
+	m := &T2I{Config: c, Tokenizer: text.NewTokenizer(c.MaxLen), AE: ae, Denoiser: denoiser,
+		Schedule: diffusion.SD(), denoise: map[int]*denoiseProgram{}, decode: map[int]*decodeProgram{}}
+	if m.Tokenizer.Size() != c.Text.Vocab {
+		return nil, fmt.Errorf("models: the text encoder has %d token ids, the tokenizer %d", c.Text.Vocab, m.Tokenizer.Size())
+	}
+	// build once at batch 1 so that every parameter exists
+	if _, err := m.denoiser(1); err != nil {
+		return nil, err
+	}
+	if _, err := m.decoder(1); err != nil {
+		return nil, err
+	}
+	b := nn.NewBuilder(m.AE, nil)
+	x := b.Input("x", 1, 3, c.Resolution, c.Resolution)
+	if err := nn.Build(func() { Encode(b, c.Autoencoder, x) }); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// DenoiserGraph builds the denoiser of a batch on b (whose store holds
+// "text.*" and "unet.*"): prompts as one-hot rows (B·MaxLen, Vocab), noisy
+// latents x (B, C, S, S), sinusoidal timestep features tEmb (B, C0); it
+// returns the U-Net's prediction.
+func (c T2IConfig) DenoiserGraph(b *nn.Builder, onehot, x, tEmb *G.Node, batch int) *G.Node {
+	ctx := text.Encode(b, c.Text, onehot, batch)
+	return UNet(b.Scope("unet"), c.UNet, x, tEmb, ctx)
+}
+
+type denoiseProgram struct {
+	prog           *nn.Program
+	onehot, x, tem *tensor.Dense
+	out            G.Value
+}
+
+func (m *T2I) denoiser(n int) (*denoiseProgram, error) {
+	if p, ok := m.denoise[n]; ok {
+		return p, nil
+	}
+	c := m.Config
+	b := nn.NewBuilder(m.Denoiser, nil)
+	p := &denoiseProgram{}
+	var oh, x, te *G.Node
+	oh, p.onehot = b.InputData("onehot", n*c.MaxLen, c.Text.Vocab)
+	s := c.LatentSide()
+	x, p.x = b.InputData("x_t", n, c.UNet.InChannels, s, s)
+	te, p.tem = b.InputData("t_emb", n, c.UNet.Channels[0])
+	if err := nn.Build(func() { G.Read(c.DenoiserGraph(b, oh, x, te, n), &p.out) }); err != nil {
+		return nil, err
+	}
+	prog, err := nn.Compile(b, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	p.prog = prog
+	m.denoise[n] = p
+	return p, nil
+}
+
+type decodeProgram struct {
+	prog *nn.Program
+	z    *tensor.Dense
+	out  G.Value
+}
+
+func (m *T2I) decoder(n int) (*decodeProgram, error) {
+	if p, ok := m.decode[n]; ok {
+		return p, nil
+	}
+	c := m.Config
+	b := nn.NewBuilder(m.AE, nil)
+	p := &decodeProgram{}
+	s := c.LatentSide()
+	var z *G.Node
+	z, p.z = b.InputData("z", n, c.Autoencoder.LatentChannels, s, s)
+	if err := nn.Build(func() { G.Read(Decode(b, c.Autoencoder, z), &p.out) }); err != nil {
+		return nil, err
+	}
+	prog, err := nn.Compile(b, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	p.prog = prog
+	m.decode[n] = p
+	return p, nil
+}
+
+// Generate draws one image per (prompt, seed) pair with sampler s
+// (classifier-free guidance against the empty prompt): the initial latents
+// come from the seed, so the same pair gives the same image.
+func (m *T2I) Generate(prompts []string, seeds []uint64, s diffusion.Sampler) ([]*image.RGBA, error) {
+	if len(prompts) != len(seeds) {
+		return nil, fmt.Errorf("models: %d prompts and %d seeds", len(prompts), len(seeds))
+	}
+	n := len(prompts)
+	c := m.Config
+	side := c.LatentSide()
+	per := c.Autoencoder.LatentChannels * side * side
+	guided := s.Guidance != 1
+	rows := n
+	if guided {
+		rows = 2 * n
+	}
+	dp, err := m.denoiser(rows)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int, 0, rows*c.MaxLen)
+	for _, p := range prompts {
+		id, _, _ := m.Tokenizer.Encode(p)
+		ids = append(ids, id...)
+	}
+	if guided {
+		empty, _, _ := m.Tokenizer.Encode("")
+		for i := 0; i < n; i++ {
+			ids = append(ids, empty...)
+		}
+	}
+	text.OneHot(ids, c.Text.Vocab, dp.onehot.Data().([]float32))
+	x := make([]float32, n*per)
+	for i, seed := range seeds {
+		copy(x[i*per:], diffusion.Noise(seed, per))
+	}
+	rng := rand.New(rand.NewPCG(seeds[0], 0x5a3))
+	s.Schedule, s.Prediction = m.Schedule, c.Prediction
+	model := func(xt []float32, t int) ([]float32, []float32, error) {
+		xd := dp.x.Data().([]float32)
+		copy(xd, xt)
+		if guided {
+			copy(xd[n*per:], xt)
+		}
+		ts := make([]float64, rows)
+		for i := range ts {
+			ts[i] = float64(t)
+		}
+		te := dp.tem.Data().([]float32)
+		for i, v := range nn.TimestepEmbedding(ts, c.UNet.Channels[0]) {
+			te[i] = float32(v)
+		}
+		if _, err := dp.prog.Run(); err != nil {
+			return nil, nil, err
+		}
+		out := dp.out.Data().([]float32)
+		cond := append([]float32(nil), out[:n*per]...)
+		if !guided {
+			return cond, nil, nil
+		}
+		return cond, append([]float32(nil), out[n*per:2*n*per]...), nil
+	}
+	lat, err := s.Sample(x, rng, model)
+	if err != nil {
+		return nil, err
+	}
+	return m.DecodeLatents(lat, n)
+}
+
+// DecodeLatents turns n scaled latents into images.
+func (m *T2I) DecodeLatents(lat []float32, n int) ([]*image.RGBA, error) {
+	c := m.Config
+	dec, err := m.decoder(n)
+	if err != nil {
+		return nil, err
+	}
+	sf := float32(c.Autoencoder.ScalingFactor)
+	if sf == 0 {
+		sf = 1
+	}
+	z := dec.z.Data().([]float32)
+	for i, v := range lat {
+		z[i] = v / sf
+	}
+	if _, err := dec.prog.Run(); err != nil {
+		return nil, err
+	}
+	out := dec.out.Data().([]float32)
+	per := 3 * c.Resolution * c.Resolution
+	imgs := make([]*image.RGBA, n)
+	for i := range imgs {
+		imgs[i] = imageio.FromCHW(out[i*per:(i+1)*per], c.Resolution, c.Resolution)
+	}
+	return imgs, nil
+}
+
+// Save writes the model directory: model.yaml, autoencoder.safetensors and
+// denoiser.safetensors (F16).
+func (m *T2I) Save(dir string, prov ckpt.Provenance) error {
+	info := &ckpt.ModelInfo{Family: T2IFamily, Provenance: prov}
+	if err := info.SetArchitecture(m.Config); err != nil {
+		return err
+	}
+	ae, den := &ckpt.File{}, &ckpt.File{}
+	ckpt.FromStore(m.AE, ckpt.F16, "", ae)
+	ckpt.FromStore(m.Denoiser, ckpt.F16, "", den)
+	return ckpt.WriteModelDir(dir, info, map[string]*ckpt.File{"autoencoder": ae, "denoiser": den})
+}
+
+// LoadT2I reads a text-to-image model directory.
+func LoadT2I(dir string) (*T2I, error) {
+	info, err := ckpt.ReadModelDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return loadT2I(info, dir)
+}
+
+func loadT2I(info *ckpt.ModelInfo, label string) (*T2I, error) {
+	if info.Family != T2IFamily {
+		return nil, fmt.Errorf("models: %s is a %q model, not %q", label, info.Family, T2IFamily)
+	}
+	var c T2IConfig
+	if err := info.DecodeArchitecture(&c); err != nil {
+		return nil, err
+	}
+	m, err := NewT2I(c, 0)
+	if err != nil {
+		return nil, err
+	}
+	for role, store := range map[string]*nn.Store{"autoencoder": m.AE, "denoiser": m.Denoiser} {
+		f, err := info.Open(role)
+		if err != nil {
+			return nil, err
+		}
+		if err := ckpt.LoadStore(store, f, "", filepath.Join(label, info.Files[role])); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Close releases the compiled programs.
+func (m *T2I) Close() {
+	for _, p := range m.denoise {
+		p.prog.Close()
+	}
+	for _, p := range m.decode {
+		p.prog.Close()
+	}
+}

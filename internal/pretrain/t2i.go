@@ -1,0 +1,351 @@
+package pretrain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/nn"
+	"github.com/rpo-dev/rpo/internal/text"
+	"github.com/rpo-dev/rpo/internal/world"
+)
+
+// T2IOptions configure the text-to-image stage (text encoder + U-Net on the
+// latents of a frozen autoencoder).
+type T2IOptions struct {
+	Out             string            `json:"-"`
+	Autoencoder     string            `json:"autoencoder"` // model directory of the frozen autoencoder
+	Steps           int               `json:"steps"`
+	Batch           int               `json:"batch"`
+	LR              float64           `json:"lr"`
+	CaptionDropout  float64           `json:"caption_dropout"` // empty captions, for classifier-free guidance
+	EMADecay        float64           `json:"ema_decay"`
+	Seed            uint64            `json:"seed"`
+	CheckpointEvery time.Duration     `json:"checkpoint_every"`
+	SampleEvery     int               `json:"sample_every"`
+	LogEvery        int               `json:"log_every"`
+	SampleSteps     int               `json:"sample_steps"` // DDIM steps of the sample grids
+	Resume          bool              `json:"-"`
+	Config          *models.T2IConfig `json:"-"` // nil: DefaultT2I around the autoencoder
+	Version         string            `json:"-"`
+}
+
+// SamplePrompts are the fixed prompts of the sample grids: held-out
+// combinations, and "a sks dog" (the token means nothing yet).
+var SamplePrompts = []string{
+	"a dog on the beach", "a red backpack", "a cat wearing a santa hat", "a teapot with the Eiffel Tower in the background",
+	"a clock in the snow", "a cube shaped vase", "a toy on the Moon", "a sks dog",
+}
+
+// T2IResult is what the stage ends with.
+type T2IResult struct {
+	Steps    int
+	Loss     float64 // mean training loss of the last 100 steps
+	ModelDir string
+}
+
+const t2iStage = "t2i"
+
+// TrainT2I runs the stage: world scenes and captions on the fly (10%
+// captions dropped), latents from the frozen autoencoder's posterior mean
+// times its scaling factor, t ~ U{0..T−1}, ε-prediction MSE, AdamW, an EMA
+// of the denoiser weights (text encoder and U-Net) for samples and the final
+// model.
+func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResult, error) {
+	var res T2IResult
+	if o.Steps < 1 || o.Batch < 1 || o.LR <= 0 {
+		return res, fmt.Errorf("pretrain: t2i needs steps ≥ 1, batch ≥ 1, lr > 0")
+	}
+	aeInfo, err := ckpt.ReadModelDir(o.Autoencoder)
+	if err != nil {
+		return res, fmt.Errorf("pretrain: --autoencoder: %w", err)
+	}
+	var aeCfg models.AutoencoderConfig
+	if err := aeInfo.DecodeArchitecture(&aeCfg); err != nil {
+		return res, err
+	}
+	if aeCfg.ScalingFactor <= 0 {
+		return res, fmt.Errorf("pretrain: %s has no latent scaling factor", o.Autoencoder)
+	}
+	cfg := models.DefaultT2I(aeCfg)
+	if o.Config != nil {
+		cfg = *o.Config
+		cfg.Autoencoder = aeCfg
+	}
+	m, err := models.NewT2I(cfg, o.Seed)
+	if err != nil {
+		return res, err
+	}
+	defer m.Close()
+	if err := loadModelWeights(o.Autoencoder, "autoencoder", m.AE); err != nil {
+		return res, err
+	}
+	if err := os.MkdirAll(filepath.Join(o.Out, "samples"), 0o755); err != nil {
+		return res, fmt.Errorf("pretrain: %w", err)
+	}
+	run, err := newT2IRun(m, o)
+	if err != nil {
+		return res, err
+	}
+	defer run.close()
+	ema := m.Denoiser.Clone()
+
+	pcg := rand.NewPCG(o.Seed, 0x721)
+	rng := rand.New(pcg)
+	opt := nn.NewAdamW(o.LR)
+	step, elapsed := 0, 0.0
+	if o.Resume {
+		step, elapsed, err = loadCheckpoint(o.Out, t2iStage, pcg, m.Denoiser, opt, namedStore{"ema", ema})
+		if errors.Is(err, errNoCheckpoint) {
+			return res, fmt.Errorf("pretrain: --resume: %s has no checkpoint", o.Out)
+		}
+		if err != nil {
+			return res, err
+		}
+		if err := truncateMetrics(o.Out, step); err != nil {
+			return res, err
+		}
+	} else if _, err := os.Stat(filepath.Join(o.Out, "checkpoint", "state.json")); err == nil {
+		return res, fmt.Errorf("pretrain: %s: %w", o.Out, ErrCheckpointExists)
+	}
+	mf, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return res, fmt.Errorf("pretrain: %w", err)
+	}
+	defer mf.Close()
+	enc := json.NewEncoder(mf)
+	start := time.Now().Add(-time.Duration(elapsed * float64(time.Second)))
+	lastSave := time.Now()
+	save := func() error {
+		return saveCheckpoint(o.Out, t2iStage, step, pcg, m.Denoiser, opt, time.Since(start).Seconds(), o, namedStore{"ema", ema})
+	}
+	var recent []float64
+	for step < o.Steps {
+		if err := ctx.Err(); err != nil {
+			if serr := save(); serr != nil {
+				return res, serr
+			}
+			res.Steps = step
+			if werr := run.writeModel(ema, step, o); werr != nil {
+				return res, werr
+			}
+			return res, err
+		}
+		if err := run.fillBatch(rng); err != nil {
+			return res, err
+		}
+		loss, err := run.train.Run()
+		if err != nil {
+			return res, err
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return res, fmt.Errorf("pretrain: loss is %v at step %d; the last checkpoint (%s) is kept", loss, step+1, filepath.Join(o.Out, "checkpoint"))
+		}
+		norm, err := opt.Update(m.Denoiser, run.train.Grads())
+		if err != nil {
+			return res, fmt.Errorf("pretrain: step %d: %w; the last checkpoint is kept", step+1, err)
+		}
+		updateEMA(ema, m.Denoiser, o.EMADecay)
+		step++
+		recent = append(recent, loss)
+		if len(recent) > 100 {
+			recent = recent[1:]
+		}
+		met := Metrics{Step: step, Loss: loss, GradNorm: norm, Elapsed: time.Since(start).Seconds()}
+		if step%o.LogEvery == 0 || step == 1 {
+			if err := enc.Encode(met); err != nil {
+				return res, fmt.Errorf("pretrain: %w", err)
+			}
+		}
+		if step%o.SampleEvery == 0 {
+			if err := run.sampleGrid(ema, filepath.Join(o.Out, "samples", fmt.Sprintf("step-%06d.png", step))); err != nil {
+				return res, err
+			}
+		}
+		if report != nil {
+			report(met)
+		}
+		if time.Since(lastSave) >= o.CheckpointEvery {
+			if err := save(); err != nil {
+				return res, err
+			}
+			lastSave = time.Now()
+		}
+	}
+	if err := save(); err != nil {
+		return res, err
+	}
+	if err := run.sampleGrid(ema, filepath.Join(o.Out, "samples", "final.png")); err != nil {
+		return res, err
+	}
+	res = T2IResult{Steps: step, Loss: mean(recent), ModelDir: filepath.Join(o.Out, "model")}
+	return res, run.writeModel(ema, step, o)
+}
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// updateEMA sets ema ← d·ema + (1−d)·w for every parameter.
+func updateEMA(ema, w *nn.Store, d float64) {
+	for _, n := range w.Names() {
+		e, p := ema.Lookup(n).Data().([]float32), w.Lookup(n).Data().([]float32)
+		for i := range e {
+			e[i] = float32(d*float64(e[i]) + (1-d)*float64(p[i]))
+		}
+	}
+}
+
+type t2iRun struct {
+	m                        *models.T2I
+	o                        T2IOptions
+	train, encode            *nn.Program
+	onehot, xt, temb, target *tensor.Dense
+	images                   *tensor.Dense
+	latents                  G.Value
+}
+
+func newT2IRun(m *models.T2I, o T2IOptions) (*t2iRun, error) {
+	c := m.Config
+	r := &t2iRun{m: m, o: o}
+	B, s := o.Batch, c.LatentSide()
+	// the frozen autoencoder's encoder
+	be := nn.NewBuilder(m.AE, nil)
+	var x *G.Node
+	x, r.images = be.InputData("x", B, 3, c.Resolution, c.Resolution)
+	if err := nn.Build(func() {
+		mean, _ := models.Encode(be, c.Autoencoder, x)
+		G.Read(mean, &r.latents)
+	}); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.encode, err = nn.Compile(be, nil, false); err != nil {
+		return nil, err
+	}
+	// the denoiser
+	b := nn.NewBuilder(m.Denoiser, nil)
+	var oh, xt, te, tg *G.Node
+	oh, r.onehot = b.InputData("onehot", B*c.MaxLen, c.Text.Vocab)
+	xt, r.xt = b.InputData("x_t", B, c.UNet.InChannels, s, s)
+	te, r.temb = b.InputData("t_emb", B, c.UNet.Channels[0])
+	tg, r.target = b.InputData("target", B, c.UNet.OutChannels, s, s)
+	var loss *G.Node
+	if err := nn.Build(func() { loss = b.MSE(c.DenoiserGraph(b, oh, xt, te, B), tg) }); err != nil {
+		return nil, err
+	}
+	if r.train, err = nn.Compile(b, loss, true); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *t2iRun) close() {
+	r.train.Close()
+	r.encode.Close()
+}
+
+// fillBatch renders a batch, encodes it, noises it at random timesteps and
+// sets the targets.
+func (r *t2iRun) fillBatch(rng *rand.Rand) error {
+	c, B := r.m.Config, r.o.Batch
+	per := 3 * c.Resolution * c.Resolution
+	imgs := r.images.Data().([]float32)
+	ids := make([]int, 0, B*c.MaxLen)
+	for i := 0; i < B; i++ {
+		s, co := world.SampleScene(rng, world.DefaultSampleOptions())
+		imageio.ToCHW(s.Render(), imgs[i*per:(i+1)*per])
+		caption := s.Caption(co)
+		if rng.Float64() < r.o.CaptionDropout {
+			caption = ""
+		}
+		id, _, _ := r.m.Tokenizer.Encode(caption)
+		ids = append(ids, id...)
+	}
+	text.OneHot(ids, c.Text.Vocab, r.onehot.Data().([]float32))
+	if _, err := r.encode.Run(); err != nil {
+		return err
+	}
+	lat := r.latents.Data().([]float32)
+	sf := float32(c.Autoencoder.ScalingFactor)
+	lp := len(lat) / B
+	x0 := make([]float32, lp)
+	eps := make([]float32, lp)
+	ts := make([]float64, B)
+	xt, tg := r.xt.Data().([]float32), r.target.Data().([]float32)
+	for i := 0; i < B; i++ {
+		for k := range x0 {
+			x0[k] = lat[i*lp+k] * sf
+			eps[k] = float32(rng.NormFloat64())
+		}
+		t := rng.IntN(r.m.Schedule.T())
+		ts[i] = float64(t)
+		r.m.Schedule.AddNoise(xt[i*lp:(i+1)*lp], x0, eps, t)
+		if err := r.m.Schedule.Target(c.Prediction, tg[i*lp:(i+1)*lp], x0, eps, t); err != nil {
+			return err
+		}
+	}
+	te := r.temb.Data().([]float32)
+	for i, v := range nn.TimestepEmbedding(ts, c.UNet.Channels[0]) {
+		te[i] = float32(v)
+	}
+	return nil
+}
+
+// sampleGrid draws the fixed prompts with fixed seeds from the EMA weights.
+func (r *t2iRun) sampleGrid(ema *nn.Store, path string) error {
+	m, err := models.T2IWithStores(r.m.Config, r.m.AE, ema)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	seeds := make([]uint64, len(SamplePrompts))
+	for i := range seeds {
+		seeds[i] = uint64(i + 1)
+	}
+	imgs, err := m.Generate(SamplePrompts, seeds, diffusion.Sampler{Steps: r.o.SampleSteps, Guidance: 5})
+	if err != nil {
+		return err
+	}
+	out := make([]image.Image, len(imgs))
+	for i, im := range imgs {
+		out[i] = im
+	}
+	return imageio.SavePNG(path, imageio.Grid(out, len(out), 1, color.White))
+}
+
+// writeModel writes the EMA weights as the model directory out/model.
+func (r *t2iRun) writeModel(ema *nn.Store, step int, o T2IOptions) error {
+	m, err := models.T2IWithStores(r.m.Config, r.m.AE, ema)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Save(filepath.Join(o.Out, "model"), ckpt.Provenance{
+		Tool: "rpo " + o.Version, Command: "rpo pretrain t2i", Created: time.Now().UTC(), Seed: o.Seed,
+		Base:  o.Autoencoder,
+		Notes: fmt.Sprintf("EMA weights after %d steps of batch %d on the procedural world", step, o.Batch),
+	})
+}
