@@ -48,7 +48,7 @@ func TestHarmonic(t *testing.T) {
 	for l := 0.0; l <= 1; l += 0.1 {
 		for i := 0.05; i <= 1; i += 0.15 {
 			for tt := 0.05; tt <= 1; tt += 0.15 {
-				if h, a := Harmonic(l, i, tt), Arithmetic(l, i, tt); h > a+Guard {
+				if h, a := Harmonic(l, i, tt), Arithmetic(l, i, tt); h > a+2*Guard {
 					t.Fatalf("λ=%g I=%g T=%g: harmonic %g > arithmetic %g", l, i, tt, h, a)
 				}
 			}
