@@ -42,14 +42,15 @@ type AutoencoderOptions struct {
 
 // Metrics is one report of a training loop.
 type Metrics struct {
-	Step     int     `json:"step"`
-	Loss     float64 `json:"loss,omitempty"`
-	Recon    float64 `json:"recon,omitempty"`
-	KL       float64 `json:"kl,omitempty"`
-	PSNR     float64 `json:"psnr,omitempty"`      // of this batch's reconstructions (posterior samples), dB
-	GradNorm float64 `json:"grad_norm,omitempty"` // before clipping
-	EvalPSNR float64 `json:"eval_psnr,omitempty"` // held-out set, posterior means, dB
-	Elapsed  float64 `json:"elapsed_s"`
+	Step     int                `json:"step"`
+	Loss     float64            `json:"loss,omitempty"`
+	Recon    float64            `json:"recon,omitempty"`
+	KL       float64            `json:"kl,omitempty"`
+	PSNR     float64            `json:"psnr,omitempty"`      // of this batch's reconstructions (posterior samples), dB
+	GradNorm float64            `json:"grad_norm,omitempty"` // before clipping
+	EvalPSNR float64            `json:"eval_psnr,omitempty"` // held-out set, posterior means, dB
+	Eval     map[string]float64 `json:"eval,omitempty"`      // other held-out numbers (accuracies)
+	Elapsed  float64            `json:"elapsed_s"`
 }
 
 // AutoencoderResult is what the stage ends with.

@@ -1,0 +1,199 @@
+package models
+
+import (
+	"fmt"
+	"image"
+	"path/filepath"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/nn"
+	"github.com/rpo-dev/rpo/internal/text"
+)
+
+// EncoderFamily is the model.yaml family of the embedding models.
+const EncoderFamily = "rpo-encoder"
+
+// Encoder is a loaded embedding model (align-mini, clip-mini, dino-mini):
+// it maps images (and prompts, for dual encoders) to unit vectors.
+type Encoder struct {
+	Config    EncoderConfig
+	Tokenizer *text.Tokenizer // nil for image-only models
+	Store     *nn.Store
+	imgProgs  map[int]*embedProgram
+	txtProgs  map[int]*embedProgram
+}
+
+type embedProgram struct {
+	prog *nn.Program
+	in   *tensor.Dense
+	out  G.Value
+}
+
+// NewEncoder builds an encoder with fresh weights on store (nil: a new
+// seeded one).
+func NewEncoder(c EncoderConfig, store *nn.Store, seed uint64) (*Encoder, error) {
+	if store == nil {
+		store = nn.NewStore(tensor.Float32, seed)
+	}
+	e := &Encoder{Config: c, Store: store, imgProgs: map[int]*embedProgram{}, txtProgs: map[int]*embedProgram{}}
+	if c.Text != nil {
+		e.Tokenizer = text.NewTokenizer(c.Text.MaxLen)
+		if e.Tokenizer.Size() != c.Text.Vocab {
+			return nil, fmt.Errorf("models: %s has %d token ids, the tokenizer %d", c.Name, c.Text.Vocab, e.Tokenizer.Size())
+		}
+		if _, err := e.textProgram(1); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := e.imageProgram(1); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// ImageSide is the side of the images the encoder takes.
+const ImageSide = 64
+
+func (e *Encoder) imageProgram(n int) (*embedProgram, error) {
+	if p, ok := e.imgProgs[n]; ok {
+		return p, nil
+	}
+	b := nn.NewBuilder(e.Store, nil)
+	p := &embedProgram{}
+	var x *G.Node
+	x, p.in = b.InputData("x", n, 3, ImageSide, ImageSide)
+	if err := nn.Build(func() { G.Read(ImageEmbedding(b, e.Config, x), &p.out) }); err != nil {
+		return nil, err
+	}
+	prog, err := nn.Compile(b, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	p.prog = prog
+	e.imgProgs[n] = p
+	return p, nil
+}
+
+func (e *Encoder) textProgram(n int) (*embedProgram, error) {
+	if p, ok := e.txtProgs[n]; ok {
+		return p, nil
+	}
+	tc := *e.Config.Text
+	b := nn.NewBuilder(e.Store, nil)
+	p := &embedProgram{}
+	var oh *G.Node
+	oh, p.in = b.InputData("onehot", n*tc.MaxLen, tc.Vocab)
+	if err := nn.Build(func() { G.Read(TextEmbedding(b, e.Config, oh, n), &p.out) }); err != nil {
+		return nil, err
+	}
+	prog, err := nn.Compile(b, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	p.prog = prog
+	e.txtProgs[n] = p
+	return p, nil
+}
+
+// EmbedImages returns the unit embeddings of 64×64 images.
+func (e *Encoder) EmbedImages(imgs []*image.RGBA) ([][]float64, error) {
+	p, err := e.imageProgram(len(imgs))
+	if err != nil {
+		return nil, err
+	}
+	per := 3 * ImageSide * ImageSide
+	d := p.in.Data().([]float32)
+	for i, im := range imgs {
+		if b := im.Bounds(); b.Dx() != ImageSide || b.Dy() != ImageSide {
+			return nil, fmt.Errorf("models: %s takes %d×%d images, got %v", e.Config.Name, ImageSide, ImageSide, b.Size())
+		}
+		imageio.ToCHW(im, d[i*per:(i+1)*per])
+	}
+	return e.run(p, len(imgs))
+}
+
+// EmbedTexts returns the unit embeddings of prompts (dual encoders only).
+func (e *Encoder) EmbedTexts(prompts []string) ([][]float64, error) {
+	if e.Config.Text == nil {
+		return nil, fmt.Errorf("models: %s has no text tower", e.Config.Name)
+	}
+	p, err := e.textProgram(len(prompts))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int, 0, len(prompts)*e.Config.Text.MaxLen)
+	for _, s := range prompts {
+		id, _, _ := e.Tokenizer.Encode(s)
+		ids = append(ids, id...)
+	}
+	text.OneHot(ids, e.Config.Text.Vocab, p.in.Data().([]float32))
+	return e.run(p, len(prompts))
+}
+
+func (e *Encoder) run(p *embedProgram, n int) ([][]float64, error) {
+	if _, err := p.prog.Run(); err != nil {
+		return nil, err
+	}
+	flat := p.out.Data().([]float32)
+	d := e.Config.Embed
+	out := make([][]float64, n)
+	for i := range out {
+		out[i] = make([]float64, d)
+		for k := range out[i] {
+			out[i][k] = float64(flat[i*d+k])
+		}
+	}
+	return out, nil
+}
+
+// Save writes the encoder's model directory (encoder.safetensors, F16).
+func (e *Encoder) Save(dir string, prov ckpt.Provenance) error {
+	info := &ckpt.ModelInfo{Family: EncoderFamily, Provenance: prov}
+	if err := info.SetArchitecture(e.Config); err != nil {
+		return err
+	}
+	f := &ckpt.File{Metadata: map[string]string{"name": e.Config.Name}}
+	ckpt.FromStore(e.Store, ckpt.F16, "", f)
+	return ckpt.WriteModelDir(dir, info, map[string]*ckpt.File{"encoder": f})
+}
+
+// LoadEncoder reads an encoder model directory.
+func LoadEncoder(dir string) (*Encoder, error) {
+	info, err := ckpt.ReadModelDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if info.Family != EncoderFamily {
+		return nil, fmt.Errorf("models: %s is a %q model, not %q", dir, info.Family, EncoderFamily)
+	}
+	var c EncoderConfig
+	if err := info.DecodeArchitecture(&c); err != nil {
+		return nil, err
+	}
+	e, err := NewEncoder(c, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	f, err := info.Open("encoder")
+	if err != nil {
+		return nil, err
+	}
+	if err := ckpt.LoadStore(e.Store, f, "", filepath.Join(dir, info.Files["encoder"])); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close releases the compiled programs.
+func (e *Encoder) Close() {
+	for _, p := range e.imgProgs {
+		p.prog.Close()
+	}
+	for _, p := range e.txtProgs {
+		p.prog.Close()
+	}
+}

@@ -1,0 +1,73 @@
+package pretrain
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/text"
+)
+
+func tinyEncoder(dir string, steps int, dual bool) EncoderOptions {
+	tk := text.NewTokenizer(8)
+	c := models.EncoderConfig{Name: "tiny-dino", Channels: []int{4, 8}, Groups: 2, Embed: 8, Temperature: 0.2}
+	if dual {
+		c.Name = "tiny-align"
+		c.Text = &text.EncoderConfig{Vocab: tk.Size(), MaxLen: 8, Width: 8, Layers: 1, Heads: 2}
+	}
+	return EncoderOptions{Out: dir, Config: c, Steps: steps, Batch: 6, LR: 3e-3, Seed: 2,
+		CheckpointEvery: time.Hour, EvalImages: 20, LogEvery: 1}
+}
+
+func TestEncodersTrainEvaluateResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	for _, dual := range []bool{true, false} {
+		var losses []float64
+		res, err := TrainEncoder(context.Background(), tinyEncoder(t.TempDir(), 30, dual), func(m Metrics) { losses = append(losses, m.Loss) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, last := mean(losses[:5]), mean(losses[len(losses)-5:])
+		t.Logf("dual=%v: loss %.3f → %.3f, held-out %v", dual, first, last, res.Eval)
+		if last >= first {
+			t.Errorf("dual=%v: loss did not fall (%.3f → %.3f)", dual, first, last)
+		}
+		key := "identity_top1"
+		if dual {
+			key = "class_top1"
+		}
+		if v, ok := res.Eval[key]; !ok || v < 0 || v > 1 {
+			t.Errorf("dual=%v: eval %v", dual, res.Eval)
+		}
+		e, err := models.LoadEncoder(res.ModelDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Close()
+	}
+	// resume: 2 + 2 steps equal 4 straight
+	a, b := t.TempDir(), t.TempDir()
+	if _, err := TrainEncoder(context.Background(), tinyEncoder(a, 4, true), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TrainEncoder(context.Background(), tinyEncoder(b, 2, true), nil); err != nil {
+		t.Fatal(err)
+	}
+	ob := tinyEncoder(b, 4, true)
+	ob.Resume = true
+	if _, err := TrainEncoder(context.Background(), ob, nil); err != nil {
+		t.Fatal(err)
+	}
+	wa, _ := ckpt.Read(filepath.Join(a, "checkpoint", "weights.safetensors"))
+	wb, _ := ckpt.Read(filepath.Join(b, "checkpoint", "weights.safetensors"))
+	for _, n := range wa.Names() {
+		if string(wa.Tensors[n].Data) != string(wb.Tensors[n].Data) {
+			t.Fatalf("%s differs between straight and resumed runs", n)
+		}
+	}
+}
