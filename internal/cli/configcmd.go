@@ -40,6 +40,7 @@ prints what "rpo selftest --steps 50" would run with.`,
 	pre.AddCommand(
 		NewPretrainAECmd(func(_ context.Context, o *PretrainAEOptions) error { return printYAML(&o.Global, o) }),
 		NewPretrainT2ICmd(func(_ context.Context, o *PretrainT2IOptions) error { return printYAML(&o.Global, o) }),
+		NewPretrainEncodersCmd(func(_ context.Context, o *PretrainEncodersOptions) error { return printYAML(&o.Global, o) }),
 	)
 	cmd.AddCommand(pre)
 	cmd.AddCommand(NewGenerateCmd(func(_ context.Context, o *GenerateOptions) error { return printYAML(&o.Global, o) }))

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/pretrain"
+	"github.com/rpo-dev/rpo/internal/text"
 )
 
 // NewPretrainCmd builds `rpo pretrain STAGE`.
@@ -23,11 +27,10 @@ resumes exactly with --resume; it writes metrics.jsonl, sample grids under
 samples/, and ends with a model directory under model/.
 
 Stages: ae (the latent autoencoder), then t2i (text encoder + U-Net on the
-latents of a frozen autoencoder). encoders arrives with issue #6.`,
+latents of a frozen autoencoder); encoders (align-mini, clip-mini, dino-mini).`,
 	}
-	cmd.AddCommand(NewPretrainAECmd(RunPretrainAE), NewPretrainT2ICmd(RunPretrainT2I))
+	cmd.AddCommand(NewPretrainAECmd(RunPretrainAE), NewPretrainT2ICmd(RunPretrainT2I), NewPretrainEncodersCmd(RunPretrainEncoders))
 	for _, p := range []placeholder{
-		{"encoders", "Pretrain align-mini, clip-mini and dino-mini (not implemented yet)", 6, "the reward and metric encoders"},
 		{"all", "Run every pretraining stage (not implemented yet)", 5, "the embedded text-to-image model"},
 	} {
 		p := p
@@ -190,4 +193,98 @@ func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
 	}
 	fmt.Fprintf(o.Out, "pretrain t2i: %d steps; loss (last 100 steps) %.4f; wrote %s\n", res.Steps, res.Loss, res.ModelDir)
 	return nil
+}
+
+// PretrainEncodersOptions are the options of `rpo pretrain encoders`.
+type PretrainEncodersOptions struct {
+	Global          `mapstructure:",squash" yaml:",inline"`
+	OutDir          string        `mapstructure:"out" yaml:"out"`
+	Which           []string      `mapstructure:"which" yaml:"which"`
+	Resume          bool          `mapstructure:"resume" yaml:"resume"`
+	Steps           int           `mapstructure:"steps" yaml:"steps"`
+	Batch           int           `mapstructure:"batch" yaml:"batch"`
+	LR              float64       `mapstructure:"lr" yaml:"lr"`
+	Seed            uint64        `mapstructure:"seed" yaml:"seed"`
+	CheckpointEvery time.Duration `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
+	EvalEvery       int           `mapstructure:"eval_every" yaml:"eval_every"`
+	EvalImages      int           `mapstructure:"eval_images" yaml:"eval_images"`
+	LogEvery        int           `mapstructure:"log_every" yaml:"log_every"`
+}
+
+// NewPretrainEncodersCmd builds `rpo pretrain encoders`.
+func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "encoders",
+		Short: "Train align-mini (reward), clip-mini (metric) and dino-mini (subject fidelity)",
+		Example: `  rpo pretrain encoders --out runs/encoders
+  rpo pretrain encoders --out runs/encoders --which dino-mini --resume`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := &PretrainEncodersOptions{}
+			if err := resolve(cmd, o, &o.Global); err != nil {
+				return err
+			}
+			return run(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.String("out", "runs/pretrain-encoders", "directory; each encoder trains in out/<name>/")
+	f.StringSlice("which", []string{"align-mini", "clip-mini", "dino-mini"}, "encoders to train, in order")
+	f.Bool("resume", false, "continue each encoder's run from its checkpoint")
+	f.Int("steps", 1500, "step budget per encoder")
+	f.Int("batch", 64, "images (dual encoders) or identity pairs (dino-mini) per step")
+	f.Float64("lr", 1e-3, "AdamW learning rate")
+	f.Uint64("seed", 7, "seed (each encoder adds its own offset)")
+	f.Duration("checkpoint-every", 3*time.Minute, "checkpoint interval")
+	f.Int("eval-every", 250, "held-out evaluation every this many steps (0: only at the end)")
+	f.Int("eval-images", 300, "held-out renders per evaluation")
+	f.Int("log-every", 10, "metrics.jsonl line (and log line off a terminal) every this many steps")
+	return cmd
+}
+
+// RunPretrainEncoders runs `rpo pretrain encoders`.
+func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error {
+	tk := text.NewTokenizer(16)
+	configs := map[string]models.EncoderConfig{"align-mini": models.AlignMini(tk), "clip-mini": models.ClipMini(tk), "dino-mini": models.DinoMini()}
+	for i, name := range o.Which {
+		c, ok := configs[name]
+		if !ok {
+			return fmt.Errorf("--which: %q is not align-mini, clip-mini or dino-mini", name)
+		}
+		dir := filepath.Join(o.OutDir, name)
+		prog := NewProgress(o.Err, o.Logger, "pretrain "+name, o.Steps, o.LogEvery)
+		res, err := pretrain.TrainEncoder(ctx, pretrain.EncoderOptions{
+			Out: dir, Config: c, Steps: o.Steps, Batch: o.Batch, LR: o.LR, Seed: o.Seed + uint64(101*i),
+			CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, EvalImages: o.EvalImages, LogEvery: o.LogEvery,
+			Resume: o.Resume, Version: Version,
+		}, func(m pretrain.Metrics) {
+			if m.Eval != nil {
+				o.Logger.Info("held-out", "encoder", name, "step", m.Step, "eval", m.Eval)
+			}
+			prog.Step(m.Step, fmt.Sprintf("loss %.3f", m.Loss), "loss", m.Loss)
+		})
+		prog.Close()
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(o.Err, "interrupted %s at step %d; checkpoint saved. Resume with:\n  rpo pretrain encoders --out %s --which %s --resume\n", name, res.Steps, o.OutDir, strings.Join(o.Which[i:], ","))
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "pretrain %s: %d steps; held-out %s; wrote %s\n", name, res.Steps, formatEval(res.Eval), res.ModelDir)
+	}
+	return nil
+}
+
+func formatEval(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %.1f%%", k, 100*m[k])
+	}
+	return strings.Join(parts, ", ")
 }

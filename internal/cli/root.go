@@ -47,6 +47,7 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 		NewWorldCmd(),
 		NewPretrainCmd(),
 		NewGenerateCmd(RunGenerate),
+		NewScoreCmd(RunScore),
 	)
 	for _, p := range placeholders {
 		root.AddCommand(newPlaceholderCmd(p))
