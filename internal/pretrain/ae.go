@@ -101,91 +101,44 @@ func TrainAutoencoder(ctx context.Context, o AutoencoderOptions, report func(Met
 	defer r.train.Close()
 	defer r.eval.Close()
 
-	pcg := rand.NewPCG(o.Seed, 0xae)
-	rng := rand.New(pcg)
+	if o.Init != "" && !o.Resume {
+		if err := loadModelWeights(o.Init, "autoencoder", r.store); err != nil {
+			return res, err
+		}
+	}
 	opt := nn.NewAdamW(o.LR)
-	step, elapsed := 0, 0.0
-	if o.Resume {
-		step, elapsed, err = loadCheckpoint(o.Out, aeStage, pcg, r.store, opt)
-		if errors.Is(err, errNoCheckpoint) {
-			return res, fmt.Errorf("pretrain: --resume: %s has no checkpoint", o.Out)
-		}
-		if err != nil {
-			return res, err
-		}
-		if err := truncateMetrics(o.Out, step); err != nil {
-			return res, err
-		}
-	} else {
-		if _, err := os.Stat(filepath.Join(o.Out, "checkpoint", "state.json")); err == nil {
-			return res, fmt.Errorf("pretrain: %s: %w", o.Out, ErrCheckpointExists)
-		}
-		if o.Init != "" {
-			if err := loadModelWeights(o.Init, "autoencoder", r.store); err != nil {
-				return res, err
+	l := &loop{
+		out: o.Out, stage: aeStage, steps: o.Steps, checkpointEvery: o.CheckpointEvery, logEvery: o.LogEvery,
+		evalEvery: o.EvalEvery, resume: o.Resume, options: o, store: r.store, opt: opt, pcg: rand.NewPCG(o.Seed, 0xae),
+		step: func(rng *rand.Rand) (Metrics, error) {
+			r.fillBatch(rng)
+			if _, err := r.train.Run(); err != nil {
+				return Metrics{}, err
 			}
-		}
+			m := Metrics{Recon: scalar(r.recon), KL: scalar(r.kl)}
+			m.Loss = m.Recon + o.KLWeight*m.KL
+			m.PSNR = psnr(m.Recon)
+			if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
+				return m, nil // the loop stops and keeps the last checkpoint
+			}
+			var err error
+			m.GradNorm, err = opt.Update(r.store, r.train.Grads())
+			return m, err
+		},
+		evaluate: func(n int, m *Metrics) error {
+			var err error
+			m.EvalPSNR, _, err = r.evaluate(filepath.Join(o.Out, "samples", fmt.Sprintf("step-%06d.png", n)))
+			return err
+		},
+		writeModel: func(n int, label string) error {
+			var err error
+			res, err = r.writeModel(n, label)
+			return err
+		},
 	}
-	mf, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	step, err := l.run(ctx, report)
+	res.Steps = step
 	if err != nil {
-		return res, fmt.Errorf("pretrain: %w", err)
-	}
-	defer mf.Close()
-	enc := json.NewEncoder(mf)
-
-	start := time.Now().Add(-time.Duration(elapsed * float64(time.Second)))
-	lastSave := time.Now()
-	save := func() error {
-		return saveCheckpoint(o.Out, aeStage, step, pcg, r.store, opt, time.Since(start).Seconds(), o)
-	}
-	for step < o.Steps {
-		if err := ctx.Err(); err != nil {
-			if serr := save(); serr != nil {
-				return res, serr
-			}
-			res, werr := r.writeModel(step, "interrupted")
-			if werr != nil {
-				return res, werr
-			}
-			return res, err
-		}
-		r.fillBatch(rng)
-		if _, err := r.train.Run(); err != nil {
-			return res, err
-		}
-		m := Metrics{Step: step + 1, Recon: scalar(r.recon), KL: scalar(r.kl)}
-		m.Loss = m.Recon + o.KLWeight*m.KL
-		if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
-			return res, fmt.Errorf("pretrain: loss is %v at step %d; the last checkpoint (%s) is kept", m.Loss, step+1, filepath.Join(o.Out, "checkpoint"))
-		}
-		if m.GradNorm, err = opt.Update(r.store, r.train.Grads()); err != nil {
-			return res, fmt.Errorf("pretrain: step %d: %w; the last checkpoint is kept", step+1, err)
-		}
-		step++
-		m.PSNR = psnr(m.Recon)
-		m.Elapsed = time.Since(start).Seconds()
-		if step%o.EvalEvery == 0 || step == o.Steps {
-			m.EvalPSNR, _, err = r.evaluate(filepath.Join(o.Out, "samples", fmt.Sprintf("step-%06d.png", step)))
-			if err != nil {
-				return res, err
-			}
-		}
-		if step%o.LogEvery == 0 || m.EvalPSNR != 0 || step == 1 {
-			if err := enc.Encode(m); err != nil {
-				return res, fmt.Errorf("pretrain: %w", err)
-			}
-		}
-		if report != nil {
-			report(m)
-		}
-		if time.Since(lastSave) >= o.CheckpointEvery {
-			if err := save(); err != nil {
-				return res, err
-			}
-			lastSave = time.Now()
-		}
-	}
-	if err := save(); err != nil {
 		return res, err
 	}
 	return r.writeModel(step, "final")

@@ -35,8 +35,6 @@ type loop struct {
 	step func(rng *rand.Rand) (Metrics, error)
 	// evaluate adds held-out numbers to the metrics of step n
 	evaluate func(n int, m *Metrics) error
-	// afterUpdate runs after each optimizer step (an EMA)
-	afterUpdate func()
 	// writeModel writes the current weights as a model directory
 	writeModel func(n int, label string) error
 }

@@ -2,8 +2,6 @@ package pretrain
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -105,89 +103,38 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 	defer run.close()
 	ema := m.Denoiser.Clone()
 
-	pcg := rand.NewPCG(o.Seed, 0x721)
-	rng := rand.New(pcg)
 	opt := nn.NewAdamW(o.LR)
-	step, elapsed := 0, 0.0
-	if o.Resume {
-		step, elapsed, err = loadCheckpoint(o.Out, t2iStage, pcg, m.Denoiser, opt, namedStore{"ema", ema})
-		if errors.Is(err, errNoCheckpoint) {
-			return res, fmt.Errorf("pretrain: --resume: %s has no checkpoint", o.Out)
-		}
-		if err != nil {
-			return res, err
-		}
-		if err := truncateMetrics(o.Out, step); err != nil {
-			return res, err
-		}
-	} else if _, err := os.Stat(filepath.Join(o.Out, "checkpoint", "state.json")); err == nil {
-		return res, fmt.Errorf("pretrain: %s: %w", o.Out, ErrCheckpointExists)
-	}
-	mf, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return res, fmt.Errorf("pretrain: %w", err)
-	}
-	defer mf.Close()
-	enc := json.NewEncoder(mf)
-	start := time.Now().Add(-time.Duration(elapsed * float64(time.Second)))
-	lastSave := time.Now()
-	save := func() error {
-		return saveCheckpoint(o.Out, t2iStage, step, pcg, m.Denoiser, opt, time.Since(start).Seconds(), o, namedStore{"ema", ema})
-	}
 	var recent []float64
-	for step < o.Steps {
-		if err := ctx.Err(); err != nil {
-			if serr := save(); serr != nil {
-				return res, serr
+	l := &loop{
+		out: o.Out, stage: t2iStage, steps: o.Steps, checkpointEvery: o.CheckpointEvery, logEvery: o.LogEvery,
+		evalEvery: o.SampleEvery, resume: o.Resume, options: o, store: m.Denoiser, opt: opt,
+		extra: []namedStore{{"ema", ema}}, pcg: rand.NewPCG(o.Seed, 0x721),
+		step: func(rng *rand.Rand) (Metrics, error) {
+			if err := run.fillBatch(rng); err != nil {
+				return Metrics{}, err
 			}
-			res.Steps = step
-			if werr := run.writeModel(ema, step, o); werr != nil {
-				return res, werr
+			loss, err := run.train.Run()
+			if err != nil || math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return Metrics{Loss: loss}, err
 			}
-			return res, err
-		}
-		if err := run.fillBatch(rng); err != nil {
-			return res, err
-		}
-		loss, err := run.train.Run()
-		if err != nil {
-			return res, err
-		}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return res, fmt.Errorf("pretrain: loss is %v at step %d; the last checkpoint (%s) is kept", loss, step+1, filepath.Join(o.Out, "checkpoint"))
-		}
-		norm, err := opt.Update(m.Denoiser, run.train.Grads())
-		if err != nil {
-			return res, fmt.Errorf("pretrain: step %d: %w; the last checkpoint is kept", step+1, err)
-		}
-		updateEMA(ema, m.Denoiser, o.EMADecay)
-		step++
-		recent = append(recent, loss)
-		if len(recent) > 100 {
-			recent = recent[1:]
-		}
-		met := Metrics{Step: step, Loss: loss, GradNorm: norm, Elapsed: time.Since(start).Seconds()}
-		if step%o.LogEvery == 0 || step == 1 {
-			if err := enc.Encode(met); err != nil {
-				return res, fmt.Errorf("pretrain: %w", err)
+			norm, err := opt.Update(m.Denoiser, run.train.Grads())
+			if err != nil {
+				return Metrics{}, err
 			}
-		}
-		if step%o.SampleEvery == 0 {
-			if err := run.sampleGrid(ema, filepath.Join(o.Out, "samples", fmt.Sprintf("step-%06d.png", step))); err != nil {
-				return res, err
+			updateEMA(ema, m.Denoiser, o.EMADecay)
+			if recent = append(recent, loss); len(recent) > 100 {
+				recent = recent[1:]
 			}
-		}
-		if report != nil {
-			report(met)
-		}
-		if time.Since(lastSave) >= o.CheckpointEvery {
-			if err := save(); err != nil {
-				return res, err
-			}
-			lastSave = time.Now()
-		}
+			return Metrics{Loss: loss, GradNorm: norm}, nil
+		},
+		evaluate: func(n int, _ *Metrics) error {
+			return run.sampleGrid(ema, filepath.Join(o.Out, "samples", fmt.Sprintf("step-%06d.png", n)))
+		},
+		writeModel: func(n int, _ string) error { return run.writeModel(ema, n, o) },
 	}
-	if err := save(); err != nil {
+	step, err := l.run(ctx, report)
+	res.Steps = step
+	if err != nil {
 		return res, err
 	}
 	if err := run.sampleGrid(ema, filepath.Join(o.Out, "samples", "final.png")); err != nil {
