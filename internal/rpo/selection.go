@@ -1,0 +1,115 @@
+package rpo
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Rule is a checkpoint-selection rule: keep the weights of the validation
+// with the best mean r_λ at λ (best@λ), or the last weights (last).
+type Rule struct {
+	Last   bool
+	Lambda float64 // λ_val of a best rule
+}
+
+// Name is the rule's directory name: "best@0.5" or "last".
+func (r Rule) Name() string {
+	if r.Last {
+		return "last"
+	}
+	return "best@" + strconv.FormatFloat(r.Lambda, 'f', -1, 64)
+}
+
+// ParseRules reads "best@0.3,best@0.5,last" (a bare "best" uses
+// defaultLambda). Rules that differ only in which checkpoint they keep
+// share one training run.
+func ParseRules(s string, defaultLambda float64) ([]Rule, error) {
+	var rules []Rule
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		var r Rule
+		switch {
+		case part == "last":
+			r.Last = true
+		case part == "best":
+			r.Lambda = defaultLambda
+		case strings.HasPrefix(part, "best@"):
+			v, err := strconv.ParseFloat(part[len("best@"):], 64)
+			if err != nil || v < 0 || v > 1 {
+				return nil, fmt.Errorf("rpo: selection rule %q: λ must be a number in [0, 1]", part)
+			}
+			r.Lambda = v
+		default:
+			return nil, fmt.Errorf("rpo: selection rule %q is not best, best@λ or last", part)
+		}
+		if !seen[r.Name()] {
+			seen[r.Name()] = true
+			rules = append(rules, r)
+		}
+	}
+	if len(rules) == 0 {
+		return nil, fmt.Errorf("rpo: no selection rule in %q", s)
+	}
+	return rules, nil
+}
+
+// Selector tracks, for each rule, the best validation so far.
+type Selector struct {
+	Rules []Rule
+	Best  map[string]float64 // by rule name: best mean reward
+	Step  map[string]int     // by rule name: its step
+}
+
+// NewSelector starts a selector.
+func NewSelector(rules []Rule) *Selector {
+	return &Selector{Rules: rules, Best: map[string]float64{}, Step: map[string]int{}}
+}
+
+// Observe records a validation at step with the mean reward under each λ
+// (rewards[λ]) and returns the rules whose kept weights become this step's:
+// every last rule, and each best@λ rule whose reward strictly improved.
+func (s *Selector) Observe(step int, rewards map[float64]float64) []Rule {
+	var keep []Rule
+	for _, r := range s.Rules {
+		name := r.Name()
+		if r.Last {
+			keep = append(keep, r)
+			s.Step[name] = step
+			continue
+		}
+		v, ok := rewards[r.Lambda]
+		if !ok {
+			panic(fmt.Sprintf("rpo: no validation reward at λ = %g", r.Lambda))
+		}
+		if best, seen := s.Best[name]; !seen || v > best {
+			s.Best[name], s.Step[name] = v, step
+			keep = append(keep, r)
+		}
+	}
+	return keep
+}
+
+// EarlyStopper stops training when the validation reward has not improved
+// by more than MinDelta for Patience validations in a row, in the manner
+// of gonum's optimize.FunctionConverge. The zero value never stops
+// (the paper's default: train to the last step, keep the best).
+type EarlyStopper struct {
+	Patience int     // validations without improvement before stopping; 0: never stop
+	MinDelta float64 // improvement smaller than this does not count
+
+	best  float64
+	seen  bool
+	stale int
+}
+
+// Update records a validation reward and reports whether to stop.
+func (e *EarlyStopper) Update(reward float64) (stop bool) {
+	if !e.seen || reward > e.best+e.MinDelta {
+		e.best, e.seen, e.stale = reward, true, 0
+		return false
+	}
+	e.stale++
+	return e.Patience > 0 && e.stale >= e.Patience
+}
