@@ -1,0 +1,121 @@
+package ckpt
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/rpo-dev/rpo/internal/nn"
+)
+
+// ErrNoTrainState means a directory holds no training checkpoint.
+var ErrNoTrainState = errors.New("no checkpoint")
+
+// TrainState is what a training checkpoint holds besides tensors: which
+// run it belongs to, the step, the RNG state, the elapsed time, the
+// options, and anything else the run keeps (Extra, as JSON).
+type TrainState struct {
+	Stage   string          `json:"stage"`
+	Step    int             `json:"step"`
+	RNG     []byte          `json:"rng"` // math/rand/v2 PCG state
+	AdamW   adamWState      `json:"adamw"`
+	Elapsed float64         `json:"elapsed_s"`
+	Options any             `json:"options"`
+	Extra   json.RawMessage `json:"extra,omitempty"`
+}
+
+type adamWState struct {
+	LR, Beta1, Beta2, Eps, WeightDecay, MaxGradNorm float64
+	Step                                            int
+}
+
+// SaveTrainState writes dir: one safetensors file per store (float64,
+// exact), the optimizer's moments (float64), then state.json last, each
+// atomically, so that a directory with a state.json is a complete
+// checkpoint and a resumed run continues bit for bit.
+func SaveTrainState(dir string, st TrainState, pcg *rand.PCG, stores map[string]*nn.Store, opt *nn.AdamW) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("ckpt: %w", err)
+	}
+	for name, s := range stores {
+		w := &File{Metadata: map[string]string{"stage": st.Stage, "step": fmt.Sprint(st.Step)}}
+		FromStore(s, F64, "", w)
+		if err := Write(filepath.Join(dir, name+".safetensors"), w); err != nil {
+			return err
+		}
+	}
+	m := &File{Tensors: map[string]Tensor{}}
+	for name, v := range opt.M {
+		m.Tensors["m."+name] = Encode(F64, []int{len(v)}, v)
+		m.Tensors["v."+name] = Encode(F64, []int{len(v)}, opt.V[name])
+	}
+	if err := Write(filepath.Join(dir, "optimizer.safetensors"), m); err != nil {
+		return err
+	}
+	rng, err := pcg.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("ckpt: %w", err)
+	}
+	st.RNG = rng
+	st.AdamW = adamWState{opt.LR, opt.Beta1, opt.Beta2, opt.Eps, opt.WeightDecay, opt.MaxGradNorm, opt.Step}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("ckpt: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(dir, "state.json"), b)
+}
+
+// LoadTrainState restores the stores (whose parameters must exist), the
+// optimizer and the PCG from dir, checking that it is a checkpoint of
+// stage. It returns ErrNoTrainState when dir has no state.json.
+func LoadTrainState(dir, stage string, pcg *rand.PCG, stores map[string]*nn.Store, opt *nn.AdamW) (TrainState, error) {
+	var st TrainState
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, ErrNoTrainState
+	}
+	if err != nil {
+		return st, fmt.Errorf("ckpt: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("ckpt: %s: %w", filepath.Join(dir, "state.json"), err)
+	}
+	if st.Stage != stage {
+		return st, fmt.Errorf("ckpt: %s holds a %q checkpoint, not %q", dir, st.Stage, stage)
+	}
+	for name, s := range stores {
+		p := filepath.Join(dir, name+".safetensors")
+		w, err := Read(p)
+		if err != nil {
+			return st, err
+		}
+		if err := LoadStore(s, w, "", p); err != nil {
+			return st, err
+		}
+	}
+	op := filepath.Join(dir, "optimizer.safetensors")
+	m, err := Read(op)
+	if err != nil {
+		return st, err
+	}
+	opt.M, opt.V = map[string][]float64{}, map[string][]float64{}
+	for n, t := range m.Tensors {
+		if len(n) > 2 && n[:2] == "m." {
+			name := n[2:]
+			vt, ok := m.Tensors["v."+name]
+			if !ok {
+				return st, fmt.Errorf("ckpt: %s: first moment of %q without its second", op, name)
+			}
+			opt.M[name], opt.V[name] = t.Float64s(), vt.Float64s()
+		}
+	}
+	a := st.AdamW
+	opt.LR, opt.Beta1, opt.Beta2, opt.Eps, opt.WeightDecay, opt.MaxGradNorm, opt.Step = a.LR, a.Beta1, a.Beta2, a.Eps, a.WeightDecay, a.MaxGradNorm, a.Step
+	if err := pcg.UnmarshalBinary(st.RNG); err != nil {
+		return st, fmt.Errorf("ckpt: %s: rng: %w", dir, err)
+	}
+	return st, nil
+}

@@ -1,0 +1,136 @@
+package rpo
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/models"
+)
+
+// Negative is one image the frozen base model sampled for a training
+// prompt: the "generated" side of every preference pair.
+type Negative struct {
+	Prompt string      `json:"prompt"` // c_gen, with the token
+	Seed   uint64      `json:"seed"`
+	File   string      `json:"file"` // PNG, relative to the cache directory
+	Key    string      `json:"key"`  // what the image depends on (see NegativeKey)
+	Image  *image.RGBA `json:"-"`
+}
+
+// NegativeKey hashes everything a negative depends on: the base model's
+// weights, the prompt, the seed and the sampler settings.
+func NegativeKey(modelID, prompt string, seed uint64, s diffusion.Sampler) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00steps=%d guidance=%g eta=%g ancestral=%v", modelID, prompt, seed, s.Steps, s.Guidance, s.Eta, s.Ancestral)
+	return hex.EncodeToString(h.Sum(nil))[:24]
+}
+
+// ModelID identifies a text-to-image model directory by the hashes of its
+// weight files.
+func ModelID(dir string) (string, error) {
+	info, err := ckpt.ReadModelDir(dir)
+	if err != nil {
+		return "", err
+	}
+	roles := make([]string, 0, len(info.Files))
+	for r := range info.Files {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	h := sha256.New()
+	for _, r := range roles {
+		b, err := os.ReadFile(filepath.Join(dir, info.Files[r]))
+		if err != nil {
+			return "", fmt.Errorf("rpo: %w", err)
+		}
+		fmt.Fprintf(h, "%s:", r)
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24], nil
+}
+
+// manifest is the cache's index: negatives.json.
+type manifest struct {
+	Negatives []Negative `json:"negatives"`
+}
+
+// Negatives returns k negatives for each prompt, sampling only those the
+// cache directory does not hold yet (keyed by NegativeKey) and adding them
+// to it; nothing in the cache is ever deleted. Seeds are seed, seed+1, …
+// per prompt.
+func Negatives(m *models.T2I, modelID string, prompts []string, k int, seed uint64, s diffusion.Sampler, cache string) ([]Negative, error) {
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return nil, fmt.Errorf("rpo: %w", err)
+	}
+	mp := filepath.Join(cache, "negatives.json")
+	var man manifest
+	if b, err := os.ReadFile(mp); err == nil {
+		if err := json.Unmarshal(b, &man); err != nil {
+			return nil, fmt.Errorf("rpo: %s: %w", mp, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("rpo: %w", err)
+	}
+	have := map[string]Negative{}
+	for _, n := range man.Negatives {
+		have[n.Key] = n
+	}
+	var out []Negative
+	var todo []int
+	for _, p := range prompts {
+		for i := 0; i < k; i++ {
+			n := Negative{Prompt: p, Seed: seed + uint64(i), Key: NegativeKey(modelID, p, seed+uint64(i), s)}
+			if c, ok := have[n.Key]; ok {
+				img, err := imageio.Load(filepath.Join(cache, c.File), m.Config.Resolution)
+				if err == nil {
+					n.File, n.Image = c.File, img
+				}
+			}
+			if n.Image == nil {
+				todo = append(todo, len(out))
+			}
+			out = append(out, n)
+		}
+	}
+	// sample the missing ones, one prompt-batch at a time
+	for start := 0; start < len(todo); start += 8 {
+		idx := todo[start:min(start+8, len(todo))]
+		ps, seeds := make([]string, len(idx)), make([]uint64, len(idx))
+		for j, i := range idx {
+			ps[j], seeds[j] = out[i].Prompt, out[i].Seed
+		}
+		imgs, err := m.Generate(ps, seeds, s)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			out[i].Image = imgs[j]
+			out[i].File = out[i].Key + ".png"
+			if err := imageio.SavePNG(filepath.Join(cache, out[i].File), imgs[j]); err != nil {
+				return nil, err
+			}
+			if _, ok := have[out[i].Key]; !ok {
+				man.Negatives = append(man.Negatives, out[i])
+				have[out[i].Key] = out[i]
+			}
+		}
+		b, err := json.MarshalIndent(man, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		if err := ckpt.WriteFileAtomic(mp, b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
