@@ -54,6 +54,7 @@ type T2I struct {
 	Schedule  *diffusion.Schedule
 	denoise   map[int]*denoiseProgram
 	decode    map[int]*decodeProgram
+	encode    map[int]*encodeProgram
 }
 
 // NewT2I builds a model with freshly initialised weights (seeded).
@@ -65,7 +66,7 @@ func NewT2I(c T2IConfig, seed uint64) (*T2I, error) {
 // weights, say); parameters missing from them are created.
 func T2IWithStores(c T2IConfig, ae, denoiser *nn.Store) (*T2I, error) {
 	m := &T2I{Config: c, Tokenizer: text.NewTokenizer(c.MaxLen), AE: ae, Denoiser: denoiser,
-		Schedule: diffusion.SD(), denoise: map[int]*denoiseProgram{}, decode: map[int]*decodeProgram{}}
+		Schedule: diffusion.SD(), denoise: map[int]*denoiseProgram{}, decode: map[int]*decodeProgram{}, encode: map[int]*encodeProgram{}}
 	if m.Tokenizer.Size() != c.Text.Vocab {
 		return nil, fmt.Errorf("models: the text encoder has %d token ids, the tokenizer %d", c.Text.Vocab, m.Tokenizer.Size())
 	}
@@ -247,6 +248,55 @@ func (m *T2I) DecodeLatents(lat []float32, n int) ([]*image.RGBA, error) {
 	return imgs, nil
 }
 
+// EncodeImages returns the scaled latents (posterior means × scaling
+// factor) of images, concatenated: what the diffusion model trains on.
+func (m *T2I) EncodeImages(imgs []*image.RGBA) ([]float32, error) {
+	c := m.Config
+	n := len(imgs)
+	p, ok := m.encode[n]
+	if !ok {
+		b := nn.NewBuilder(m.AE, nil)
+		p = &encodeProgram{}
+		var x *G.Node
+		x, p.x = b.InputData("x", n, 3, c.Resolution, c.Resolution)
+		if err := nn.Build(func() {
+			mean, _ := Encode(b, c.Autoencoder, x)
+			G.Read(mean, &p.out)
+		}); err != nil {
+			return nil, err
+		}
+		prog, err := nn.Compile(b, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		p.prog = prog
+		m.encode[n] = p
+	}
+	per := 3 * c.Resolution * c.Resolution
+	xs := p.x.Data().([]float32)
+	for i, im := range imgs {
+		imageio.ToCHW(im, xs[i*per:(i+1)*per])
+	}
+	if _, err := p.prog.Run(); err != nil {
+		return nil, err
+	}
+	sf := float32(c.Autoencoder.ScalingFactor)
+	if sf == 0 {
+		sf = 1
+	}
+	out := append([]float32(nil), p.out.Data().([]float32)...)
+	for i := range out {
+		out[i] *= sf
+	}
+	return out, nil
+}
+
+type encodeProgram struct {
+	prog *nn.Program
+	x    *tensor.Dense
+	out  G.Value
+}
+
 // Save writes the model directory: model.yaml, autoencoder.safetensors and
 // denoiser.safetensors (F16).
 func (m *T2I) Save(dir string, prov ckpt.Provenance) error {
@@ -299,6 +349,9 @@ func (m *T2I) Close() {
 		p.prog.Close()
 	}
 	for _, p := range m.decode {
+		p.prog.Close()
+	}
+	for _, p := range m.encode {
 		p.prog.Close()
 	}
 }

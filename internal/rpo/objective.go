@@ -34,7 +34,9 @@ func ParseLoss(s string) (LossWeights, error) {
 // errors, the label y and β are inputs set before each run.
 type Objective struct {
 	Loss, LSim, LPref, Delta *G.Node
-	PolicyErr                *G.Node       // ℓ_θ per image (2)
+	PolicyErr                *G.Node // ℓ_θ per image (2)
+	lsimVal, lprefVal        G.Value // read after each run
+	deltaVal                 G.Value
 	RefErr                   *tensor.Dense // [ℓ_ref(x_ref, c_inst), ℓ_ref(x_gen, c_gen)]
 	Y, Beta                  *tensor.Dense // one element each
 }
@@ -76,6 +78,9 @@ func BuildObjective(b *nn.Builder, pred, target *G.Node, w LossWeights) *Objecti
 	neg := must(G.Mul(must(G.Sub(b.Scalar(1), ys)), must(G.Softplus(o.Delta))))
 	o.LPref = b.Add(pos, neg)
 	o.Loss = b.Add(must(G.Mul(o.LSim, b.Scalar(w.Sim))), must(G.Mul(o.LPref, b.Scalar(w.Pref))))
+	G.Read(o.LSim, &o.lsimVal)
+	G.Read(o.LPref, &o.lprefVal)
+	G.Read(o.Delta, &o.deltaVal)
 	return o
 }
 

@@ -1,0 +1,553 @@
+package rpo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/nn"
+	"github.com/rpo-dev/rpo/internal/reward"
+	"github.com/rpo-dev/rpo/internal/text"
+)
+
+// Options configure one RPO fine-tuning run (RPO.md §4; defaults in the CLI).
+type Options struct {
+	Out             string
+	Class, Token    string
+	Refs            []*image.RGBA // the subject's reference images, at the model's resolution
+	Prompts         []string      // the 8 training prompts c_gen, with the token
+	Base            *models.T2I   // the frozen base model
+	BaseID          string        // identifies the base weights (negatives cache key)
+	BaseDir         string
+	Reward          *models.Encoder // align-mini
+	Steps           int
+	LR              float64
+	Beta            float64
+	LambdaTrain     float64
+	Rules           []Rule
+	ValEvery        int
+	ValPerPrompt    int
+	ValSampler      diffusion.Sampler
+	NegPerPrompt    int
+	NegSampler      diffusion.Sampler
+	NegativesCache  string
+	Seed            uint64
+	LabelMode       LabelMode
+	Loss            LossWeights
+	SharedNoise     bool
+	Stopper         EarlyStopper
+	CheckpointEvery time.Duration
+	Resume          bool
+	Version         string
+}
+
+// InstancePrompt is c_inst = "a photo of [V] <class>".
+func InstancePrompt(token, class string) string { return "a photo of " + token + " " + class }
+
+// StepEvent reports a training step; ValidationEvent a validation.
+type StepEvent struct {
+	Step     int     `json:"step"`
+	LSim     float64 `json:"l_sim"`
+	LPref    float64 `json:"l_pref"`
+	Delta    float64 `json:"delta"`
+	Y        float64 `json:"y"`
+	P        float64 `json:"p"`
+	LR       float64 `json:"lr"`
+	GradNorm float64 `json:"grad_norm"`
+	Loss     float64 `json:"loss"`
+}
+
+// ValidationEvent is one validation: the mean ALIGN-I, ALIGN-T and r_λ per
+// prompt and overall, for each λ of the selection rules.
+type ValidationEvent struct {
+	Step      int                  `json:"step"`
+	AlignI    map[string]float64   `json:"align_i"` // by prompt (token removed)
+	AlignT    map[string]float64   `json:"align_t"`
+	Reward    map[string]float64   `json:"reward"` // mean r_λ by λ ("0.5")
+	PerPrompt map[string][]float64 `json:"reward_per_prompt,omitempty"`
+	Kept      []string             `json:"kept,omitempty"` // rules whose weights became this step's
+	Stop      bool                 `json:"stop,omitempty"`
+}
+
+// Result is what a run ends with.
+type Result struct {
+	Steps    int
+	Stopped  bool // by early stopping
+	Best     map[string]float64
+	BestStep map[string]int
+	Timing   map[string]float64 // seconds: negatives, steps, validations
+}
+
+const stage = "rpo"
+
+// trainer holds a run's state.
+type trainer struct {
+	o                Options
+	cfg              models.T2IConfig
+	policy           *nn.Store
+	refProg, polProg *nn.Program
+	refIn, polIn     denoiseInputs
+	refOut           G.Value
+	obj              *Objective
+	opt              *nn.AdamW
+	negs             []Negative
+	negPrompt        []int       // prompt index of each negative
+	refLat, negLat   []float32   // latents, per image contiguous
+	rRef             [][]float64 // [ref][prompt] r_λtrain
+	rGen             []float64   // [negative] r_λtrain
+	refEmb           [][]float64
+	selector         *Selector
+	stopper          EarlyStopper
+	valNoise         []uint64
+}
+
+type denoiseInputs struct{ onehot, x, temb, target *tensor.Dense }
+
+// Train runs RPO and writes the run directory (see the CLI for its layout).
+func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(ValidationEvent)) (Result, error) {
+	res := Result{Timing: map[string]float64{}}
+	if len(o.Refs) == 0 {
+		return res, fmt.Errorf("rpo: no reference images")
+	}
+	if o.Reward.Config.Text == nil {
+		return res, fmt.Errorf("rpo: the reward model %s has no text tower", o.Reward.Config.Name)
+	}
+	t := &trainer{o: o, cfg: o.Base.Config, selector: NewSelector(o.Rules), stopper: o.Stopper}
+	for _, d := range []string{"checkpoints", "val"} {
+		if err := os.MkdirAll(filepath.Join(o.Out, d), 0o755); err != nil {
+			return res, fmt.Errorf("rpo: %w", err)
+		}
+	}
+	start := time.Now()
+	if err := t.prepareNegatives(); err != nil {
+		return res, err
+	}
+	if err := t.prepareRewards(); err != nil {
+		return res, err
+	}
+	res.Timing["negatives_and_rewards"] = time.Since(start).Seconds()
+	if err := t.build(); err != nil {
+		return res, err
+	}
+	defer t.refProg.Close()
+	defer t.polProg.Close()
+
+	pcg := rand.NewPCG(o.Seed, 0x790)
+	rng := rand.New(pcg)
+	step := 0
+	ckDir := filepath.Join(o.Out, "checkpoints")
+	if o.Resume {
+		st, err := ckpt.LoadTrainState(ckDir, stage, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
+		if err != nil && !errors.Is(err, ckpt.ErrNoTrainState) {
+			return res, err
+		}
+		if err == nil {
+			step = st.Step
+			var extra trainerExtra
+			if err := json.Unmarshal(st.Extra, &extra); err != nil {
+				return res, fmt.Errorf("rpo: %s: %w", ckDir, err)
+			}
+			t.selector.Best, t.selector.Step, t.stopper = extra.Best, extra.BestStep, extra.Stopper
+		}
+	}
+	mf, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return res, fmt.Errorf("rpo: %w", err)
+	}
+	defer mf.Close()
+	enc := json.NewEncoder(mf)
+	save := func() error {
+		extra, _ := json.Marshal(trainerExtra{Best: t.selector.Best, BestStep: t.selector.Step, Stopper: t.stopper})
+		return ckpt.SaveTrainState(ckDir, ckpt.TrainState{Stage: stage, Step: step, Extra: extra}, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
+	}
+	validate := func() (bool, error) {
+		vs := time.Now()
+		ev, err := t.validate(step)
+		res.Timing["validations"] += time.Since(vs).Seconds()
+		if err != nil {
+			return false, err
+		}
+		if err := enc.Encode(map[string]any{"validation": ev}); err != nil {
+			return false, err
+		}
+		if onVal != nil {
+			onVal(ev)
+		}
+		return ev.Stop, nil
+	}
+	if step == 0 {
+		if _, err := validate(); err != nil { // the base model's reward
+			return res, err
+		}
+	}
+	lastSave := time.Now()
+	stepsStart := time.Now()
+	for step < o.Steps {
+		if err := ctx.Err(); err != nil {
+			if serr := save(); serr != nil {
+				return res, serr
+			}
+			res.Steps = step
+			return res, err
+		}
+		ev, err := t.step(rng)
+		if err != nil {
+			return res, err
+		}
+		if math.IsNaN(ev.Loss) || math.IsInf(ev.Loss, 0) {
+			return res, fmt.Errorf("rpo: loss is %v at step %d; the last checkpoint (%s) is kept", ev.Loss, step+1, ckDir)
+		}
+		step++
+		ev.Step = step
+		if err := enc.Encode(map[string]any{"step": ev}); err != nil {
+			return res, err
+		}
+		if onStep != nil {
+			onStep(ev)
+		}
+		if step%o.ValEvery == 0 || step == o.Steps {
+			stop, err := validate()
+			if err != nil {
+				return res, err
+			}
+			if err := save(); err != nil {
+				return res, err
+			}
+			lastSave = time.Now()
+			if stop {
+				res.Stopped = true
+				break
+			}
+		} else if time.Since(lastSave) >= o.CheckpointEvery {
+			if err := save(); err != nil {
+				return res, err
+			}
+			lastSave = time.Now()
+		}
+	}
+	res.Timing["steps"] = time.Since(stepsStart).Seconds() - res.Timing["validations"]
+	res.Steps, res.Best, res.BestStep = step, t.selector.Best, t.selector.Step
+	return res, save()
+}
+
+type trainerExtra struct {
+	Best     map[string]float64 `json:"best"`
+	BestStep map[string]int     `json:"best_step"`
+	Stopper  EarlyStopper       `json:"stopper"`
+}
+
+func (t *trainer) prepareNegatives() error {
+	o := t.o
+	cache := o.NegativesCache
+	if cache == "" {
+		cache = filepath.Join(o.Out, "negatives")
+	}
+	negs, err := Negatives(o.Base, o.BaseID, o.Prompts, o.NegPerPrompt, o.Seed, o.NegSampler, cache)
+	if err != nil {
+		return err
+	}
+	t.negs = negs
+	for _, n := range negs {
+		for i, p := range o.Prompts {
+			if p == n.Prompt {
+				t.negPrompt = append(t.negPrompt, i)
+			}
+		}
+	}
+	imgs := make([]*image.RGBA, len(negs))
+	for i, n := range negs {
+		imgs[i] = n.Image
+	}
+	if t.negLat, err = o.Base.EncodeImages(imgs); err != nil {
+		return err
+	}
+	t.refLat, err = o.Base.EncodeImages(o.Refs)
+	return err
+}
+
+// prepareRewards computes r_λtrain of every reference under every training
+// prompt and of every negative under its own prompt, token removed.
+func (t *trainer) prepareRewards() error {
+	o := t.o
+	clean := make([]string, len(o.Prompts))
+	for i, p := range o.Prompts {
+		clean[i] = reward.RemoveToken(p, o.Token)
+	}
+	txt, err := o.Reward.EmbedTexts(clean)
+	if err != nil {
+		return err
+	}
+	if t.refEmb, err = o.Reward.EmbedImages(o.Refs); err != nil {
+		return err
+	}
+	imgs := make([]*image.RGBA, len(t.negs))
+	for i, n := range t.negs {
+		imgs[i] = n.Image
+	}
+	negEmb, err := o.Reward.EmbedImages(imgs)
+	if err != nil {
+		return err
+	}
+	t.rRef = make([][]float64, len(o.Refs))
+	for i, e := range t.refEmb {
+		t.rRef[i] = make([]float64, len(o.Prompts))
+		for p := range o.Prompts {
+			t.rRef[i][p] = reward.Harmonic(o.LambdaTrain, reward.AlignI(t.refEmb, e), reward.AlignT(txt[p], e))
+		}
+	}
+	t.rGen = make([]float64, len(t.negs))
+	for j, e := range negEmb {
+		t.rGen[j] = reward.Harmonic(o.LambdaTrain, reward.AlignI(t.refEmb, e), reward.AlignT(txt[t.negPrompt[j]], e))
+	}
+	return t.writeManifest(clean)
+}
+
+func (t *trainer) writeManifest(clean []string) error {
+	type row struct {
+		Prompt string  `json:"prompt"`
+		File   string  `json:"file"`
+		Reward float64 `json:"reward"`
+	}
+	rows := make([]row, len(t.negs))
+	for j, n := range t.negs {
+		rows[j] = row{clean[t.negPrompt[j]], n.File, t.rGen[j]}
+	}
+	b, err := json.MarshalIndent(map[string]any{"lambda_train": t.o.LambdaTrain, "negatives": rows, "references": t.rRef}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return ckpt.WriteFileAtomic(filepath.Join(t.o.Out, "rewards.json"), b)
+}
+
+// build compiles the frozen reference forward pass and the policy's
+// objective, both on batches of two images (reference, negative).
+func (t *trainer) build() error {
+	c := t.cfg
+	t.policy = t.o.Base.Denoiser.Clone()
+	s := c.LatentSide()
+	mk := func(store *nn.Store, train bool) (*nn.Program, denoiseInputs, error) {
+		b := nn.NewBuilder(store, nil)
+		var in denoiseInputs
+		var oh, x, te, tg *G.Node
+		oh, in.onehot = b.InputData("onehot", 2*c.MaxLen, c.Text.Vocab)
+		x, in.x = b.InputData("x_t", 2, c.UNet.InChannels, s, s)
+		te, in.temb = b.InputData("t_emb", 2, c.UNet.Channels[0])
+		tg, in.target = b.InputData("target", 2, c.UNet.OutChannels, s, s)
+		var loss *G.Node
+		if err := nn.Build(func() {
+			pred := c.DenoiserGraph(b, oh, x, te, 2)
+			if train {
+				t.obj = BuildObjective(b, pred, tg, t.o.Loss)
+				loss = t.obj.Loss
+			} else {
+				G.Read(pred, &t.refOut)
+			}
+		}); err != nil {
+			return nil, in, err
+		}
+		p, err := nn.Compile(b, loss, train)
+		return p, in, err
+	}
+	var err error
+	if t.refProg, t.refIn, err = mk(t.o.Base.Denoiser, false); err != nil {
+		return err
+	}
+	if t.polProg, t.polIn, err = mk(t.policy, true); err != nil {
+		return err
+	}
+	t.opt = nn.NewAdamW(t.o.LR)
+	return nil
+}
+
+// step is one RPO step on a pair drawn uniformly.
+func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
+	o, c := t.o, t.cfg
+	i, j := DrawPair(rng, len(o.Refs), len(t.negs))
+	p := reward.PreferenceProbability(t.rRef[i][t.negPrompt[j]], t.rGen[j])
+	y := Label(rng, p, o.LabelMode)
+	per := len(t.refLat) / len(o.Refs)
+	x0 := [2][]float32{t.refLat[i*per : (i+1)*per], t.negLat[j*per : (j+1)*per]}
+	sch := o.Base.Schedule
+	var ts [2]int
+	var eps [2][]float32
+	for k := 0; k < 2; k++ {
+		if k == 1 && o.SharedNoise {
+			ts[1], eps[1] = ts[0], eps[0]
+			continue
+		}
+		ts[k] = rng.IntN(sch.T())
+		eps[k] = make([]float32, per)
+		for q := range eps[k] {
+			eps[k][q] = float32(rng.NormFloat64())
+		}
+	}
+	ids, _, _ := o.Base.Tokenizer.Encode(InstancePrompt(o.Token, o.Class))
+	idg, _, _ := o.Base.Tokenizer.Encode(t.negs[j].Prompt)
+	temb := nn.TimestepEmbedding([]float64{float64(ts[0]), float64(ts[1])}, c.UNet.Channels[0])
+	for _, in := range []denoiseInputs{t.refIn, t.polIn} {
+		text.OneHot(append(append([]int{}, ids...), idg...), c.Text.Vocab, in.onehot.Data().([]float32))
+		xs, tg := in.x.Data().([]float32), in.target.Data().([]float32)
+		for k := 0; k < 2; k++ {
+			sch.AddNoise(xs[k*per:(k+1)*per], x0[k], eps[k], ts[k])
+			if err := sch.Target(c.Prediction, tg[k*per:(k+1)*per], x0[k], eps[k], ts[k]); err != nil {
+				return StepEvent{}, err
+			}
+		}
+		te := in.temb.Data().([]float32)
+		for q, v := range temb {
+			te[q] = float32(v)
+		}
+	}
+	if _, err := t.refProg.Run(); err != nil {
+		return StepEvent{}, err
+	}
+	refPred, tg := t.refOut.Data().([]float32), t.refIn.target.Data().([]float32)
+	var lref [2]float64
+	for k := 0; k < 2; k++ {
+		for q := k * per; q < (k+1)*per; q++ {
+			d := float64(refPred[q] - tg[q])
+			lref[k] += d * d
+		}
+		lref[k] /= float64(per)
+	}
+	t.obj.Set(lref[0], lref[1], y, o.Beta)
+	loss, err := t.polProg.Run()
+	if err != nil {
+		return StepEvent{}, err
+	}
+	grads := map[string]*tensor.Dense{}
+	for name, g := range t.polProg.Grads() {
+		if strings.HasPrefix(name, "unet.") { // only the U-Net is trained
+			grads[name] = g
+		}
+	}
+	ev := StepEvent{Y: y, P: p, LR: o.LR, Loss: loss}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return ev, nil
+	}
+	norm, err := t.opt.Update(t.policy, grads)
+	ev.GradNorm = norm
+	ev.LSim, ev.LPref, ev.Delta = scalarOf(t.obj.lsimVal), scalarOf(t.obj.lprefVal), scalarOf(t.obj.deltaVal)
+	return ev, err
+}
+
+func scalarOf(v G.Value) float64 {
+	if v == nil {
+		return math.NaN()
+	}
+	switch d := v.Data().(type) {
+	case float32:
+		return float64(d)
+	case float64:
+		return d
+	}
+	return math.NaN()
+}
+
+// validate samples ValPerPrompt images for every training prompt from fixed
+// noise (the same at every validation) with the current policy, scores them
+// (token removed) and applies the selection rules and the early stopper.
+func (t *trainer) validate(step int) (ValidationEvent, error) {
+	o := t.o
+	ev := ValidationEvent{Step: step, AlignI: map[string]float64{}, AlignT: map[string]float64{}, Reward: map[string]float64{}, PerPrompt: map[string][]float64{}}
+	m, err := models.T2IWithStores(t.cfg, o.Base.AE, t.policy)
+	if err != nil {
+		return ev, err
+	}
+	defer m.Close()
+	var prompts []string
+	var seeds []uint64
+	for _, p := range o.Prompts {
+		for k := 0; k < o.ValPerPrompt; k++ {
+			prompts = append(prompts, p)
+			seeds = append(seeds, 1_000_003+uint64(k)) // fixed noise
+		}
+	}
+	imgs, err := m.Generate(prompts, seeds, o.ValSampler)
+	if err != nil {
+		return ev, err
+	}
+	grid := make([]image.Image, len(imgs))
+	for i, im := range imgs {
+		grid[i] = im
+	}
+	dir := filepath.Join(o.Out, "val", fmt.Sprintf("step-%04d", step))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return ev, err
+	}
+	if err := imageio.SavePNG(filepath.Join(dir, "grid.png"), imageio.Grid(grid, o.ValPerPrompt, 1, color.White)); err != nil {
+		return ev, err
+	}
+	emb, err := o.Reward.EmbedImages(imgs)
+	if err != nil {
+		return ev, err
+	}
+	clean := make([]string, len(o.Prompts))
+	for i, p := range o.Prompts {
+		clean[i] = reward.RemoveToken(p, o.Token)
+	}
+	txt, err := o.Reward.EmbedTexts(clean)
+	if err != nil {
+		return ev, err
+	}
+	lambdas := map[float64]bool{}
+	for _, r := range o.Rules {
+		if !r.Last {
+			lambdas[r.Lambda] = true
+		}
+	}
+	means := map[float64]float64{}
+	for pi := range o.Prompts {
+		var si, st float64
+		for k := 0; k < o.ValPerPrompt; k++ {
+			e := emb[pi*o.ValPerPrompt+k]
+			ai, at := reward.AlignI(t.refEmb, e), reward.AlignT(txt[pi], e)
+			si += ai
+			st += at
+			for l := range lambdas {
+				means[l] += reward.Harmonic(l, ai, at) / float64(len(imgs))
+			}
+		}
+		ev.AlignI[clean[pi]] = si / float64(o.ValPerPrompt)
+		ev.AlignT[clean[pi]] = st / float64(o.ValPerPrompt)
+	}
+	for l, v := range means {
+		ev.Reward[fmt.Sprint(l)] = v
+	}
+	for _, r := range t.selector.Observe(step, means) {
+		ev.Kept = append(ev.Kept, r.Name())
+		if err := m.Save(filepath.Join(o.Out, r.Name()), ckpt.Provenance{
+			Tool: "rpo " + o.Version, Command: "rpo train", Created: time.Now().UTC(), Seed: o.Seed, Base: o.BaseDir,
+			Notes: fmt.Sprintf("RPO fine-tune of %q (%s %s), step %d, selection rule %s", o.Class, o.Token, o.Class, step, r.Name()),
+		}); err != nil {
+			return ev, err
+		}
+	}
+	stopLambda := -1.0
+	for _, r := range o.Rules {
+		if !r.Last {
+			stopLambda = r.Lambda
+			break
+		}
+	}
+	if stopLambda >= 0 && step > 0 {
+		ev.Stop = t.stopper.Update(means[stopLambda])
+	}
+	return ev, nil
+}

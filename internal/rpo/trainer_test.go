@@ -1,0 +1,118 @@
+package rpo
+
+import (
+	"context"
+	"errors"
+	"image"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/nn"
+	"github.com/rpo-dev/rpo/internal/text"
+	"github.com/rpo-dev/rpo/internal/world"
+	"github.com/rpo-dev/rpo/prompts"
+)
+
+func tinyRun(t *testing.T, out string, steps int) Options {
+	t.Helper()
+	tk := text.NewTokenizer(16)
+	base, err := models.NewT2I(models.T2IConfig{
+		Resolution: 64, MaxLen: 16,
+		Autoencoder: models.AutoencoderConfig{Channels: []int{4, 8, 8}, LatentChannels: 2, Groups: 2, ScalingFactor: 0.5},
+		Text:        text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2},
+		UNet:        models.UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{8, 16}, Groups: 4, Heads: 2, TimeDim: 16, ContextDim: 8},
+		Prediction:  diffusion.Epsilon,
+	}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(base.Close)
+	rm, err := models.NewEncoder(models.EncoderConfig{Name: "tiny-align", Channels: []int{4, 8}, Groups: 2, Embed: 8, Temperature: 0.1,
+		Text: &text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2}}, nil, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rm.Close)
+	dog, _ := world.SubjectByName(0, "dog")
+	var refs []*image.RGBA
+	for _, s := range dog.References()[:3] {
+		refs = append(refs, s.Render())
+	}
+	var ps []string
+	for _, tpl := range prompts.TrainLive()[:2] {
+		ps = append(ps, bench.Format(tpl, "sks", "dog"))
+	}
+	rules, _ := ParseRules("best@0.5,last", 0.5)
+	return Options{
+		Out: out, Class: "dog", Token: "sks", Refs: refs, Prompts: ps, Base: base, BaseID: "tiny", Reward: rm,
+		Steps: steps, LR: 1e-3, Beta: 1, LambdaTrain: 0, Rules: rules, ValEvery: 3, ValPerPrompt: 2,
+		ValSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5}, NegPerPrompt: 2, NegSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5},
+		Seed: 4, LabelMode: Bernoulli, Loss: LossWeights{1, 1}, CheckpointEvery: time.Hour,
+	}
+}
+
+func TestTrainRunDirectoryAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	straight := t.TempDir()
+	var steps int
+	var vals []ValidationEvent
+	res, err := Train(context.Background(), tinyRun(t, straight, 6), func(StepEvent) { steps++ }, func(v ValidationEvent) { vals = append(vals, v) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != 6 || len(vals) != 3 || vals[0].Step != 0 || res.Steps != 6 {
+		t.Fatalf("%d steps, validations %+v", steps, vals)
+	}
+	for _, p := range []string{"metrics.jsonl", "rewards.json", "negatives/negatives.json", "val/step-0000/grid.png", "val/step-0006/grid.png", "last/model.yaml", "best@0.5/model.yaml", "checkpoints/state.json"} {
+		if _, err := os.Stat(filepath.Join(straight, p)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := models.LoadT2I(filepath.Join(straight, "best@0.5")); err != nil {
+		t.Error(err)
+	}
+	// interrupted after step 2 and resumed equals uninterrupted
+	split := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = Train(ctx, tinyRun(t, split, 6), func(e StepEvent) {
+		if e.Step == 2 {
+			cancel()
+		}
+	}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupt: %v", err)
+	}
+	o := tinyRun(t, split, 6)
+	o.Resume = true
+	if _, err := Train(context.Background(), o, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := ckpt.Read(filepath.Join(straight, "checkpoints", "policy.safetensors"))
+	b, _ := ckpt.Read(filepath.Join(split, "checkpoints", "policy.safetensors"))
+	for _, n := range a.Names() {
+		if string(a.Tensors[n].Data) != string(b.Tensors[n].Data) {
+			t.Fatalf("%s differs between the straight and the resumed run", n)
+		}
+	}
+	// only the U-Net moved
+	base := tinyRun(t, t.TempDir(), 1).Base.Denoiser
+	for _, n := range a.Names() {
+		if n[:5] == "text." {
+			want := nn.Float64s(base.Lookup(n))
+			got := a.Tensors[n].Float64s()
+			for i := range got {
+				if float32(got[i]) != float32(want[i]) {
+					t.Fatalf("text encoder weight %s changed", n)
+				}
+			}
+		}
+	}
+}
