@@ -139,9 +139,9 @@ func TestConfigPrintsYAML(t *testing.T) {
 }
 
 func TestPlaceholderSaysSo(t *testing.T) {
-	_, err := execute(t, NewRootCmd(), "train", "--subject", "dog", "--refs", "./imgs")
+	_, err := execute(t, NewRootCmd(), "eval", "--bench", "dreambench")
 	var ni ErrNotImplemented
-	if !errors.As(err, &ni) || err.Error() != "`rpo train` is not implemented yet: it arrives with issue #7 (the RPO trainer)" {
+	if !errors.As(err, &ni) || err.Error() != "`rpo eval` is not implemented yet: it arrives with issue #8 (the evaluation protocol)" {
 		t.Fatalf("got %v", err)
 	}
 }

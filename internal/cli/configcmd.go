@@ -43,6 +43,7 @@ prints what "rpo selftest --steps 50" would run with.`,
 		NewPretrainEncodersCmd(func(_ context.Context, o *PretrainEncodersOptions) error { return printYAML(&o.Global, o) }),
 	)
 	cmd.AddCommand(pre)
+	cmd.AddCommand(NewTrainCmd(func(_ context.Context, o *TrainOptions) error { return printYAML(&o.Global, o) }))
 	cmd.AddCommand(NewGenerateCmd(func(_ context.Context, o *GenerateOptions) error { return printYAML(&o.Global, o) }))
 	return cmd
 }

@@ -14,12 +14,17 @@ import (
 	"github.com/rpo-dev/rpo/internal/text"
 )
 
-func tinyModel(t *testing.T) string {
-	tk := text.NewTokenizer(8)
+func tinyModel(t *testing.T) string { return tinyModelLen(t, 8) }
+
+// tinyModel16 has the reward model's context length, for training tests.
+func tinyModel16(t *testing.T) string { return tinyModelLen(t, 16) }
+
+func tinyModelLen(t *testing.T, maxLen int) string {
+	tk := text.NewTokenizer(maxLen)
 	m, err := models.NewT2I(models.T2IConfig{
-		Resolution: 64, MaxLen: 8,
+		Resolution: 64, MaxLen: maxLen,
 		Autoencoder: models.AutoencoderConfig{Channels: []int{4, 8, 8}, LatentChannels: 2, Groups: 2, ScalingFactor: 0.5},
-		Text:        text.EncoderConfig{Vocab: tk.Size(), MaxLen: 8, Width: 8, Layers: 1, Heads: 2},
+		Text:        text.EncoderConfig{Vocab: tk.Size(), MaxLen: maxLen, Width: 8, Layers: 1, Heads: 2},
 		UNet:        models.UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{8, 16}, Groups: 4, Heads: 2, TimeDim: 16, ContextDim: 8},
 		Prediction:  diffusion.Epsilon,
 	}, 1)

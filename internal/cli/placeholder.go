@@ -15,7 +15,6 @@ type placeholder struct {
 }
 
 var placeholders = []placeholder{
-	{"train", "Fine-tune the model on a subject with RPO (not implemented yet)", 7, "the RPO trainer"},
 	{"eval", "Evaluate on DreamBench or MiniDreamBench (not implemented yet)", 8, "the evaluation protocol"},
 }
 

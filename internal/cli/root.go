@@ -48,6 +48,7 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 		NewPretrainCmd(),
 		NewGenerateCmd(RunGenerate),
 		NewScoreCmd(RunScore),
+		NewTrainCmd(RunTrain),
 	)
 	for _, p := range placeholders {
 		root.AddCommand(newPlaceholderCmd(p))

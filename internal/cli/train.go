@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/config"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/rpo"
+	"github.com/rpo-dev/rpo/internal/world"
+	"github.com/rpo-dev/rpo/prompts"
+)
+
+// TrainOptions are the options of `rpo train`.
+type TrainOptions struct {
+	Global          `mapstructure:",squash" yaml:",inline"`
+	Subject         string        `mapstructure:"subject" yaml:"subject"`
+	Refs            string        `mapstructure:"refs" yaml:"refs"`
+	Token           string        `mapstructure:"token" yaml:"token"`
+	Kind            string        `mapstructure:"kind" yaml:"kind"`
+	OutDir          string        `mapstructure:"out" yaml:"out"`
+	Model           string        `mapstructure:"model" yaml:"model"`
+	RewardModel     string        `mapstructure:"reward_model" yaml:"reward_model"`
+	Steps           int           `mapstructure:"steps" yaml:"steps"`
+	LR              float64       `mapstructure:"lr" yaml:"lr"`
+	Beta            float64       `mapstructure:"beta" yaml:"beta"`
+	LambdaTrain     float64       `mapstructure:"lambda_train" yaml:"lambda_train"`
+	LambdaVal       float64       `mapstructure:"lambda_val" yaml:"lambda_val"`
+	ValEvery        int           `mapstructure:"val_every" yaml:"val_every"`
+	ValPerPrompt    int           `mapstructure:"val_per_prompt" yaml:"val_per_prompt"`
+	ValSteps        int           `mapstructure:"val_steps" yaml:"val_steps"`
+	NegPerPrompt    int           `mapstructure:"negatives_per_prompt" yaml:"negatives_per_prompt"`
+	NegSteps        int           `mapstructure:"negative_steps" yaml:"negative_steps"`
+	NegativesCache  string        `mapstructure:"negatives_cache" yaml:"negatives_cache"`
+	Guidance        float64       `mapstructure:"guidance" yaml:"guidance"`
+	Loss            string        `mapstructure:"loss" yaml:"loss"`
+	Select          string        `mapstructure:"select" yaml:"select"`
+	LabelMode       string        `mapstructure:"label_mode" yaml:"label_mode"`
+	SharedNoise     bool          `mapstructure:"shared_noise" yaml:"shared_noise"`
+	Patience        int           `mapstructure:"patience" yaml:"patience"`
+	MinDelta        float64       `mapstructure:"min_delta" yaml:"min_delta"`
+	Seed            uint64        `mapstructure:"seed" yaml:"seed"`
+	CheckpointEvery time.Duration `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
+	Resume          bool          `mapstructure:"resume" yaml:"resume"`
+	Force           bool          `mapstructure:"force" yaml:"force"`
+}
+
+// NewTrainCmd builds `rpo train`.
+func NewTrainCmd(run func(context.Context, *TrainOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "train --subject CLASS --refs DIR",
+		Short: "Fine-tune the model on a subject with Reward Preference Optimization",
+		Long: `Fine-tune the text-to-image model on a few photos of a subject with RPO: the
+frozen base model samples negatives for 8 training prompts, the reward model
+scores references and negatives, each step draws a (reference, negative) pair
+and a Bradley–Terry label, and the U-Net minimises L_sim + L_pref against a frozen
+copy of itself. Every --val-every steps the run samples fixed-noise validation
+images and keeps the weights the selection rules choose (--select).
+
+The run directory holds run.yaml, negatives/, rewards.json, val/step-NNNN/,
+checkpoints/ (resume with --resume), one model directory per selection rule
+(best@0.5/, last/, ...) that rpo generate --model loads, and metrics.jsonl.`,
+		Example: `  rpo train --subject dog --refs ./imgs --model base/ --reward-model align-mini/
+  rpo train --config configs/ablation-sim.yaml --subject backpack --refs ./bag --model base/ --reward-model align-mini/
+  rpo train --out runs/dog --resume`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := &TrainOptions{}
+			if err := resolve(cmd, o, &o.Global); err != nil {
+				return err
+			}
+			return run(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.String("subject", "", `the subject's class noun ("dog", "stuffed animal") or a DreamBench folder name ("dog2", "backpack_dog")`)
+	f.String("refs", "", "directory of the subject's reference images (.png, .jpg)")
+	f.String("token", "sks", "unique identifier token of the subject")
+	f.String("kind", "auto", "auto, object or live (auto: live for dog and cat); chooses the training prompts")
+	f.String("out", "", "run directory (default runs/<subject>)")
+	f.String("model", "", "base text-to-image model directory (no embedded default yet: issue #5)")
+	f.String("reward-model", "", "align-mini model directory (no embedded default yet: issue #6)")
+	f.Int("steps", 400, "training steps")
+	f.Float64("lr", 5e-5, "AdamW learning rate (the paper's 5e-6 is for Stable Diffusion)")
+	f.Float64("beta", 1, "β of the preference margin")
+	f.Float64("lambda-train", 0, "λ of the reward that makes training labels")
+	f.Float64("lambda-val", 0.5, "λ of the validation reward (the default of --select best)")
+	f.Int("val-every", 40, "validation interval in steps")
+	f.Int("val-per-prompt", 4, "validation images per training prompt")
+	f.Int("val-steps", 25, "DDIM steps of validation samples")
+	f.Int("negatives-per-prompt", 4, "negatives K per training prompt")
+	f.Int("negative-steps", 50, "DDIM steps of the negatives")
+	f.String("negatives-cache", "", "directory caching negatives across runs (default: the run's negatives/)")
+	f.Float64("guidance", 7.5, "classifier-free guidance of negatives and validation samples")
+	f.String("loss", "rpo", "rpo (L_sim + L_pref), sim (L_sim only) or pref (L_pref only)")
+	f.String("select", "best", "checkpoint selection rules: best, best@λ, last, comma-separated")
+	f.String("label-mode", "bernoulli", "bernoulli (y ~ Bernoulli(p)) or expected (y = p)")
+	f.Bool("shared-noise", false, "share noise and timestep between the pair's images (Diffusion-DPO)")
+	f.Int("patience", 0, "stop after this many validations without improvement (0: run to the last step)")
+	f.Float64("min-delta", 0, "an improvement of the validation reward must exceed this")
+	f.Uint64("seed", 0, "seed of negatives, pairs, labels and noise")
+	f.Duration("checkpoint-every", 2*time.Minute, "checkpoint interval between validations")
+	f.Bool("resume", false, "continue the run in --out from its checkpoint")
+	f.Bool("force", false, "write into an existing run directory")
+	return cmd
+}
+
+// subjectClass maps a class noun or a DreamBench folder name to its class.
+func subjectClass(subject string) (string, error) {
+	if world.ClassByName(subject) != nil {
+		return subject, nil
+	}
+	p, err := bench.ParsePrompts(strings.NewReader(prompts.DreamBench), "prompts_and_classes.txt")
+	if err != nil {
+		return "", err
+	}
+	for _, sc := range p.Classes {
+		if sc.Subject == subject {
+			return sc.Class, nil
+		}
+	}
+	names := make([]string, len(world.Classes))
+	for i, c := range world.Classes {
+		names[i] = c.Name
+	}
+	return "", fmt.Errorf("--subject %q is neither a class (%s) nor a DreamBench subject name", subject, strings.Join(names, ", "))
+}
+
+// RunTrain runs `rpo train`.
+func RunTrain(ctx context.Context, o *TrainOptions) error {
+	if o.Subject == "" || o.Refs == "" {
+		return fmt.Errorf("--subject and --refs are required")
+	}
+	class, err := subjectClass(o.Subject)
+	if err != nil {
+		return err
+	}
+	live := bench.IsLive(class)
+	switch o.Kind {
+	case "auto":
+	case "live":
+		live = true
+	case "object":
+		live = false
+	default:
+		return fmt.Errorf("--kind %q is not auto, object or live", o.Kind)
+	}
+	if o.OutDir == "" {
+		o.OutDir = filepath.Join("runs", o.Subject)
+	}
+	if entries, err := os.ReadDir(o.OutDir); err == nil && len(entries) > 0 && !o.Resume && !o.Force {
+		return fmt.Errorf("%s already holds a run: continue it with --resume, or overwrite with --force", o.OutDir)
+	}
+	if o.Model == "" || o.RewardModel == "" {
+		return fmt.Errorf("--model and --reward-model are required: rpo has no embedded base or reward model yet (issues #5 and #6)")
+	}
+	loss, err := rpo.ParseLoss(o.Loss)
+	if err != nil {
+		return err
+	}
+	rules, err := rpo.ParseRules(o.Select, o.LambdaVal)
+	if err != nil {
+		return err
+	}
+	mode, err := rpo.ParseLabelMode(o.LabelMode)
+	if err != nil {
+		return err
+	}
+	if o.Steps < 1 || o.ValEvery < 1 || o.NegPerPrompt < 1 || o.ValPerPrompt < 1 {
+		return fmt.Errorf("--steps, --val-every, --negatives-per-prompt and --val-per-prompt must be at least 1")
+	}
+	refs, err := loadDir(o.Refs)
+	if err != nil {
+		return err
+	}
+	base, err := models.LoadT2I(o.Model)
+	if err != nil {
+		return err
+	}
+	defer base.Close()
+	baseID, err := rpo.ModelID(o.Model)
+	if err != nil {
+		return err
+	}
+	rm, err := models.LoadEncoder(o.RewardModel)
+	if err != nil {
+		return err
+	}
+	defer rm.Close()
+	tpl := prompts.TrainObject()
+	if live {
+		tpl = prompts.TrainLive()
+	}
+	ps := make([]string, len(tpl))
+	for i, t := range tpl {
+		ps[i] = bench.Format(t, o.Token, class)
+	}
+	if _, unknown, _ := base.Tokenizer.Encode(o.Token); len(unknown) > 0 {
+		o.Logger.Warn("the token is not one of the model's reserved identifiers; it is encoded as <unk>", "token", o.Token)
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return err
+	}
+	runYAML, err := config.Dump(o)
+	if err != nil {
+		return err
+	}
+	b := ReadBuildInfo()
+	runYAML = append(runYAML, []byte(fmt.Sprintf("class: %s\nlive: %v\nversion: %s\ncommit: %s\nbase_model_id: %s\n", class, live, b.Version, b.Commit, baseID))...)
+	if err := ckpt.WriteFileAtomic(filepath.Join(o.OutDir, "run.yaml"), runYAML); err != nil {
+		return err
+	}
+	neg := diffusion.Sampler{Steps: o.NegSteps, Guidance: o.Guidance}
+	val := diffusion.Sampler{Steps: o.ValSteps, Guidance: o.Guidance}
+	prog := NewProgress(o.Err, o.Logger, "rpo train", o.Steps, 10)
+	o.Logger.Info("preparing negatives and rewards", "prompts", len(ps), "negatives_per_prompt", o.NegPerPrompt)
+	res, err := rpo.Train(ctx, rpo.Options{
+		Out: o.OutDir, Class: class, Token: o.Token, Refs: refs, Prompts: ps, Base: base, BaseID: baseID, BaseDir: o.Model,
+		Reward: rm, Steps: o.Steps, LR: o.LR, Beta: o.Beta, LambdaTrain: o.LambdaTrain, Rules: rules,
+		ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: val, NegPerPrompt: o.NegPerPrompt, NegSampler: neg,
+		NegativesCache: o.NegativesCache, Seed: o.Seed, LabelMode: mode, Loss: loss, SharedNoise: o.SharedNoise,
+		Stopper: rpo.EarlyStopper{Patience: o.Patience, MinDelta: o.MinDelta}, CheckpointEvery: o.CheckpointEvery,
+		Resume: o.Resume, Version: Version,
+	}, func(e rpo.StepEvent) {
+		prog.Step(e.Step, fmt.Sprintf("L_sim %.4f L_pref %.4f", e.LSim, e.LPref), "l_sim", e.LSim, "l_pref", e.LPref, "delta", e.Delta, "y", e.Y, "p", e.P)
+	}, func(v rpo.ValidationEvent) {
+		o.Logger.Info("validation", "step", v.Step, "reward", v.Reward, "kept", strings.Join(v.Kept, ","))
+	})
+	prog.Close()
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. Resume with:\n  rpo train --subject %s --refs %s --model %s --reward-model %s --out %s --resume\n", res.Steps, o.Subject, o.Refs, o.Model, o.RewardModel, o.OutDir)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(res.BestStep))
+	for n := range res.BestStep {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(o.Out, "%s: step %d (reward %.4f) → %s\n", n, res.BestStep[n], res.Best[n], filepath.Join(o.OutDir, n))
+	}
+	fmt.Fprintf(o.Out, "rpo train: %d steps; negatives and rewards %.0fs, steps %.0fs, validations %.0fs\n", res.Steps, res.Timing["negatives_and_rewards"], res.Timing["steps"], res.Timing["validations"])
+	return nil
+}

@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/text"
+	"github.com/rpo-dev/rpo/internal/world"
+)
+
+func tinyRewardModel(t *testing.T) string {
+	tk := text.NewTokenizer(16)
+	e, err := models.NewEncoder(models.EncoderConfig{Name: "tiny-align", Channels: []int{4, 8}, Groups: 2, Embed: 8, Temperature: 0.1,
+		Text: &text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2}}, nil, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	dir := filepath.Join(t.TempDir(), "align")
+	if err := e.Save(dir, ckpt.Provenance{Tool: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func refsDir(t *testing.T, subject string, n int) string {
+	dir := filepath.Join(t.TempDir(), subject)
+	os.MkdirAll(dir, 0o755)
+	s, _ := world.SubjectByName(0, subject)
+	for i, sc := range s.References()[:n] {
+		imageio.SavePNG(filepath.Join(dir, fmt.Sprintf("%02d.png", i)), sc.Render())
+	}
+	return dir
+}
+
+func TestTrainEndToEnd(t *testing.T) {
+	model, rm := tinyModel16(t), tinyRewardModel(t)
+	refs := refsDir(t, "dog2", 3)
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "--subject", "dog2", "--refs", refs, "--model", model, "--reward-model", rm, "--out", out,
+		"--steps", "4", "--val-every", "2", "--val-per-prompt", "1", "--val-steps", "2", "--negatives-per-prompt", "1", "--negative-steps", "2",
+		"--select", "best@0.3,best@0.7,last"}
+	got, err := execute(t, NewRootCmd(), args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	for _, want := range []string{"best@0.3: step", "best@0.7: step", "last: step 4", "rpo train: 4 steps"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	runYAML, _ := os.ReadFile(filepath.Join(out, "run.yaml"))
+	if !strings.Contains(string(runYAML), "class: dog") || !strings.Contains(string(runYAML), "live: true") {
+		t.Errorf("run.yaml:\n%s", runYAML)
+	}
+	if _, err := execute(t, NewRootCmd(), args...); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Errorf("existing run directory: %v", err)
+	}
+	if _, err := execute(t, NewRootCmd(), append(args, "--resume", "--steps", "6")...); err != nil {
+		t.Errorf("resume: %v", err)
+	}
+}
+
+func TestTrainBadInput(t *testing.T) {
+	model, rm := tinyModel16(t), tinyRewardModel(t)
+	empty := t.TempDir()
+	corrupt := t.TempDir()
+	os.WriteFile(filepath.Join(corrupt, "01.jpg"), []byte("not a jpeg"), 0o644)
+	tiny := t.TempDir()
+	imageio.SavePNG(filepath.Join(tiny, "small.png"), imageio.FromCHW(make([]float32, 3*8*8), 8, 8))
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--subject", "dog", "--refs", empty}, "has no .png, .jpg or .jpeg image"},
+		{[]string{"--subject", "dog", "--refs", corrupt}, "01.jpg is not a readable PNG, JPEG or GIF image"},
+		{[]string{"--subject", "dog", "--refs", tiny}, "small.png is 8×8"},
+		{[]string{"--subject", "dragon", "--refs", empty}, `--subject "dragon" is neither a class`},
+		{[]string{"--subject", "dog", "--refs", empty, "--loss", "dpo"}, `--loss "dpo"`},
+		{[]string{"--subject", "dog", "--refs", empty, "--select", "first"}, `selection rule "first"`},
+	} {
+		args := append([]string{"train", "--model", model, "--reward-model", rm, "--out", filepath.Join(t.TempDir(), "r")}, c.args...)
+		_, err := execute(t, NewRootCmd(), args...)
+		if err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%v: %v (want %q)", c.args, err, c.says)
+		}
+	}
+}
