@@ -1,0 +1,302 @@
+// Package eval is the DreamBench protocol (RPO.md §5): for each subject,
+// fine-tune (or take the base model), generate images for its 25 prompts
+// with fixed seeds, measure DINO, CLIP-I, CLIP-T and the λ-Harmonic reward,
+// aggregate per prompt, per subject and over the benchmark, and write the
+// reports. Subjects are independent units of work: a run can be split into
+// shards and merged, and an interrupted run skips finished subjects.
+package eval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/reward"
+	"github.com/rpo-dev/rpo/internal/rpo"
+)
+
+// Models are the models of an evaluation.
+type Models struct {
+	Base        *models.T2I
+	BaseDir     string
+	BaseID      string
+	Align       *models.Encoder // the reward (align-mini)
+	Clip        *models.Encoder // CLIP-I and CLIP-T (clip-mini)
+	Dino        *models.Encoder // DINO (dino-mini)
+	RewardModel string          // paths, for the report
+	ClipModel   string
+	DinoModel   string
+}
+
+// Method says how a subject's model is made.
+type Method struct {
+	Name  string // rpo, dreambooth, base, or a config file's name
+	Train bool   // false: the base model as it is
+	Loss  rpo.LossWeights
+	Rule  string // which selection rule's weights are evaluated ("best@0.5", "last")
+	Steps int
+	LR    float64
+}
+
+// Options configure an evaluation.
+type Options struct {
+	Bench           *bench.Bench
+	BenchName       string // "minidreambench v0", "dreambench"
+	Out             string
+	Subjects        []string // empty: all
+	Shard, Shards   int      // this process takes subjects i, i+n, ... (0/1: all)
+	Method          Method
+	Token           string
+	ImagesPerPrompt int
+	Sampler         diffusion.Sampler
+	LambdaVal       float64
+	Seed            uint64
+	Train           rpo.Options // the trainer's settings (Out, Refs, Prompts, Base... are filled per subject)
+	Version         string
+}
+
+// PromptResult holds one prompt's metrics (means over its images).
+type PromptResult struct {
+	Prompt string  `json:"prompt"`       // with the token
+	Clean  string  `json:"prompt_clean"` // token removed, class kept
+	DINO   float64 `json:"dino"`
+	CLIPI  float64 `json:"clip_i"`
+	CLIPT  float64 `json:"clip_t"`
+	Reward float64 `json:"reward"`
+}
+
+// SubjectResult is one subject's results, written to subjects/<name>.json.
+type SubjectResult struct {
+	Subject string                   `json:"subject"`
+	Class   string                   `json:"class"`
+	Method  string                   `json:"method"`
+	Prompts []PromptResult           `json:"prompts"`
+	Summary map[string]bench.Summary `json:"summary"` // over prompts
+	Grid    string                   `json:"grid"`    // relative to the output directory
+	Seconds map[string]float64       `json:"seconds"` // train, generate, score
+}
+
+// Run evaluates the selected subjects, skipping those already finished.
+func Run(ctx context.Context, o Options, m Models, progress func(subject string, done, total int)) error {
+	for _, d := range []string{"subjects", "grids", "runs"} {
+		if err := os.MkdirAll(filepath.Join(o.Out, d), 0o755); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+	}
+	subs, err := Select(o.Bench.Subjects, o.Subjects, o.Shard, o.Shards)
+	if err != nil {
+		return err
+	}
+	for i, s := range subs {
+		path := filepath.Join(o.Out, "subjects", s.Name+".json")
+		if _, err := os.Stat(path); err == nil {
+			continue // finished by an earlier run
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r, err := evaluateSubject(ctx, o, m, s)
+		if err != nil {
+			return fmt.Errorf("eval: subject %s: %w", s.Name, err)
+		}
+		b, _ := json.MarshalIndent(r, "", "  ")
+		if err := ckpt.WriteFileAtomic(path, b); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(s.Name, i+1, len(subs))
+		}
+	}
+	return nil
+}
+
+// Select picks the subjects named (all when names is empty) and then shard
+// i of n (subjects i, i+n, i+2n, ... in benchmark order).
+func Select(all []bench.Subject, names []string, shard, shards int) ([]bench.Subject, error) {
+	var picked []bench.Subject
+	if len(names) == 0 {
+		picked = all
+	} else {
+		for _, n := range names {
+			found := false
+			for _, s := range all {
+				if s.Name == n {
+					picked, found = append(picked, s), true
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("eval: no subject %q in the benchmark", n)
+			}
+		}
+	}
+	if shards <= 1 {
+		return picked, nil
+	}
+	if shard < 0 || shard >= shards {
+		return nil, fmt.Errorf("eval: shard %d/%d: the shard index must be in [0, %d)", shard, shards, shards)
+	}
+	var out []bench.Subject
+	for i, s := range picked {
+		if i%shards == shard {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) (*SubjectResult, error) {
+	r := &SubjectResult{Subject: s.Name, Class: s.Class, Method: o.Method.Name, Seconds: map[string]float64{}}
+	refs := make([]*image.RGBA, len(s.Images))
+	for i, p := range s.Images {
+		var err error
+		if refs[i], err = imageio.Load(p, m.Base.Config.Resolution); err != nil {
+			return nil, err
+		}
+	}
+	model := m.Base
+	if o.Method.Train {
+		start := time.Now()
+		tpl := bench.Format
+		var ps []string
+		for _, t := range trainTemplates(s.Live()) {
+			ps = append(ps, tpl(t, o.Token, s.Class))
+		}
+		to := o.Train
+		to.Out = filepath.Join(o.Out, "runs", s.Name)
+		to.Class, to.Token, to.Refs, to.Prompts = s.Class, o.Token, refs, ps
+		to.Base, to.BaseID, to.BaseDir, to.Reward = m.Base, m.BaseID, m.BaseDir, m.Align
+		to.Loss, to.Steps, to.LR = o.Method.Loss, o.Method.Steps, o.Method.LR
+		if _, err := os.Stat(filepath.Join(to.Out, "checkpoints", "state.json")); err == nil {
+			to.Resume = true
+		}
+		if _, err := rpo.Train(ctx, to, nil, nil); err != nil {
+			return nil, err
+		}
+		tuned, err := models.LoadT2I(filepath.Join(to.Out, o.Method.Rule))
+		if err != nil {
+			return nil, err
+		}
+		defer tuned.Close()
+		model = tuned
+		r.Seconds["train"] = time.Since(start).Seconds()
+	}
+	start := time.Now()
+	templates := o.Bench.Prompts.For(s.Class)
+	var prompts []string
+	var seeds []uint64
+	for pi, t := range templates {
+		for k := 0; k < o.ImagesPerPrompt; k++ {
+			prompts = append(prompts, bench.Format(t, o.Token, s.Class))
+			seeds = append(seeds, o.Seed+uint64(1000*pi+k))
+		}
+	}
+	var imgs []*image.RGBA
+	for b := 0; b < len(prompts); b += 20 {
+		part, err := model.Generate(prompts[b:min(b+20, len(prompts))], seeds[b:min(b+20, len(prompts))], o.Sampler)
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, part...)
+	}
+	r.Seconds["generate"] = time.Since(start).Seconds()
+	start = time.Now()
+	grid := make([]image.Image, len(imgs))
+	for i, im := range imgs {
+		grid[i] = im
+	}
+	r.Grid = filepath.Join("grids", s.Name+".png")
+	if err := imageio.SavePNG(filepath.Join(o.Out, r.Grid), imageio.Grid(grid, o.ImagesPerPrompt*5, 1, color.White)); err != nil {
+		return nil, err
+	}
+	if err := score(r, m, refs, imgs, templates, o); err != nil {
+		return nil, err
+	}
+	r.Seconds["score"] = time.Since(start).Seconds()
+	return r, nil
+}
+
+func trainTemplates(live bool) []string {
+	if live {
+		return promptsTrainLive()
+	}
+	return promptsTrainObject()
+}
+
+// score computes every metric of every prompt and the subject summary.
+func score(r *SubjectResult, m Models, refs, imgs []*image.RGBA, templates []string, o Options) error {
+	embed := func(e *models.Encoder, x []*image.RGBA) ([][]float64, error) { return e.EmbedImages(x) }
+	dRef, err := embed(m.Dino, refs)
+	if err != nil {
+		return err
+	}
+	dGen, err := embed(m.Dino, imgs)
+	if err != nil {
+		return err
+	}
+	cRef, err := embed(m.Clip, refs)
+	if err != nil {
+		return err
+	}
+	cGen, err := embed(m.Clip, imgs)
+	if err != nil {
+		return err
+	}
+	aRef, err := embed(m.Align, refs)
+	if err != nil {
+		return err
+	}
+	aGen, err := embed(m.Align, imgs)
+	if err != nil {
+		return err
+	}
+	clean := make([]string, len(templates))
+	for i, t := range templates {
+		clean[i] = bench.Format(t, "", r.Class) // token removed, class kept
+	}
+	cTxt, err := m.Clip.EmbedTexts(clean)
+	if err != nil {
+		return err
+	}
+	aTxt, err := m.Align.EmbedTexts(clean)
+	if err != nil {
+		return err
+	}
+	n := o.ImagesPerPrompt
+	cols := map[string][]float64{}
+	for pi := range templates {
+		lo, hi := pi*n, (pi+1)*n
+		var rw float64
+		for k := lo; k < hi; k++ {
+			rw += reward.Harmonic(o.LambdaVal, reward.AlignI(aRef, aGen[k]), reward.AlignT(aTxt[pi], aGen[k])) / float64(n)
+		}
+		pr := PromptResult{
+			Prompt: bench.Format(templates[pi], o.Token, r.Class), Clean: clean[pi],
+			DINO: bench.MeanPairCosine(dRef, dGen[lo:hi]), CLIPI: bench.MeanPairCosine(cRef, cGen[lo:hi]),
+			CLIPT: bench.MeanTextCosine(cTxt[pi], cGen[lo:hi]), Reward: rw,
+		}
+		r.Prompts = append(r.Prompts, pr)
+		cols["dino"] = append(cols["dino"], pr.DINO)
+		cols["clip_i"] = append(cols["clip_i"], pr.CLIPI)
+		cols["clip_t"] = append(cols["clip_t"], pr.CLIPT)
+		cols["reward"] = append(cols["reward"], pr.Reward)
+	}
+	r.Summary = map[string]bench.Summary{}
+	for k, v := range cols {
+		r.Summary[k] = bench.Summarize(v)
+	}
+	return nil
+}
+
+// errNoResults is returned by Merge when no subject has finished.
+var errNoResults = errors.New("eval: no finished subject")

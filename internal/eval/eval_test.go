@@ -1,0 +1,149 @@
+package eval
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/rpo"
+	"github.com/rpo-dev/rpo/internal/text"
+	"github.com/rpo-dev/rpo/internal/world"
+)
+
+func tinyModels(t *testing.T) Models {
+	tk := text.NewTokenizer(16)
+	base, err := models.NewT2I(models.T2IConfig{
+		Resolution: 64, MaxLen: 16,
+		Autoencoder: models.AutoencoderConfig{Channels: []int{4, 8, 8}, LatentChannels: 2, Groups: 2, ScalingFactor: 0.5},
+		Text:        text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2},
+		UNet:        models.UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{8, 16}, Groups: 4, Heads: 2, TimeDim: 16, ContextDim: 8},
+		Prediction:  diffusion.Epsilon,
+	}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := func(name string, dual bool, seed uint64) *models.Encoder {
+		c := models.EncoderConfig{Name: name, Channels: []int{4, 8}, Groups: 2, Embed: 8, Temperature: 0.1}
+		if dual {
+			c.Text = &text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2}
+		}
+		e, err := models.NewEncoder(c, nil, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e.Close)
+		return e
+	}
+	t.Cleanup(base.Close)
+	return Models{Base: base, BaseID: "tiny", Align: enc("align", true, 1), Clip: enc("clip", true, 2), Dino: enc("dino", false, 3)}
+}
+
+func tinyOptions(t *testing.T, b *bench.Bench, out string, method Method) Options {
+	rules, _ := rpo.ParseRules("best@0.5,last", 0.5)
+	return Options{Bench: b, BenchName: "minidreambench v0", Out: out, Subjects: []string{"dog", "can", "cat2"}, Method: method, Token: "sks",
+		ImagesPerPrompt: 1, Sampler: diffusion.Sampler{Steps: 2, Guidance: 7.5}, LambdaVal: 0.5, Seed: 10,
+		Train: rpo.Options{Beta: 1, Rules: rules, ValEvery: 2, ValPerPrompt: 1, ValSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5},
+			NegPerPrompt: 1, NegSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5}, LabelMode: rpo.Bernoulli, CheckpointEvery: time.Hour}}
+}
+
+func TestEvaluationShardsMergeAndReports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 75 images")
+	}
+	data := t.TempDir()
+	if err := world.Export(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bench.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := tinyModels(t)
+	base := Method{Name: "base"}
+	single := t.TempDir()
+	if err := Run(context.Background(), tinyOptions(t, b, single, base), m, nil); err != nil {
+		t.Fatal(err)
+	}
+	var shards []string
+	for i := 0; i < 2; i++ {
+		d := t.TempDir()
+		o := tinyOptions(t, b, d, base)
+		o.Shard, o.Shards = i, 2
+		if err := Run(context.Background(), o, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		shards = append(shards, d)
+	}
+	meta := Meta{Bench: "minidreambench v0", Method: "base", Models: []string{"tiny"}, PromptCleaning: "token removed, class kept", Seeds: "10+1000·prompt+image", ImagesPerPrompt: 1}
+	r1, err := Merge([]string{single}, filepath.Join(single, "report"), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Merge(shards, filepath.Join(t.TempDir(), "report"), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r1.Subjects) != 3 || len(r2.Subjects) != 3 {
+		t.Fatalf("%d and %d subjects", len(r1.Subjects), len(r2.Subjects))
+	}
+	for _, mm := range Metrics {
+		if r1.Summary[mm.Key] != r2.Summary[mm.Key] {
+			t.Errorf("%s: single %+v, shards %+v", mm.Key, r1.Summary[mm.Key], r2.Summary[mm.Key])
+		}
+	}
+	for _, s := range r1.Subjects {
+		want := 25
+		if len(s.Prompts) != want {
+			t.Errorf("%s: %d prompts", s.Subject, len(s.Prompts))
+		}
+		if strings.Contains(s.Prompts[0].Clean, "sks") || !strings.Contains(s.Prompts[0].Clean, s.Class) {
+			t.Errorf("prompt cleaning: %q", s.Prompts[0].Clean)
+		}
+	}
+	// the report files exist and parse
+	dir := filepath.Join(single, "report")
+	var rep Report
+	if b, err := os.ReadFile(filepath.Join(dir, "results.json")); err != nil || json.Unmarshal(b, &rep) != nil {
+		t.Fatalf("results.json: %v", err)
+	}
+	f, _ := os.Open(filepath.Join(dir, "subjects.csv"))
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(rows) != 4 || rows[0][3] != "dino" {
+		t.Errorf("subjects.csv: %v %v", rows, err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "results.md"))
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if !strings.Contains(string(md), "| base |") || !strings.Contains(string(html), `<table id="summary">`) || !strings.Contains(string(html), "data:image/png;base64,") {
+		t.Errorf("markdown or html incomplete")
+	}
+	// an interrupted evaluation resumes: finished subjects are skipped
+	before, _ := os.Stat(filepath.Join(single, "subjects", "dog.json"))
+	if err := Run(context.Background(), tinyOptions(t, b, single, base), m, nil); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(filepath.Join(single, "subjects", "dog.json"))
+	if !before.ModTime().Equal(after.ModTime()) {
+		t.Error("a finished subject was evaluated again")
+	}
+	// a trained method runs the trainer per subject
+	tr := tinyOptions(t, b, t.TempDir(), Method{Name: "rpo", Train: true, Loss: rpo.LossWeights{Sim: 1, Pref: 1}, Rule: "best@0.5", Steps: 2, LR: 1e-3})
+	tr.Subjects = []string{"can"}
+	if err := Run(context.Background(), tr, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(tr.Out, "runs", "can", "best@0.5", "model.yaml")); err != nil {
+		t.Error(err)
+	}
+	if _, err := Select(b.Subjects, []string{"unicorn"}, 0, 1); err == nil {
+		t.Error("unknown subject accepted")
+	}
+}

@@ -1,0 +1,200 @@
+package eval
+
+import (
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/ckpt"
+)
+
+// Meta describes an evaluation for its reports: which models, how prompts
+// were cleaned, which seeds, how many images per prompt.
+type Meta struct {
+	Bench           string   `json:"bench"`
+	Method          string   `json:"method"`
+	Models          []string `json:"models"`
+	PromptCleaning  string   `json:"prompt_cleaning"`
+	Seeds           string   `json:"seeds"`
+	ImagesPerPrompt int      `json:"images_per_prompt"`
+	Sampler         string   `json:"sampler"`
+	LambdaVal       float64  `json:"lambda_val"`
+	Version         string   `json:"version"`
+}
+
+// Report is results.json.
+type Report struct {
+	Meta     Meta                     `json:"meta"`
+	Summary  map[string]bench.Summary `json:"summary"` // over subjects (each a mean over its prompts)
+	Subjects []SubjectResult          `json:"subjects"`
+}
+
+// Metrics in report order, with their column names.
+var Metrics = []struct{ Key, Name string }{{"dino", "DINO"}, {"clip_i", "CLIP-I"}, {"clip_t", "CLIP-T"}, {"reward", "r_λ"}}
+
+// Merge reads the finished subjects of one or more evaluation directories
+// (shards), aggregates them and writes results.json, subjects.csv,
+// results.md and report.html into out. A subject found twice is taken once.
+func Merge(dirs []string, out string, meta Meta) (*Report, error) {
+	seen := map[string]bool{}
+	rep := &Report{Meta: meta, Summary: map[string]bench.Summary{}}
+	for _, d := range dirs {
+		files, _ := filepath.Glob(filepath.Join(d, "subjects", "*.json"))
+		sort.Strings(files)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("eval: %w", err)
+			}
+			var r SubjectResult
+			if err := json.Unmarshal(b, &r); err != nil {
+				return nil, fmt.Errorf("eval: %s: %w", f, err)
+			}
+			if seen[r.Subject] {
+				continue
+			}
+			seen[r.Subject] = true
+			r.Grid = filepath.Join(d, r.Grid)
+			rep.Subjects = append(rep.Subjects, r)
+		}
+	}
+	if len(rep.Subjects) == 0 {
+		return nil, errNoResults
+	}
+	sort.Slice(rep.Subjects, func(i, j int) bool { return rep.Subjects[i].Subject < rep.Subjects[j].Subject })
+	for _, m := range Metrics {
+		var v []float64
+		for _, s := range rep.Subjects {
+			v = append(v, s.Summary[m.Key].Mean)
+		}
+		rep.Summary[m.Key] = bench.Summarize(v)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	if err := ckpt.WriteFileAtomic(filepath.Join(out, "results.json"), b); err != nil {
+		return nil, err
+	}
+	var csvb strings.Builder
+	w := csv.NewWriter(&csvb)
+	head := []string{"subject", "class", "method"}
+	for _, m := range Metrics {
+		head = append(head, m.Key, m.Key+"_std")
+	}
+	w.Write(head)
+	for _, s := range rep.Subjects {
+		row := []string{s.Subject, s.Class, s.Method}
+		for _, m := range Metrics {
+			row = append(row, fmt.Sprintf("%.4f", s.Summary[m.Key].Mean), fmt.Sprintf("%.4f", s.Summary[m.Key].Std))
+		}
+		w.Write(row)
+	}
+	w.Flush()
+	if err := ckpt.WriteFileAtomic(filepath.Join(out, "subjects.csv"), []byte(csvb.String())); err != nil {
+		return nil, err
+	}
+	if err := ckpt.WriteFileAtomic(filepath.Join(out, "results.md"), []byte(Markdown(rep))); err != nil {
+		return nil, err
+	}
+	html, err := HTML(rep)
+	if err != nil {
+		return nil, err
+	}
+	return rep, ckpt.WriteFileAtomic(filepath.Join(out, "report.html"), []byte(html))
+}
+
+// Markdown is the paper's table: one row per method with mean ± 95%
+// interval over subjects, then the per-subject rows.
+func Markdown(r *Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: %s\n\n", r.Meta.Bench, r.Meta.Method)
+	fmt.Fprintf(&b, "Models: %s. Prompts: %s. %d images per prompt, seeds %s, %s; r_λ at λ = %g. Means over %d subjects ± 95%% interval.\n\n",
+		strings.Join(r.Meta.Models, ", "), r.Meta.PromptCleaning, r.Meta.ImagesPerPrompt, r.Meta.Seeds, r.Meta.Sampler, r.Meta.LambdaVal, len(r.Subjects))
+	b.WriteString("| method |")
+	for _, m := range Metrics {
+		fmt.Fprintf(&b, " %s |", m.Name)
+	}
+	b.WriteString("\n| --- |" + strings.Repeat(" --- |", len(Metrics)) + "\n")
+	fmt.Fprintf(&b, "| %s |", r.Meta.Method)
+	for _, m := range Metrics {
+		s := r.Summary[m.Key]
+		fmt.Fprintf(&b, " %.3f ± %.3f |", s.Mean, s.CI95)
+	}
+	b.WriteString("\n\n| subject | class |")
+	for _, m := range Metrics {
+		fmt.Fprintf(&b, " %s |", m.Name)
+	}
+	b.WriteString("\n| --- | --- |" + strings.Repeat(" --- |", len(Metrics)) + "\n")
+	for _, s := range r.Subjects {
+		fmt.Fprintf(&b, "| %s | %s |", s.Subject, s.Class)
+		for _, m := range Metrics {
+			fmt.Fprintf(&b, " %.3f |", s.Summary[m.Key].Mean)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"f3": func(v float64) string { return fmt.Sprintf("%.3f", v) },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>rpo eval: {{.R.Meta.Bench}} — {{.R.Meta.Method}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th:first-child,td:first-child{text-align:left}img{image-rendering:pixelated;max-width:100%}
+.subject{margin:2em 0}.meta{color:#555}
+</style></head><body>
+<h1>{{.R.Meta.Bench}}: {{.R.Meta.Method}}</h1>
+<p class="meta">Models: {{range $i, $m := .R.Meta.Models}}{{if $i}}, {{end}}{{$m}}{{end}}. Prompts: {{.R.Meta.PromptCleaning}}.
+{{.R.Meta.ImagesPerPrompt}} images per prompt, seeds {{.R.Meta.Seeds}}, {{.R.Meta.Sampler}}; r_λ at λ = {{.R.Meta.LambdaVal}}. rpo {{.R.Meta.Version}}.</p>
+<table id="summary"><tr><th>method</th>{{range .Metrics}}<th>{{.Name}}</th>{{end}}</tr>
+<tr><td>{{.R.Meta.Method}}</td>{{range .Summary}}<td>{{f3 .Mean}} ± {{f3 .CI95}}</td>{{end}}</tr></table>
+<table id="subjects"><tr><th>subject</th><th>class</th>{{range .Metrics}}<th>{{.Name}}</th>{{end}}</tr>
+{{range .Rows}}<tr><td><a href="#{{.Name}}">{{.Name}}</a></td><td>{{.Class}}</td>{{range .Values}}<td>{{f3 .}}</td>{{end}}</tr>
+{{end}}</table>
+{{range .Rows}}<div class="subject" id="{{.Name}}"><h2>{{.Name}} ({{.Class}})</h2>
+{{if .Grid}}<img alt="generated images of {{.Name}}, one row per five prompts" src="{{.Grid}}">{{end}}</div>
+{{end}}</body></html>
+`))
+
+// HTML is a self-contained report: the summary and per-subject tables and
+// each subject's image grid inlined as a data URI.
+func HTML(r *Report) (string, error) {
+	type row struct {
+		Name, Class string
+		Values      []float64
+		Grid        template.URL // a data: URI of the PNG
+	}
+	data := struct {
+		R       *Report
+		Metrics []struct{ Key, Name string }
+		Summary []bench.Summary
+		Rows    []row
+	}{R: r}
+	for _, m := range Metrics {
+		data.Metrics = append(data.Metrics, struct{ Key, Name string }{m.Key, m.Name})
+		data.Summary = append(data.Summary, r.Summary[m.Key])
+	}
+	for _, s := range r.Subjects {
+		rw := row{Name: s.Subject, Class: s.Class}
+		for _, m := range Metrics {
+			rw.Values = append(rw.Values, s.Summary[m.Key].Mean)
+		}
+		if b, err := os.ReadFile(s.Grid); err == nil {
+			rw.Grid = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
+		}
+		data.Rows = append(data.Rows, rw)
+	}
+	var b strings.Builder
+	err := page.Execute(&b, data)
+	return b.String(), err
+}
