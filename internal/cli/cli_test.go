@@ -139,9 +139,9 @@ func TestConfigPrintsYAML(t *testing.T) {
 }
 
 func TestPlaceholderSaysSo(t *testing.T) {
-	_, err := execute(t, NewRootCmd(), "eval", "--bench", "dreambench")
+	_, err := execute(t, NewRootCmd(), "pretrain", "all")
 	var ni ErrNotImplemented
-	if !errors.As(err, &ni) || err.Error() != "`rpo eval` is not implemented yet: it arrives with issue #8 (the evaluation protocol)" {
+	if !errors.As(err, &ni) || err.Error() != "`rpo pretrain all` is not implemented yet: it arrives with issue #5 (the embedded text-to-image model)" {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -14,9 +14,7 @@ type placeholder struct {
 	what       string
 }
 
-var placeholders = []placeholder{
-	{"eval", "Evaluate on DreamBench or MiniDreamBench (not implemented yet)", 8, "the evaluation protocol"},
-}
+var placeholders = []placeholder{}
 
 // ErrNotImplemented marks a placeholder command.
 type ErrNotImplemented struct {

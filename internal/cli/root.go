@@ -49,6 +49,7 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 		NewGenerateCmd(RunGenerate),
 		NewScoreCmd(RunScore),
 		NewTrainCmd(RunTrain),
+		NewEvalCmd(RunEval),
 	)
 	for _, p := range placeholders {
 		root.AddCommand(newPlaceholderCmd(p))

@@ -1,0 +1,260 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/eval"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/rpo"
+	"github.com/rpo-dev/rpo/internal/world"
+)
+
+// EvalOptions are the options of `rpo eval`.
+type EvalOptions struct {
+	Global          `mapstructure:",squash" yaml:",inline"`
+	Bench           string   `mapstructure:"bench" yaml:"bench"`
+	Variant         int      `mapstructure:"variant" yaml:"variant"`
+	Data            string   `mapstructure:"data" yaml:"data"`
+	Method          string   `mapstructure:"method" yaml:"method"`
+	Model           string   `mapstructure:"model" yaml:"model"`
+	RewardModel     string   `mapstructure:"reward_model" yaml:"reward_model"`
+	ClipModel       string   `mapstructure:"clip_model" yaml:"clip_model"`
+	DinoModel       string   `mapstructure:"dino_model" yaml:"dino_model"`
+	OutDir          string   `mapstructure:"out" yaml:"out"`
+	Subjects        []string `mapstructure:"subjects" yaml:"subjects"`
+	Shard           string   `mapstructure:"shard" yaml:"shard"`
+	ImagesPerPrompt int      `mapstructure:"images_per_prompt" yaml:"images_per_prompt"`
+	Steps           int      `mapstructure:"steps" yaml:"steps"`
+	Guidance        float64  `mapstructure:"guidance" yaml:"guidance"`
+	LambdaVal       float64  `mapstructure:"lambda_val" yaml:"lambda_val"`
+	Seed            uint64   `mapstructure:"seed" yaml:"seed"`
+	TrainSteps      int      `mapstructure:"train_steps" yaml:"train_steps"`
+	LR              float64  `mapstructure:"lr" yaml:"lr"`
+	Token           string   `mapstructure:"token" yaml:"token"`
+}
+
+// NewEvalCmd builds `rpo eval` and `rpo eval merge`.
+func NewEvalCmd(run func(context.Context, *EvalOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Evaluate a method on MiniDreamBench or DreamBench (DINO, CLIP-I, CLIP-T, r_λ)",
+		Long: `For each subject: fine-tune with the method (or take the base model), generate
+--images-per-prompt images for each of its 25 prompts with fixed seeds, and
+measure DINO (dino-mini), CLIP-I and CLIP-T (clip-mini; prompts with the token
+removed and the class kept) and the λ-Harmonic reward (align-mini). Results per
+subject land in out/subjects/ (a rerun skips them); the reports (results.json,
+subjects.csv, results.md, report.html) aggregate per prompt, subject and
+benchmark with 95% intervals. Split subjects with --subjects or --shard i/n
+and combine the directories with rpo eval merge.`,
+		Example: `  rpo eval --bench minidreambench --method rpo --model M --reward-model A --clip-model C --dino-model D
+  rpo eval --bench dreambench --data ../shared/dreambench/dataset --method base ...
+  rpo eval ... --shard 0/4 --out eval/s0   # on four machines, then:
+  rpo eval merge --out eval/all eval/s0 eval/s1 eval/s2 eval/s3`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := &EvalOptions{}
+			if err := resolve(cmd, o, &o.Global); err != nil {
+				return err
+			}
+			return run(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.String("bench", "minidreambench", "minidreambench or dreambench")
+	f.Int("variant", 0, "MiniDreamBench variant (0: the standard 30 subjects)")
+	f.String("data", "", "DreamBench directory (<subject>/*.jpg + prompts_and_classes.txt) for --bench dreambench")
+	f.String("method", "rpo", "rpo, dreambooth (pure L_sim, last weights), base (no fine-tuning), or a run config YAML (configs/)")
+	f.String("model", "", "base text-to-image model directory")
+	f.String("reward-model", "", "align-mini model directory (the λ-Harmonic reward)")
+	f.String("clip-model", "", "clip-mini model directory (CLIP-I, CLIP-T)")
+	f.String("dino-model", "", "dino-mini model directory (DINO)")
+	f.String("out", "eval", "output directory")
+	f.StringSlice("subjects", nil, "evaluate only these subjects")
+	f.String("shard", "", "i/n: evaluate every n-th subject starting at i")
+	f.Int("images-per-prompt", 4, "images per prompt")
+	f.Int("steps", 50, "DDIM steps")
+	f.Float64("guidance", 7.5, "classifier-free guidance")
+	f.Float64("lambda-val", 0.5, "λ of the reward column")
+	f.Uint64("seed", 0, "seed base of the generated images")
+	f.Int("train-steps", 400, "fine-tuning steps of trained methods")
+	f.Float64("lr", 5e-5, "fine-tuning learning rate")
+	f.String("token", "sks", "unique identifier token")
+	cmd.AddCommand(newEvalMergeCmd())
+	return cmd
+}
+
+func newEvalMergeCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "merge --out DIR EVALDIR...",
+		Short: "Combine the subjects of several evaluation directories (shards) into one report",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			meta := eval.Meta{Method: "merged", PromptCleaning: "token removed, class kept"}
+			if b, err := os.ReadFile(filepath.Join(args[0], "results.json")); err == nil {
+				var r eval.Report
+				if yaml.Unmarshal(b, &r) == nil {
+					meta = r.Meta
+				}
+			}
+			rep, err := eval.Merge(args, out, meta)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "merged %d subjects into %s\n", len(rep.Subjects), out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "eval/merged", "output directory")
+	return cmd
+}
+
+func parseMethod(o *EvalOptions) (eval.Method, error) {
+	m := eval.Method{Name: o.Method, Steps: o.TrainSteps, LR: o.LR}
+	switch o.Method {
+	case "base":
+		return m, nil
+	case "rpo":
+		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1, Pref: 1}, fmt.Sprintf("best@%g", o.LambdaVal)
+		return m, nil
+	case "dreambooth":
+		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1}, "last"
+		return m, nil
+	}
+	b, err := os.ReadFile(o.Method)
+	if err != nil {
+		return m, fmt.Errorf("--method %q is not rpo, dreambooth, base or a readable config file: %w", o.Method, err)
+	}
+	var c struct {
+		Loss   string  `yaml:"loss"`
+		Select string  `yaml:"select"`
+		Steps  int     `yaml:"steps"`
+		LR     float64 `yaml:"lr"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return m, fmt.Errorf("--method %s: %w", o.Method, err)
+	}
+	if m.Loss, err = rpo.ParseLoss(defaultStr(c.Loss, "rpo")); err != nil {
+		return m, fmt.Errorf("--method %s: %w", o.Method, err)
+	}
+	rules, err := rpo.ParseRules(defaultStr(c.Select, "best"), o.LambdaVal)
+	if err != nil {
+		return m, fmt.Errorf("--method %s: %w", o.Method, err)
+	}
+	m.Name, m.Train, m.Rule = strings.TrimSuffix(filepath.Base(o.Method), ".yaml"), true, rules[0].Name()
+	if c.Steps > 0 {
+		m.Steps = c.Steps
+	}
+	if c.LR > 0 {
+		m.LR = c.LR
+	}
+	return m, nil
+}
+
+func defaultStr(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// RunEval runs `rpo eval`.
+func RunEval(ctx context.Context, o *EvalOptions) error {
+	method, err := parseMethod(o)
+	if err != nil {
+		return err
+	}
+	shard, shards := 0, 1
+	if o.Shard != "" {
+		a, b, ok := strings.Cut(o.Shard, "/")
+		i, e1 := strconv.Atoi(a)
+		n, e2 := strconv.Atoi(b)
+		if !ok || e1 != nil || e2 != nil || n < 1 || i < 0 || i >= n {
+			return fmt.Errorf("--shard %q is not i/n with 0 ≤ i < n", o.Shard)
+		}
+		shard, shards = i, n
+	}
+	for flag, v := range map[string]string{"--model": o.Model, "--reward-model": o.RewardModel, "--clip-model": o.ClipModel, "--dino-model": o.DinoModel} {
+		if v == "" {
+			return fmt.Errorf("%s is required: rpo has no embedded models yet (issues #5 and #6)", flag)
+		}
+	}
+	var data, benchName string
+	switch o.Bench {
+	case "minidreambench":
+		data = filepath.Join(o.OutDir, "minidreambench")
+		if _, err := os.Stat(filepath.Join(data, bench.PromptsFile)); err != nil {
+			if err := world.Export(data, o.Variant); err != nil {
+				return err
+			}
+		}
+		benchName = fmt.Sprintf("MiniDreamBench variant %d", o.Variant)
+	case "dreambench":
+		if o.Data == "" {
+			return fmt.Errorf("--bench dreambench needs --data DIR (for example ../shared/dreambench/dataset)")
+		}
+		data, benchName = o.Data, "DreamBench ("+o.Data+")"
+	default:
+		return fmt.Errorf("--bench %q is not minidreambench or dreambench", o.Bench)
+	}
+	b, err := bench.Load(data)
+	if err != nil {
+		return err
+	}
+	base, err := models.LoadT2I(o.Model)
+	if err != nil {
+		return err
+	}
+	defer base.Close()
+	m := eval.Models{Base: base, BaseDir: o.Model, RewardModel: o.RewardModel, ClipModel: o.ClipModel, DinoModel: o.DinoModel}
+	if m.BaseID, err = rpo.ModelID(o.Model); err != nil {
+		return err
+	}
+	for _, e := range []struct {
+		dir string
+		dst **models.Encoder
+	}{{o.RewardModel, &m.Align}, {o.ClipModel, &m.Clip}, {o.DinoModel, &m.Dino}} {
+		if *e.dst, err = models.LoadEncoder(e.dir); err != nil {
+			return err
+		}
+		defer (*e.dst).Close()
+	}
+	rules, _ := rpo.ParseRules(method.Rule+",last", o.LambdaVal)
+	if !method.Train {
+		rules = nil
+	}
+	sampler := diffusion.Sampler{Steps: o.Steps, Guidance: o.Guidance}
+	start := time.Now()
+	err = eval.Run(ctx, eval.Options{
+		Bench: b, BenchName: benchName, Out: o.OutDir, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
+		Token: o.Token, ImagesPerPrompt: o.ImagesPerPrompt, Sampler: sampler, LambdaVal: o.LambdaVal, Seed: o.Seed, Version: Version,
+		Train: rpo.Options{Beta: 1, Rules: rules, ValEvery: 40, ValPerPrompt: 4, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
+			NegPerPrompt: 4, NegSampler: sampler, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
+	}, m, func(subject string, done, total int) {
+		o.Logger.Info("subject done", "subject", subject, "done", done, "of", total, "elapsed", time.Since(start).Round(time.Second))
+	})
+	if err != nil {
+		return err
+	}
+	meta := eval.Meta{Bench: benchName, Method: method.Name, Models: []string{"base " + o.Model, "align-mini " + o.RewardModel, "clip-mini " + o.ClipModel, "dino-mini " + o.DinoModel},
+		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
+		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
+	rep, err := eval.Merge([]string{o.OutDir}, o.OutDir, meta)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(o.Out, eval.Markdown(rep))
+	fmt.Fprintf(o.Out, "\nwrote %s (results.json, subjects.csv, results.md, report.html) in %s\n", o.OutDir, time.Since(start).Round(time.Second))
+	return nil
+}

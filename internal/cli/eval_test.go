@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/models"
+)
+
+func tinyDino(t *testing.T) string {
+	e, err := models.NewEncoder(models.EncoderConfig{Name: "tiny-dino", Channels: []int{4, 8}, Groups: 2, Embed: 8, Temperature: 0.1}, nil, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	dir := filepath.Join(t.TempDir(), "dino")
+	if err := e.Save(dir, ckpt.Provenance{Tool: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestEvalEndToEnd(t *testing.T) {
+	model, align, dino := tinyModel16(t), tinyRewardModel(t), tinyDino(t)
+	out := filepath.Join(t.TempDir(), "eval")
+	args := []string{"eval", "--bench", "minidreambench", "--method", "base", "--model", model, "--reward-model", align, "--clip-model", align,
+		"--dino-model", dino, "--out", out, "--subjects", "dog,vase", "--images-per-prompt", "1", "--steps", "2"}
+	got, err := execute(t, NewRootCmd(), args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	if !strings.Contains(got, "| base |") || !strings.Contains(got, "| dog | dog |") || !strings.Contains(got, "report.html") {
+		t.Errorf("output:\n%s", got)
+	}
+	merged := filepath.Join(t.TempDir(), "merged")
+	got, err = execute(t, NewRootCmd(), "eval", "merge", "--out", merged, out)
+	if err != nil || !strings.Contains(got, "merged 2 subjects") {
+		t.Errorf("merge: %v %s", err, got)
+	}
+	if _, err := execute(t, NewRootCmd(), append(args[:len(args):len(args)], "--shard", "3/2")...); err == nil || !strings.Contains(err.Error(), "--shard") {
+		t.Errorf("bad shard: %v", err)
+	}
+	if _, err := execute(t, NewRootCmd(), "eval", "--bench", "dreambench", "--model", model, "--reward-model", align, "--clip-model", align, "--dino-model", dino); err == nil || !strings.Contains(err.Error(), "--data") {
+		t.Errorf("dreambench without data: %v", err)
+	}
+}
