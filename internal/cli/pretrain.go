@@ -128,6 +128,7 @@ type PretrainT2IOptions struct {
 	OutDir          string        `mapstructure:"out" yaml:"out"`
 	Autoencoder     string        `mapstructure:"autoencoder" yaml:"autoencoder"`
 	Resume          bool          `mapstructure:"resume" yaml:"resume"`
+	Init            string        `mapstructure:"init" yaml:"init"`
 	Steps           int           `mapstructure:"steps" yaml:"steps"`
 	Batch           int           `mapstructure:"batch" yaml:"batch"`
 	LR              float64       `mapstructure:"lr" yaml:"lr"`
@@ -160,6 +161,7 @@ func NewPretrainT2ICmd(run func(context.Context, *PretrainT2IOptions) error) *co
 	f.String("out", "runs/pretrain-t2i", "run directory (checkpoint/, samples/, metrics.jsonl, model/)")
 	f.String("autoencoder", "runs/pretrain-ae/model", "model directory of the trained autoencoder (rpo pretrain ae)")
 	f.Bool("resume", false, "continue the run in --out from its checkpoint")
+	f.String("init", "", "start from the denoiser weights of this text-to-image model directory (a run of another session)")
 	f.Int("steps", 20000, "step budget")
 	f.Int("batch", 32, "images per step")
 	f.Float64("lr", 3e-4, "AdamW learning rate")
@@ -179,7 +181,7 @@ func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
 	res, err := pretrain.TrainT2I(ctx, pretrain.T2IOptions{
 		Out: o.OutDir, Autoencoder: o.Autoencoder, Steps: o.Steps, Batch: o.Batch, LR: o.LR,
 		CaptionDropout: o.CaptionDropout, EMADecay: o.EMADecay, Seed: o.Seed, CheckpointEvery: o.CheckpointEvery,
-		SampleEvery: o.SampleEvery, SampleSteps: o.SampleSteps, LogEvery: o.LogEvery, Resume: o.Resume, Version: Version,
+		SampleEvery: o.SampleEvery, SampleSteps: o.SampleSteps, LogEvery: o.LogEvery, Resume: o.Resume, Init: o.Init, Version: Version,
 	}, func(m pretrain.Metrics) {
 		prog.Step(m.Step, fmt.Sprintf("loss %.4f", m.Loss), "loss", m.Loss, "grad_norm", m.GradNorm)
 	})

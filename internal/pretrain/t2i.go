@@ -39,7 +39,8 @@ type T2IOptions struct {
 	LogEvery        int               `json:"log_every"`
 	SampleSteps     int               `json:"sample_steps"` // DDIM steps of the sample grids
 	Resume          bool              `json:"-"`
-	Config          *models.T2IConfig `json:"-"` // nil: DefaultT2I around the autoencoder
+	Init            string            `json:"init,omitempty"` // a text-to-image model directory whose denoiser weights start the run
+	Config          *models.T2IConfig `json:"-"`              // nil: DefaultT2I around the autoencoder
 	Version         string            `json:"-"`
 }
 
@@ -101,6 +102,11 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 		return res, err
 	}
 	defer run.close()
+	if o.Init != "" && !o.Resume {
+		if err := loadModelWeights(o.Init, "denoiser", m.Denoiser); err != nil {
+			return res, err
+		}
+	}
 	ema := m.Denoiser.Clone()
 
 	opt := nn.NewAdamW(o.LR)
