@@ -114,7 +114,7 @@ type trainer struct {
 	refEmb           [][]float64
 	selector         *Selector
 	stopper          EarlyStopper
-	valNoise         []uint64
+	vals             []ValidationEvent // this process's validations, for reward.png
 }
 
 type denoiseInputs struct{ onehot, x, temb, target *tensor.Dense }
@@ -184,6 +184,10 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 			return false, err
 		}
 		if err := enc.Encode(map[string]any{"validation": ev}); err != nil {
+			return false, err
+		}
+		t.vals = append(t.vals, ev)
+		if err := PlotRewards(filepath.Join(o.Out, "reward.png"), t.vals); err != nil {
 			return false, err
 		}
 		if onVal != nil {

@@ -71,7 +71,7 @@ func TestTrainRunDirectoryAndResume(t *testing.T) {
 	if steps != 6 || len(vals) != 3 || vals[0].Step != 0 || res.Steps != 6 {
 		t.Fatalf("%d steps, validations %+v", steps, vals)
 	}
-	for _, p := range []string{"metrics.jsonl", "rewards.json", "negatives/negatives.json", "val/step-0000/grid.png", "val/step-0006/grid.png", "last/model.yaml", "best@0.5/model.yaml", "checkpoints/state.json"} {
+	for _, p := range []string{"metrics.jsonl", "rewards.json", "negatives/negatives.json", "val/step-0000/grid.png", "val/step-0006/grid.png", "last/model.yaml", "best@0.5/model.yaml", "checkpoints/state.json", "reward.png"} {
 		if _, err := os.Stat(filepath.Join(straight, p)); err != nil {
 			t.Error(err)
 		}

@@ -1,0 +1,44 @@
+package rpo
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// PlotRewards writes reward.png: the mean validation reward r_λ over
+// steps, one line per λ.
+func PlotRewards(path string, vals []ValidationEvent) error {
+	p := plot.New()
+	p.Title.Text = "validation reward"
+	p.X.Label.Text = "step"
+	p.Y.Label.Text = "mean r_λ"
+	byLambda := map[string]plotter.XYs{}
+	for _, v := range vals {
+		for l, r := range v.Reward {
+			byLambda[l] = append(byLambda[l], plotter.XY{X: float64(v.Step), Y: r})
+		}
+	}
+	keys := make([]string, 0, len(byLambda))
+	for k := range byLambda {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, _ := strconv.ParseFloat(keys[i], 64)
+		b, _ := strconv.ParseFloat(keys[j], 64)
+		return a < b
+	})
+	var args []any
+	for _, k := range keys {
+		args = append(args, "λ = "+k, byLambda[k])
+	}
+	if err := plotutil.AddLinePoints(p, args...); err != nil {
+		return fmt.Errorf("rpo: plot: %w", err)
+	}
+	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+}
