@@ -1,6 +1,7 @@
 package imageio
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/draw"
@@ -16,17 +17,19 @@ import (
 const MinSide = 16
 
 // Load decodes a PNG, JPEG or GIF (any colour model: grayscale, alpha,
-// CMYK, 16-bit), takes the centred square crop and resizes it to side×side
+// CMYK, 16-bit; JPEGs turned upright by their EXIF orientation), takes the centred square crop and resizes it to side×side
 // (Catmull–Rom). Errors name the file and what is wrong.
 func Load(path string, side int) (*image.RGBA, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("imageio: %w", err)
 	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, format, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("imageio: %s is not a readable PNG, JPEG or GIF image: %v", path, err)
+	}
+	if format == "jpeg" {
+		img = orient(img, jpegOrientation(data)) // EXIF-rotated photos stand upright
 	}
 	b := img.Bounds()
 	if b.Dx() < MinSide || b.Dy() < MinSide {
