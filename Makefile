@@ -5,7 +5,7 @@ BENCH   ?= .
 # one training step of GORGONIA.md's Model A is ~3 s: a few iterations suffice
 BENCHTIME ?= 5x
 
-.PHONY: all build test lint bench bench-compare bench-openblas fuzz selftest clean
+.PHONY: all build test lint bench bench-compare bench-openblas fuzz selftest report-check clean
 
 all: lint test build
 
@@ -27,6 +27,10 @@ bench:
 # The U-Net in PyTorch and in rpo side by side (Model A, embedded shapes).
 bench-compare:
 	./bench/compare.sh
+
+# Render an evaluation report (REPORT=..., default a demo) in headless Chromium.
+report-check:
+	./bench/report-check.sh
 
 # The same with OpenBLAS (needs Debian libopenblas-dev).
 bench-openblas:

@@ -1,0 +1,80 @@
+// Command reportdemo writes an evaluation report of tiny random models on
+// three MiniDreamBench subjects, so that the report's HTML can be checked in
+// a browser without trained models (make report-check).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/eval"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/text"
+	"github.com/rpo-dev/rpo/internal/world"
+)
+
+func main() {
+	out := flag.String("out", "tmp/report-demo", "output directory")
+	flag.Parse()
+	if err := run(*out); err != nil {
+		fmt.Fprintln(os.Stderr, "reportdemo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out string) error {
+	data := filepath.Join(out, "minidreambench")
+	if err := world.Export(data, 0); err != nil {
+		return err
+	}
+	b, err := bench.Load(data)
+	if err != nil {
+		return err
+	}
+	tk := text.NewTokenizer(16)
+	base, err := models.NewT2I(models.T2IConfig{
+		Resolution: 64, MaxLen: 16,
+		Autoencoder: models.AutoencoderConfig{Channels: []int{4, 8, 8}, LatentChannels: 2, Groups: 2, ScalingFactor: 0.5},
+		Text:        text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2},
+		UNet:        models.UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{8, 16}, Groups: 4, Heads: 2, TimeDim: 16, ContextDim: 8},
+		Prediction:  diffusion.Epsilon,
+	}, 1)
+	if err != nil {
+		return err
+	}
+	defer base.Close()
+	enc := func(name string, dual bool, seed uint64) (*models.Encoder, error) {
+		c := models.EncoderConfig{Name: name, Channels: []int{4, 8}, Groups: 2, Embed: 8, Temperature: 0.1}
+		if dual {
+			c.Text = &text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2}
+		}
+		return models.NewEncoder(c, nil, seed)
+	}
+	m := eval.Models{Base: base, BaseID: "demo"}
+	if m.Align, err = enc("align", true, 1); err != nil {
+		return err
+	}
+	if m.Clip, err = enc("clip", true, 2); err != nil {
+		return err
+	}
+	if m.Dino, err = enc("dino", false, 3); err != nil {
+		return err
+	}
+	o := eval.Options{Bench: b, BenchName: "MiniDreamBench variant 0 (demo: untrained tiny models)", Out: out, Subjects: []string{"dog", "backpack", "teapot"},
+		Method: eval.Method{Name: "base"}, Token: "sks", ImagesPerPrompt: 2, Sampler: diffusion.Sampler{Steps: 3, Guidance: 7.5}, LambdaVal: 0.5, Version: "demo"}
+	if err := eval.Run(context.Background(), o, m, nil); err != nil {
+		return err
+	}
+	rep, err := eval.Merge([]string{out}, out, eval.Meta{Bench: o.BenchName, Method: "base", Models: []string{"tiny random models"},
+		PromptCleaning: "token removed, class kept", Seeds: "0 + 1000·prompt + image", ImagesPerPrompt: 2, Sampler: "DDIM 3 steps, guidance 7.5", LambdaVal: 0.5, Version: "demo"})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s/report.html (%d subjects)\n", out, len(rep.Subjects))
+	return nil
+}
