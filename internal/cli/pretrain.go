@@ -51,6 +51,7 @@ type PretrainAEOptions struct {
 	Steps           int           `mapstructure:"steps" yaml:"steps"`
 	Batch           int           `mapstructure:"batch" yaml:"batch"`
 	LR              float64       `mapstructure:"lr" yaml:"lr"`
+	LRSchedule      string        `mapstructure:"lr_schedule" yaml:"lr_schedule"`
 	KLWeight        float64       `mapstructure:"kl_weight" yaml:"kl_weight"`
 	Seed            uint64        `mapstructure:"seed" yaml:"seed"`
 	CheckpointEvery time.Duration `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
@@ -84,6 +85,7 @@ func NewPretrainAECmd(run func(context.Context, *PretrainAEOptions) error) *cobr
 	f.Int("steps", 6000, "step budget (the run stops there)")
 	f.Int("batch", 32, "images per step")
 	f.Float64("lr", 1e-3, "AdamW learning rate")
+	f.String("lr-schedule", "cosine", "constant, or cosine decay to 5% at the step budget")
 	f.Float64("kl-weight", 1e-4, "weight of the KL term (per latent element)")
 	f.Uint64("seed", 1, "seed of the weights and of the rendered data")
 	f.Duration("checkpoint-every", 3*time.Minute, "checkpoint interval")
@@ -99,7 +101,7 @@ func RunPretrainAE(ctx context.Context, o *PretrainAEOptions) error {
 	cfg.Channels = o.Channels
 	prog := NewProgress(o.Err, o.Logger, "pretrain ae", o.Steps, o.LogEvery)
 	res, err := pretrain.TrainAutoencoder(ctx, pretrain.AutoencoderOptions{
-		Out: o.OutDir, Steps: o.Steps, Batch: o.Batch, LR: o.LR, KLWeight: o.KLWeight, Seed: o.Seed,
+		Out: o.OutDir, Steps: o.Steps, Batch: o.Batch, LR: o.LR, LRSchedule: o.LRSchedule, KLWeight: o.KLWeight, Seed: o.Seed,
 		CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, LogEvery: o.LogEvery,
 		Resume: o.Resume, Init: o.Init, Config: cfg, Version: Version,
 	}, func(m pretrain.Metrics) {
@@ -132,6 +134,7 @@ type PretrainT2IOptions struct {
 	Steps           int           `mapstructure:"steps" yaml:"steps"`
 	Batch           int           `mapstructure:"batch" yaml:"batch"`
 	LR              float64       `mapstructure:"lr" yaml:"lr"`
+	LRSchedule      string        `mapstructure:"lr_schedule" yaml:"lr_schedule"`
 	CaptionDropout  float64       `mapstructure:"caption_dropout" yaml:"caption_dropout"`
 	EMADecay        float64       `mapstructure:"ema_decay" yaml:"ema_decay"`
 	Seed            uint64        `mapstructure:"seed" yaml:"seed"`
@@ -165,6 +168,7 @@ func NewPretrainT2ICmd(run func(context.Context, *PretrainT2IOptions) error) *co
 	f.Int("steps", 20000, "step budget")
 	f.Int("batch", 32, "images per step")
 	f.Float64("lr", 3e-4, "AdamW learning rate")
+	f.String("lr-schedule", "cosine", "constant, or cosine decay to 5% at the step budget")
 	f.Float64("caption-dropout", 0.1, "share of empty captions (classifier-free guidance)")
 	f.Float64("ema-decay", 0.999, "decay of the EMA of the weights used for samples and the final model")
 	f.Uint64("seed", 1, "seed of the weights and of the rendered data")
@@ -179,7 +183,7 @@ func NewPretrainT2ICmd(run func(context.Context, *PretrainT2IOptions) error) *co
 func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
 	prog := NewProgress(o.Err, o.Logger, "pretrain t2i", o.Steps, o.LogEvery)
 	res, err := pretrain.TrainT2I(ctx, pretrain.T2IOptions{
-		Out: o.OutDir, Autoencoder: o.Autoencoder, Steps: o.Steps, Batch: o.Batch, LR: o.LR,
+		Out: o.OutDir, Autoencoder: o.Autoencoder, Steps: o.Steps, Batch: o.Batch, LR: o.LR, LRSchedule: o.LRSchedule,
 		CaptionDropout: o.CaptionDropout, EMADecay: o.EMADecay, Seed: o.Seed, CheckpointEvery: o.CheckpointEvery,
 		SampleEvery: o.SampleEvery, SampleSteps: o.SampleSteps, LogEvery: o.LogEvery, Resume: o.Resume, Init: o.Init, Version: Version,
 	}, func(m pretrain.Metrics) {

@@ -29,6 +29,7 @@ type AutoencoderOptions struct {
 	Steps           int           `json:"steps"`
 	Batch           int           `json:"batch"`
 	LR              float64       `json:"lr"`
+	LRSchedule      string        `json:"lr_schedule"` // constant or cosine (to 5% at the last step)
 	KLWeight        float64       `json:"kl_weight"`
 	Seed            uint64        `json:"seed"`
 	CheckpointEvery time.Duration `json:"checkpoint_every"`
@@ -91,6 +92,9 @@ func TrainAutoencoder(ctx context.Context, o AutoencoderOptions, report func(Met
 	if o.Steps < 1 || o.Batch < 1 || o.LR <= 0 {
 		return res, fmt.Errorf("pretrain: autoencoder needs steps ≥ 1, batch ≥ 1, lr > 0")
 	}
+	if o.LRSchedule != "" && o.LRSchedule != "constant" && o.LRSchedule != "cosine" {
+		return res, fmt.Errorf("pretrain: learning-rate schedule %q is not constant or cosine", o.LRSchedule)
+	}
 	if err := os.MkdirAll(filepath.Join(o.Out, "samples"), 0o755); err != nil {
 		return res, fmt.Errorf("pretrain: %w", err)
 	}
@@ -110,6 +114,7 @@ func TrainAutoencoder(ctx context.Context, o AutoencoderOptions, report func(Met
 	l := &loop{
 		out: o.Out, stage: aeStage, steps: o.Steps, checkpointEvery: o.CheckpointEvery, logEvery: o.LogEvery,
 		evalEvery: o.EvalEvery, resume: o.Resume, options: o, store: r.store, opt: opt, pcg: rand.NewPCG(o.Seed, 0xae),
+		schedule: schedule(o.LRSchedule, o.LR, o.Steps),
 		step: func(rng *rand.Rand) (Metrics, error) {
 			r.fillBatch(rng)
 			if _, err := r.train.Run(); err != nil {
@@ -310,6 +315,15 @@ func (r *aeRun) evaluate(gridPath string) (float64, float64, error) {
 	}
 	mean := sum / float64(count)
 	return psnrSum / float64(len(r.heldOut)), math.Sqrt(sumSq/float64(count) - mean*mean), nil
+}
+
+// schedule returns the learning-rate schedule of a name ("" or constant:
+// none).
+func schedule(name string, lr float64, steps int) func(int) float64 {
+	if name == "cosine" {
+		return Cosine(lr, 0.05, steps)
+	}
+	return nil
 }
 
 // psnr of an MSE measured on [−1, 1] images.

@@ -2,6 +2,7 @@ package pretrain
 
 import (
 	"context"
+	"math"
 	"errors"
 	"os"
 	"path/filepath"
@@ -97,5 +98,12 @@ func TestAutoencoderInterrupt(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "checkpoint", "state.json")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCosine(t *testing.T) {
+	f := Cosine(1, 0.05, 101)
+	if f(0) != 1 || math.Abs(f(100)-0.05) > 1e-12 || math.Abs(f(50)-0.525) > 1e-12 {
+		t.Errorf("%g %g %g", f(0), f(50), f(100))
 	}
 }

@@ -37,6 +37,17 @@ type loop struct {
 	evaluate func(n int, m *Metrics) error
 	// writeModel writes the current weights as a model directory
 	writeModel func(n int, label string) error
+	// schedule, if set, gives the learning rate of step n (from 0)
+	schedule func(n int) float64
+}
+
+// Cosine is a cosine learning-rate decay from lr at step 0 to floor·lr at
+// the last step.
+func Cosine(lr, floor float64, steps int) func(int) float64 {
+	return func(n int) float64 {
+		f := float64(n) / float64(max(steps-1, 1))
+		return lr * (floor + (1-floor)*0.5*(1+math.Cos(math.Pi*math.Min(f, 1))))
+	}
 }
 
 // run executes the loop and returns the step reached.
@@ -78,6 +89,9 @@ func (l *loop) run(ctx context.Context, report func(Metrics)) (int, error) {
 				return step, werr
 			}
 			return step, err
+		}
+		if l.schedule != nil {
+			l.opt.LR = l.schedule(step)
 		}
 		m, err := l.step(rng)
 		if err != nil {

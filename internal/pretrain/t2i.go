@@ -31,6 +31,7 @@ type T2IOptions struct {
 	Steps           int               `json:"steps"`
 	Batch           int               `json:"batch"`
 	LR              float64           `json:"lr"`
+	LRSchedule      string            `json:"lr_schedule"`     // constant or cosine
 	CaptionDropout  float64           `json:"caption_dropout"` // empty captions, for classifier-free guidance
 	EMADecay        float64           `json:"ema_decay"`
 	Seed            uint64            `json:"seed"`
@@ -114,7 +115,7 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 	l := &loop{
 		out: o.Out, stage: t2iStage, steps: o.Steps, checkpointEvery: o.CheckpointEvery, logEvery: o.LogEvery,
 		evalEvery: o.SampleEvery, resume: o.Resume, options: o, store: m.Denoiser, opt: opt,
-		extra: []namedStore{{"ema", ema}}, pcg: rand.NewPCG(o.Seed, 0x721),
+		extra: []namedStore{{"ema", ema}}, pcg: rand.NewPCG(o.Seed, 0x721), schedule: schedule(o.LRSchedule, o.LR, o.Steps),
 		step: func(rng *rand.Rand) (Metrics, error) {
 			if err := run.fillBatch(rng); err != nil {
 				return Metrics{}, err
