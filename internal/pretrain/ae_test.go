@@ -2,8 +2,8 @@ package pretrain
 
 import (
 	"context"
-	"math"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
