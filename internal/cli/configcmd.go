@@ -44,6 +44,12 @@ prints what "rpo selftest --steps 50" would run with.`,
 	)
 	cmd.AddCommand(pre)
 	cmd.AddCommand(NewTrainCmd(func(_ context.Context, o *TrainOptions) error { return printYAML(&o.Global, o) }))
+	cmd.AddCommand(NewScoreCmd(func(_ context.Context, o *ScoreOptions) error { return printYAML(&o.Global, o) }))
+	ev := NewEvalCmd(func(_ context.Context, o *EvalOptions) error { return printYAML(&o.Global, o) })
+	for _, c := range ev.Commands() {
+		ev.RemoveCommand(c) // merge has no configuration
+	}
+	cmd.AddCommand(ev)
 	cmd.AddCommand(NewGenerateCmd(func(_ context.Context, o *GenerateOptions) error { return printYAML(&o.Global, o) }))
 	return cmd
 }
