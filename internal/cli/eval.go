@@ -74,7 +74,7 @@ and combine the directories with rpo eval merge.`,
 	f.String("bench", "minidreambench", "minidreambench or dreambench")
 	f.Int("variant", 0, "MiniDreamBench variant (0: the standard 30 subjects)")
 	f.String("data", "", "DreamBench directory (<subject>/*.jpg + prompts_and_classes.txt) for --bench dreambench")
-	f.String("method", "rpo", "rpo, dreambooth (pure L_sim, last weights), base (no fine-tuning), or a run config YAML (configs/)")
+	f.String("method", "rpo", "rpo, dreambooth (pure L_sim, last weights), dreambooth-prior (with prior preservation), base, or a run config YAML (configs/)")
 	f.String("model", "", "base text-to-image model directory")
 	f.String("reward-model", "", "align-mini model directory (the λ-Harmonic reward)")
 	f.String("clip-model", "", "clip-mini model directory (CLIP-I, CLIP-T)")
@@ -130,6 +130,9 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 		return m, nil
 	case "dreambooth":
 		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1}, "last"
+		return m, nil
+	case "dreambooth-prior":
+		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1, Prior: 1}, "last"
 		return m, nil
 	}
 	b, err := os.ReadFile(o.Method)
@@ -240,7 +243,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		Bench: b, BenchName: benchName, Out: o.OutDir, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
 		Token: o.Token, ImagesPerPrompt: o.ImagesPerPrompt, Sampler: sampler, LambdaVal: o.LambdaVal, Seed: o.Seed, Version: Version,
 		Train: rpo.Options{Beta: 1, Rules: rules, ValEvery: 40, ValPerPrompt: 4, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
-			NegPerPrompt: 4, NegSampler: sampler, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
+			NegPerPrompt: 4, NegSampler: sampler, ClassImages: 16, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
 	}, m, func(subject string, done, total int) {
 		o.Logger.Info("subject done", "subject", subject, "done", done, "of", total, "elapsed", time.Since(start).Round(time.Second))
 	})

@@ -48,6 +48,9 @@ type TrainOptions struct {
 	Select          string        `mapstructure:"select" yaml:"select"`
 	LabelMode       string        `mapstructure:"label_mode" yaml:"label_mode"`
 	SharedNoise     bool          `mapstructure:"shared_noise" yaml:"shared_noise"`
+	Prior           bool          `mapstructure:"prior_preservation" yaml:"prior_preservation"`
+	PriorWeight     float64       `mapstructure:"prior_weight" yaml:"prior_weight"`
+	ClassImages     int           `mapstructure:"class_images" yaml:"class_images"`
 	Patience        int           `mapstructure:"patience" yaml:"patience"`
 	MinDelta        float64       `mapstructure:"min_delta" yaml:"min_delta"`
 	Seed            uint64        `mapstructure:"seed" yaml:"seed"`
@@ -107,6 +110,9 @@ checkpoints/ (resume with --resume), one model directory per selection rule
 	f.String("select", "best", "checkpoint selection rules: best, best@λ, last, comma-separated")
 	f.String("label-mode", "bernoulli", "bernoulli (y ~ Bernoulli(p)) or expected (y = p)")
 	f.Bool("shared-noise", false, "share noise and timestep between the pair's images (Diffusion-DPO)")
+	f.Bool("prior-preservation", false, "add DreamBooth's prior-preservation loss on class images of the base model (the baseline)")
+	f.Float64("prior-weight", 1, "weight of the prior-preservation loss")
+	f.Int("class-images", 16, "class images (\"a photo of <class>\") for prior preservation")
 	f.Int("patience", 0, "stop after this many validations without improvement (0: run to the last step)")
 	f.Float64("min-delta", 0, "an improvement of the validation reward must exceed this")
 	f.Uint64("seed", 0, "seed of negatives, pairs, labels and noise")
@@ -173,6 +179,9 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.Prior {
+		loss.Prior = o.PriorWeight
+	}
 	mode, err := rpo.ParseLabelMode(o.LabelMode)
 	if err != nil {
 		return err
@@ -229,7 +238,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		Out: o.OutDir, Class: class, Token: o.Token, Refs: refs, Prompts: ps, Base: base, BaseID: baseID, BaseDir: o.Model,
 		Reward: rm, Steps: o.Steps, LR: o.LR, Beta: o.Beta, LambdaTrain: o.LambdaTrain, Rules: rules,
 		ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: val, NegPerPrompt: o.NegPerPrompt, NegSampler: neg,
-		NegativesCache: o.NegativesCache, Seed: o.Seed, LabelMode: mode, Loss: loss, SharedNoise: o.SharedNoise,
+		NegativesCache: o.NegativesCache, ClassImages: o.ClassImages, Seed: o.Seed, LabelMode: mode, Loss: loss, SharedNoise: o.SharedNoise,
 		Stopper: rpo.EarlyStopper{Patience: o.Patience, MinDelta: o.MinDelta}, CheckpointEvery: o.CheckpointEvery,
 		Resume: o.Resume, Version: Version,
 	}, func(e rpo.StepEvent) {

@@ -9,20 +9,21 @@ import (
 	"github.com/rpo-dev/rpo/internal/nn"
 )
 
-// LossWeights choose the terms of L = Sim·L_sim + Pref·L_pref: the paper's
-// ablation rows are configuration, not code paths.
-type LossWeights struct{ Sim, Pref float64 }
+// LossWeights choose the terms of L = Sim·L_sim + Pref·L_pref (+ Prior·L_prior,
+// DreamBooth's prior preservation, for the baseline): the paper's ablation
+// rows are configuration, not code paths.
+type LossWeights struct{ Sim, Pref, Prior float64 }
 
 // ParseLoss reads --loss: rpo (L_sim + L_pref), sim (pure L_sim, i.e.
 // DreamBooth without prior preservation) or pref (L_pref alone).
 func ParseLoss(s string) (LossWeights, error) {
 	switch s {
 	case "rpo":
-		return LossWeights{1, 1}, nil
+		return LossWeights{Sim: 1, Pref: 1}, nil
 	case "sim":
-		return LossWeights{1, 0}, nil
+		return LossWeights{Sim: 1}, nil
 	case "pref":
-		return LossWeights{0, 1}, nil
+		return LossWeights{Pref: 1}, nil
 	}
 	return LossWeights{}, fmt.Errorf("rpo: --loss %q is not rpo, sim or pref", s)
 }
@@ -34,6 +35,7 @@ func ParseLoss(s string) (LossWeights, error) {
 // errors, the label y and β are inputs set before each run.
 type Objective struct {
 	Loss, LSim, LPref, Delta *G.Node
+	LPrior                   *G.Node // nil without a class image
 	PolicyErr                *G.Node // ℓ_θ per image (2)
 	lsimVal, lprefVal        G.Value // read after each run
 	deltaVal                 G.Value
@@ -57,18 +59,23 @@ func PerSampleMSE(b *nn.Builder, pred, target *G.Node) *G.Node {
 //	Δ = β·[(ℓ_ref(x_ref) − ℓ_θ(x_ref)) − (ℓ_ref(x_gen) − ℓ_θ(x_gen))]
 //	L_pref = y·softplus(−Δ) + (1−y)·softplus(Δ) = −[y log σ(Δ) + (1−y) log σ(−Δ)]
 //	L = w.Sim·L_sim + w.Pref·L_pref
+//
+// With a third image (a class image under "a photo of <class>", DreamBooth's
+// prior preservation) L_prior = ℓ_θ(x_class) is added with weight w.Prior.
 func BuildObjective(b *nn.Builder, pred, target *G.Node, w LossWeights) *Objective {
-	if pred.Shape()[0] != 2 {
-		panic(nn.BuildError{Err: fmt.Errorf("rpo: the objective takes 2 images (reference, negative), got %v", pred.Shape())})
+	n := pred.Shape()[0]
+	if n != 2 && n != 3 {
+		panic(nn.BuildError{Err: fmt.Errorf("rpo: the objective takes 2 images (reference, negative) or 3 (and a class image), got %v", pred.Shape())})
 	}
 	o := &Objective{}
 	var refErr, y, beta *G.Node
-	refErr, o.RefErr = b.InputData("rpo_ref_err", 2)
+	refErr, o.RefErr = b.InputData("rpo_ref_err", n)
 	y, o.Y = b.InputData("rpo_label", 1)
 	beta, o.Beta = b.InputData("rpo_beta", 1)
 	o.PolicyErr = PerSampleMSE(b, pred, target)
-	first := b.Constant("rpo_first", []float64{1, 0}, 2)
-	diff := b.Constant("rpo_diff", []float64{1, -1}, 2)
+	pick := func(name string, v ...float64) *G.Node { return b.Constant(name, append(v, 0)[:n], n) }
+	first := pick("rpo_first", 1, 0)
+	diff := pick("rpo_diff", 1, -1)
 	dot := func(a, c *G.Node) *G.Node { return must(G.Sum(must(G.HadamardProd(a, c)))) }
 	o.LSim = dot(o.PolicyErr, first)
 	gap := must(G.Sub(dot(refErr, diff), dot(o.PolicyErr, diff)))
@@ -78,6 +85,10 @@ func BuildObjective(b *nn.Builder, pred, target *G.Node, w LossWeights) *Objecti
 	neg := must(G.Mul(must(G.Sub(b.Scalar(1), ys)), must(G.Softplus(o.Delta))))
 	o.LPref = b.Add(pos, neg)
 	o.Loss = b.Add(must(G.Mul(o.LSim, b.Scalar(w.Sim))), must(G.Mul(o.LPref, b.Scalar(w.Pref))))
+	if n == 3 {
+		o.LPrior = dot(o.PolicyErr, b.Constant("rpo_prior", []float64{0, 0, 1}, 3))
+		o.Loss = b.Add(o.Loss, must(G.Mul(o.LPrior, b.Scalar(w.Prior))))
+	}
 	G.Read(o.LSim, &o.lsimVal)
 	G.Read(o.LPref, &o.lprefVal)
 	G.Read(o.Delta, &o.deltaVal)

@@ -58,7 +58,7 @@ func TestObjectiveGradient(t *testing.T) {
 	pred := nn.RandN(tensor.Float64, 1, 2, 2, 3)
 	res, err := nn.GradCheck(nil, []*tensor.Dense{pred}, 1e-6, func(b *nn.Builder, xs G.Nodes) *G.Node {
 		tg := b.Constant("target", nn.Float64s(nn.RandN(tensor.Float64, 2, 2, 2, 3)), 2, 2, 3)
-		o := BuildObjective(b, xs[0], tg, LossWeights{1, 1})
+		o := BuildObjective(b, xs[0], tg, LossWeights{Sim: 1, Pref: 1})
 		o.Set(0.9, 1.3, 0.7, 1.5)
 		return o.Loss
 	})
@@ -67,5 +67,32 @@ func TestObjectiveGradient(t *testing.T) {
 	}
 	if res.MaxRelErr > 1e-6 {
 		t.Fatalf("gradient %.3g at %s", res.MaxRelErr, res.Where)
+	}
+}
+
+// TestObjectiveWithPrior: a third (class) image adds w.Prior·ℓ_θ(x_class)
+// and leaves L_sim, Δ and L_pref as they were.
+func TestObjectiveWithPrior(t *testing.T) {
+	pred := []float64{1, 2, 3, 0, 0, 1, 2, 2, 2}
+	target := []float64{1, 1, 1, 1, 0, -1, 0, 0, 0} // errors 5/3, 5/3, 4
+	b := nn.NewBuilder(nn.NewStore(tensor.Float64, 1), nil)
+	p := b.Constant("pred", pred, 3, 3)
+	tg := b.Constant("target", target, 3, 3)
+	var o *Objective
+	if err := nn.Build(func() { o = BuildObjective(b, p, tg, LossWeights{Sim: 1, Prior: 0.5}) }); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := nn.Compile(b, o.Loss, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	o.Set(2.0, 1.5, 1, 1)
+	loss, err := prog.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 5.0/3 + 0.5*4; math.Abs(loss-want) > 1e-12 {
+		t.Errorf("L = %g, want %g", loss, want)
 	}
 }

@@ -47,6 +47,7 @@ type Options struct {
 	NegPerPrompt    int
 	NegSampler      diffusion.Sampler
 	NegativesCache  string
+	ClassImages     int // DreamBooth's prior preservation: class images from the base model (Loss.Prior > 0)
 	Seed            uint64
 	LabelMode       LabelMode
 	Loss            LossWeights
@@ -109,6 +110,8 @@ type trainer struct {
 	negs             []Negative
 	negPrompt        []int       // prompt index of each negative
 	refLat, negLat   []float32   // latents, per image contiguous
+	classLat         []float32   // prior-preservation class images' latents
+	rows             int         // images per step: 2, or 3 with a class image
 	rRef             [][]float64 // [ref][prompt] r_λtrain
 	rGen             []float64   // [negative] r_λtrain
 	refEmb           [][]float64
@@ -136,6 +139,9 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 	}
 	start := time.Now()
 	if err := t.prepareNegatives(); err != nil {
+		return res, err
+	}
+	if err := t.prepareClassImages(); err != nil {
 		return res, err
 	}
 	if err := t.prepareRewards(); err != nil {
@@ -285,6 +291,37 @@ func (t *trainer) prepareNegatives() error {
 	return err
 }
 
+// ClassPrompt is DreamBooth's class prompt "a photo of <class>".
+func ClassPrompt(class string) string { return "a photo of " + class }
+
+// prepareClassImages samples the prior-preservation class images with the
+// base model (cached like negatives) when the loss has a prior term.
+func (t *trainer) prepareClassImages() error {
+	o := t.o
+	t.rows = 2
+	if o.Loss.Prior == 0 {
+		return nil
+	}
+	if o.ClassImages < 1 {
+		return fmt.Errorf("rpo: prior preservation needs class images")
+	}
+	cache := o.NegativesCache
+	if cache == "" {
+		cache = filepath.Join(o.Out, "negatives")
+	}
+	imgs, err := Negatives(o.Base, o.BaseID, []string{ClassPrompt(o.Class)}, o.ClassImages, o.Seed+1_000_000, o.NegSampler, cache)
+	if err != nil {
+		return err
+	}
+	pics := make([]*image.RGBA, len(imgs))
+	for i, n := range imgs {
+		pics[i] = n.Image
+	}
+	t.rows = 3
+	t.classLat, err = o.Base.EncodeImages(pics)
+	return err
+}
+
 // prepareRewards computes r_λtrain of every reference under every training
 // prompt and of every negative under its own prompt, token removed.
 func (t *trainer) prepareRewards() error {
@@ -349,13 +386,14 @@ func (t *trainer) build() error {
 		b := nn.NewBuilder(store, nil)
 		var in denoiseInputs
 		var oh, x, te, tg *G.Node
-		oh, in.onehot = b.InputData("onehot", 2*c.MaxLen, c.Text.Vocab)
-		x, in.x = b.InputData("x_t", 2, c.UNet.InChannels, s, s)
-		te, in.temb = b.InputData("t_emb", 2, c.UNet.Channels[0])
-		tg, in.target = b.InputData("target", 2, c.UNet.OutChannels, s, s)
+		n := t.rows
+		oh, in.onehot = b.InputData("onehot", n*c.MaxLen, c.Text.Vocab)
+		x, in.x = b.InputData("x_t", n, c.UNet.InChannels, s, s)
+		te, in.temb = b.InputData("t_emb", n, c.UNet.Channels[0])
+		tg, in.target = b.InputData("target", n, c.UNet.OutChannels, s, s)
 		var loss *G.Node
 		if err := nn.Build(func() {
-			pred := c.DenoiserGraph(b, oh, x, te, 2)
+			pred := c.DenoiserGraph(b, oh, x, te, n)
 			if train {
 				t.obj = BuildObjective(b, pred, tg, t.o.Loss)
 				loss = t.obj.Loss
@@ -386,11 +424,20 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 	p := reward.PreferenceProbability(t.rRef[i][t.negPrompt[j]], t.rGen[j])
 	y := Label(rng, p, o.LabelMode)
 	per := len(t.refLat) / len(o.Refs)
-	x0 := [2][]float32{t.refLat[i*per : (i+1)*per], t.negLat[j*per : (j+1)*per]}
+	x0 := [][]float32{t.refLat[i*per : (i+1)*per], t.negLat[j*per : (j+1)*per]}
+	ids, _, _ := o.Base.Tokenizer.Encode(InstancePrompt(o.Token, o.Class))
+	idg, _, _ := o.Base.Tokenizer.Encode(t.negs[j].Prompt)
+	ids = append(ids, idg...)
+	if t.rows == 3 { // a class image for prior preservation
+		k := rng.IntN(len(t.classLat) / per)
+		x0 = append(x0, t.classLat[k*per:(k+1)*per])
+		idc, _, _ := o.Base.Tokenizer.Encode(ClassPrompt(o.Class))
+		ids = append(ids, idc...)
+	}
 	sch := o.Base.Schedule
-	var ts [2]int
-	var eps [2][]float32
-	for k := 0; k < 2; k++ {
+	ts := make([]int, t.rows)
+	eps := make([][]float32, t.rows)
+	for k := 0; k < t.rows; k++ {
 		if k == 1 && o.SharedNoise {
 			ts[1], eps[1] = ts[0], eps[0]
 			continue
@@ -401,13 +448,15 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 			eps[k][q] = float32(rng.NormFloat64())
 		}
 	}
-	ids, _, _ := o.Base.Tokenizer.Encode(InstancePrompt(o.Token, o.Class))
-	idg, _, _ := o.Base.Tokenizer.Encode(t.negs[j].Prompt)
-	temb := nn.TimestepEmbedding([]float64{float64(ts[0]), float64(ts[1])}, c.UNet.Channels[0])
+	tf := make([]float64, t.rows)
+	for k, v := range ts {
+		tf[k] = float64(v)
+	}
+	temb := nn.TimestepEmbedding(tf, c.UNet.Channels[0])
 	for _, in := range []denoiseInputs{t.refIn, t.polIn} {
-		text.OneHot(append(append([]int{}, ids...), idg...), c.Text.Vocab, in.onehot.Data().([]float32))
+		text.OneHot(ids, c.Text.Vocab, in.onehot.Data().([]float32))
 		xs, tg := in.x.Data().([]float32), in.target.Data().([]float32)
-		for k := 0; k < 2; k++ {
+		for k := 0; k < t.rows; k++ {
 			sch.AddNoise(xs[k*per:(k+1)*per], x0[k], eps[k], ts[k])
 			if err := sch.Target(c.Prediction, tg[k*per:(k+1)*per], x0[k], eps[k], ts[k]); err != nil {
 				return StepEvent{}, err

@@ -6,6 +6,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func tinyRun(t *testing.T, out string, steps int) Options {
 		Out: out, Class: "dog", Token: "sks", Refs: refs, Prompts: ps, Base: base, BaseID: "tiny", Reward: rm,
 		Steps: steps, LR: 1e-3, Beta: 1, LambdaTrain: 0, Rules: rules, ValEvery: 3, ValPerPrompt: 2,
 		ValSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5}, NegPerPrompt: 2, NegSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5},
-		Seed: 4, LabelMode: Bernoulli, Loss: LossWeights{1, 1}, CheckpointEvery: time.Hour,
+		Seed: 4, LabelMode: Bernoulli, Loss: LossWeights{Sim: 1, Pref: 1}, CheckpointEvery: time.Hour,
 	}
 }
 
@@ -114,5 +115,21 @@ func TestTrainRunDirectoryAndResume(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTrainWithPriorPreservation: the DreamBooth baseline with class images.
+func TestTrainWithPriorPreservation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	o := tinyRun(t, t.TempDir(), 2)
+	o.Loss, o.ClassImages = LossWeights{Sim: 1, Prior: 1}, 2
+	if _, err := Train(context.Background(), o, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	man, err := os.ReadFile(filepath.Join(o.Out, "negatives", "negatives.json"))
+	if err != nil || !strings.Contains(string(man), `"a photo of dog"`) {
+		t.Errorf("class images not in the cache: %v", err)
 	}
 }
