@@ -207,7 +207,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		}
 	}
 	lastSave := time.Now()
-	stepsStart := time.Now()
+	stepsStart, valsBefore := time.Now(), res.Timing["validations"]
 	for step < o.Steps {
 		if err := ctx.Err(); err != nil {
 			if serr := save(); serr != nil {
@@ -251,7 +251,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 			lastSave = time.Now()
 		}
 	}
-	res.Timing["steps"] = time.Since(stepsStart).Seconds() - res.Timing["validations"]
+	res.Timing["steps"] = time.Since(stepsStart).Seconds() - (res.Timing["validations"] - valsBefore)
 	res.Steps, res.Best, res.BestStep = step, t.selector.Best, t.selector.Step
 	return res, save()
 }
