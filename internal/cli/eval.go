@@ -14,6 +14,7 @@ import (
 
 	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/eval"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/rpo"
@@ -75,10 +76,10 @@ and combine the directories with rpo eval merge.`,
 	f.Int("variant", 0, "MiniDreamBench variant (0: the standard 30 subjects)")
 	f.String("data", "", "DreamBench directory (<subject>/*.jpg + prompts_and_classes.txt) for --bench dreambench")
 	f.String("method", "rpo", "rpo, dreambooth (pure L_sim, last weights), dreambooth-prior (with prior preservation), base, or a run config YAML (configs/)")
-	f.String("model", "", "base text-to-image model directory")
-	f.String("reward-model", "", "align-mini model directory (the λ-Harmonic reward)")
-	f.String("clip-model", "", "clip-mini model directory (CLIP-I, CLIP-T)")
-	f.String("dino-model", "", "dino-mini model directory (DINO)")
+	f.String("model", "", "base text-to-image model directory (default: the embedded model)")
+	f.String("reward-model", "", "align-mini model directory, the λ-Harmonic reward (default: embedded)")
+	f.String("clip-model", "", "clip-mini model directory, CLIP-I and CLIP-T (default: embedded)")
+	f.String("dino-model", "", "dino-mini model directory, DINO (default: embedded)")
 	f.String("out", "eval", "output directory")
 	f.StringSlice("subjects", nil, "evaluate only these subjects")
 	f.String("shard", "", "i/n: evaluate every n-th subject starting at i")
@@ -188,11 +189,6 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		}
 		shard, shards = i, n
 	}
-	for flag, v := range map[string]string{"--model": o.Model, "--reward-model": o.RewardModel, "--clip-model": o.ClipModel, "--dino-model": o.DinoModel} {
-		if v == "" {
-			return fmt.Errorf("%s is required: rpo has no embedded models yet (issues #5 and #6)", flag)
-		}
-	}
 	var data, benchName string
 	switch o.Bench {
 	case "minidreambench":
@@ -215,20 +211,21 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	base, err := models.LoadT2I(o.Model)
+	base, baseFS, baseLabel, err := openT2I(o.Model)
 	if err != nil {
 		return err
 	}
 	defer base.Close()
-	m := eval.Models{Base: base, BaseDir: o.Model, RewardModel: o.RewardModel, ClipModel: o.ClipModel, DinoModel: o.DinoModel}
-	if m.BaseID, err = rpo.ModelID(o.Model); err != nil {
+	m := eval.Models{Base: base, BaseDir: baseLabel}
+	if m.BaseID, err = rpo.ModelID(baseFS); err != nil {
 		return err
 	}
 	for _, e := range []struct {
-		dir string
-		dst **models.Encoder
-	}{{o.RewardModel, &m.Align}, {o.ClipModel, &m.Clip}, {o.DinoModel, &m.Dino}} {
-		if *e.dst, err = models.LoadEncoder(e.dir); err != nil {
+		dir, name string
+		dst       **models.Encoder
+		label     *string
+	}{{o.RewardModel, embedded.AlignMini, &m.Align, &m.RewardModel}, {o.ClipModel, embedded.ClipMini, &m.Clip, &m.ClipModel}, {o.DinoModel, embedded.DinoMini, &m.Dino, &m.DinoModel}} {
+		if *e.dst, *e.label, err = openEncoder(e.dir, e.name); err != nil {
 			return err
 		}
 		defer (*e.dst).Close()
@@ -250,7 +247,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	meta := eval.Meta{Bench: benchName, Method: method.Name, Models: []string{"base " + o.Model, "align-mini " + o.RewardModel, "clip-mini " + o.ClipModel, "dino-mini " + o.DinoModel},
+	meta := eval.Meta{Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "align-mini " + m.RewardModel, "clip-mini " + m.ClipModel, "dino-mini " + m.DinoModel},
 		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
 		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
 	rep, err := eval.Merge([]string{o.OutDir}, o.OutDir, meta)

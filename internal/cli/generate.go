@@ -13,7 +13,6 @@ import (
 
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/imageio"
-	"github.com/rpo-dev/rpo/internal/models"
 )
 
 // GenerateOptions are the options of `rpo generate`.
@@ -47,7 +46,7 @@ func NewGenerateCmd(run func(context.Context, *GenerateOptions) error) *cobra.Co
 	}
 	f := cmd.Flags()
 	f.String("prompt", "", "the prompt (required), e.g. \"a sks dog on the beach\"")
-	f.String("model", "", "text-to-image model directory (the embedded default arrives with issue #5's pretraining)")
+	f.String("model", "", "text-to-image model directory (default: the embedded model)")
 	f.IntP("n", "n", 4, "images")
 	f.Uint64("seed", 0, "seed of image i is seed+i")
 	f.Int("steps", 50, "sampler steps")
@@ -63,9 +62,6 @@ func RunGenerate(_ context.Context, o *GenerateOptions) error {
 	if strings.TrimSpace(o.Prompt) == "" {
 		return fmt.Errorf("--prompt is required")
 	}
-	if o.Model == "" {
-		return fmt.Errorf("--model is required: rpo has no embedded text-to-image model yet (issue #5); train one with rpo pretrain ae and rpo pretrain t2i")
-	}
 	if o.N < 1 {
 		return fmt.Errorf("-n must be at least 1")
 	}
@@ -77,7 +73,7 @@ func RunGenerate(_ context.Context, o *GenerateOptions) error {
 	default:
 		return fmt.Errorf("--sampler %q is not ddim or ddpm", o.Sampler)
 	}
-	m, err := models.LoadT2I(o.Model)
+	m, _, _, err := openT2I(o.Model)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func TestGenerateEndToEnd(t *testing.T) {
 	if !bytes.Equal(first, again) {
 		t.Error("seed 5 gave two different images")
 	}
-	if _, err := execute(t, NewRootCmd(), "generate", "--prompt", "a dog"); err == nil || !strings.Contains(err.Error(), "--model is required") {
+	if _, err := execute(t, NewRootCmd(), "generate", "--prompt", "a dog"); err == nil || !strings.Contains(err.Error(), "no embedded t2i model yet") {
 		t.Errorf("no model: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/reward"
@@ -55,7 +56,7 @@ token (--token) is removed from the prompt first.`,
 	f.String("prompt", "", "the prompt the images were made for (required)")
 	f.Float64("lambda", 0.5, "λ of the λ-Harmonic reward (1: ALIGN-I only, 0: ALIGN-T only)")
 	f.String("token", "sks", "unique identifier removed from the prompt")
-	f.String("model", "", "align-mini model directory (rpo pretrain encoders; the embedded default arrives with issue #6's pretraining)")
+	f.String("model", "", "align-mini model directory (default: the embedded align-mini)")
 	f.Bool("json", false, "print JSON instead of a table")
 	return cmd
 }
@@ -77,16 +78,14 @@ func RunScore(_ context.Context, o *ScoreOptions) error {
 		return fmt.Errorf("--prompt is required")
 	case o.Lambda < 0 || o.Lambda > 1:
 		return fmt.Errorf("--lambda %g is outside [0, 1]", o.Lambda)
-	case o.Model == "":
-		return fmt.Errorf("--model is required: rpo has no embedded align-mini yet (issue #6); train one with rpo pretrain encoders")
 	}
-	enc, err := models.LoadEncoder(o.Model)
+	enc, label, err := openEncoder(o.Model, embedded.AlignMini)
 	if err != nil {
 		return err
 	}
 	defer enc.Close()
 	if enc.Config.Text == nil {
-		return fmt.Errorf("--model %s is %s, an image-only encoder; the reward needs a dual encoder (align-mini)", o.Model, enc.Config.Name)
+		return fmt.Errorf("--model %s is %s, an image-only encoder; the reward needs a dual encoder (align-mini)", label, enc.Config.Name)
 	}
 	refs, err := loadDir(o.Refs)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/config"
 	"github.com/rpo-dev/rpo/internal/diffusion"
-	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/rpo"
 	"github.com/rpo-dev/rpo/internal/world"
 	"github.com/rpo-dev/rpo/prompts"
@@ -92,8 +92,8 @@ checkpoints/ (resume with --resume), one model directory per selection rule
 	f.String("token", "sks", "unique identifier token of the subject")
 	f.String("kind", "auto", "auto, object or live (auto: live for dog and cat); chooses the training prompts")
 	f.String("out", "", "run directory (default runs/<subject>)")
-	f.String("model", "", "base text-to-image model directory (no embedded default yet: issue #5)")
-	f.String("reward-model", "", "align-mini model directory (no embedded default yet: issue #6)")
+	f.String("model", "", "base text-to-image model directory (default: the embedded model)")
+	f.String("reward-model", "", "align-mini model directory (default: the embedded align-mini)")
 	f.Int("steps", 400, "training steps")
 	f.Float64("lr", 5e-5, "AdamW learning rate (the paper's 5e-6 is for Stable Diffusion)")
 	f.Float64("beta", 1, "β of the preference margin")
@@ -168,9 +168,6 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if entries, err := os.ReadDir(o.OutDir); err == nil && len(entries) > 0 && !o.Resume && !o.Force {
 		return fmt.Errorf("%s already holds a run: continue it with --resume, or overwrite with --force", o.OutDir)
 	}
-	if o.Model == "" || o.RewardModel == "" {
-		return fmt.Errorf("--model and --reward-model are required: rpo has no embedded base or reward model yet (issues #5 and #6)")
-	}
 	loss, err := rpo.ParseLoss(o.Loss)
 	if err != nil {
 		return err
@@ -193,16 +190,16 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if err != nil {
 		return err
 	}
-	base, err := models.LoadT2I(o.Model)
+	base, baseFS, baseLabel, err := openT2I(o.Model)
 	if err != nil {
 		return err
 	}
 	defer base.Close()
-	baseID, err := rpo.ModelID(o.Model)
+	baseID, err := rpo.ModelID(baseFS)
 	if err != nil {
 		return err
 	}
-	rm, err := models.LoadEncoder(o.RewardModel)
+	rm, _, err := openEncoder(o.RewardModel, embedded.AlignMini)
 	if err != nil {
 		return err
 	}
@@ -235,7 +232,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	prog := NewProgress(o.Err, o.Logger, "rpo train", o.Steps, 10)
 	o.Logger.Info("preparing negatives and rewards", "prompts", len(ps), "negatives_per_prompt", o.NegPerPrompt)
 	res, err := rpo.Train(ctx, rpo.Options{
-		Out: o.OutDir, Class: class, Token: o.Token, Refs: refs, Prompts: ps, Base: base, BaseID: baseID, BaseDir: o.Model,
+		Out: o.OutDir, Class: class, Token: o.Token, Refs: refs, Prompts: ps, Base: base, BaseID: baseID, BaseDir: baseLabel,
 		Reward: rm, Steps: o.Steps, LR: o.LR, Beta: o.Beta, LambdaTrain: o.LambdaTrain, Rules: rules,
 		ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: val, NegPerPrompt: o.NegPerPrompt, NegSampler: neg,
 		NegativesCache: o.NegativesCache, ClassImages: o.ClassImages, Seed: o.Seed, LabelMode: mode, Loss: loss, SharedNoise: o.SharedNoise,

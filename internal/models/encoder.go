@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"image"
+	"io/fs"
 	"path/filepath"
 
 	G "gorgonia.org/gorgonia"
@@ -167,6 +168,20 @@ func LoadEncoder(dir string) (*Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
+	return loadEncoder(info, dir)
+}
+
+// LoadEncoderFrom reads an encoder model directory from a file system (an
+// embedded model); label names it in messages.
+func LoadEncoderFrom(fsys fs.FS, label string) (*Encoder, error) {
+	info, err := ckpt.ReadModelFS(fsys, ".", label)
+	if err != nil {
+		return nil, err
+	}
+	return loadEncoder(info, label)
+}
+
+func loadEncoder(info *ckpt.ModelInfo, dir string) (*Encoder, error) {
 	if info.Family != EncoderFamily {
 		return nil, fmt.Errorf("models: %s is a %q model, not %q", dir, info.Family, EncoderFamily)
 	}

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"image"
+	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
 
@@ -317,6 +318,16 @@ func LoadT2I(dir string) (*T2I, error) {
 		return nil, err
 	}
 	return loadT2I(info, dir)
+}
+
+// LoadT2IFrom reads a text-to-image model directory from a file system (an
+// embedded model); label names it in messages.
+func LoadT2IFrom(fsys fs.FS, label string) (*T2I, error) {
+	info, err := ckpt.ReadModelFS(fsys, ".", label)
+	if err != nil {
+		return nil, err
+	}
+	return loadT2I(info, label)
 }
 
 func loadT2I(info *ckpt.ModelInfo, label string) (*T2I, error) {

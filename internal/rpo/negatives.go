@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,10 +36,10 @@ func NegativeKey(modelID, prompt string, seed uint64, s diffusion.Sampler) strin
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
 
-// ModelID identifies a text-to-image model directory by the hashes of its
-// weight files.
-func ModelID(dir string) (string, error) {
-	info, err := ckpt.ReadModelDir(dir)
+// ModelID identifies a text-to-image model directory (on a file system:
+// os.DirFS(dir), or an embedded one) by the hashes of its weight files.
+func ModelID(fsys fs.FS) (string, error) {
+	info, err := ckpt.ReadModelFS(fsys, ".", "model")
 	if err != nil {
 		return "", err
 	}
@@ -49,7 +50,7 @@ func ModelID(dir string) (string, error) {
 	sort.Strings(roles)
 	h := sha256.New()
 	for _, r := range roles {
-		b, err := os.ReadFile(filepath.Join(dir, info.Files[r]))
+		b, err := fs.ReadFile(fsys, info.Files[r])
 		if err != nil {
 			return "", fmt.Errorf("rpo: %w", err)
 		}
