@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The learning-rate sweep of rpo train (issue #7): a few MiniDreamBench
+# subjects (live and object) at several learning rates, each run's best
+# validation reward and the base model's (step 0), side by side.
+#   LRS="1e-5 3e-5 1e-4 3e-4" SUBJECTS="dog cat2 backpack teapot vase" STEPS=400 bench/lr-sweep.sh
+# Models: the embedded ones, or MODEL=... REWARD=... directories.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LRS=${LRS:-"1e-5 3e-5 1e-4 3e-4"}
+SUBJECTS=${SUBJECTS:-"dog cat2 backpack teapot vase"}
+STEPS=${STEPS:-400}
+OUT=${OUT:-runs/lr-sweep}
+go build -o bin/rpo ./cmd/rpo
+[ -d "$OUT/minidreambench" ] || ./bin/rpo world export --out "$OUT/minidreambench"
+args=()
+[ -n "${MODEL:-}" ] && args+=(--model "$MODEL")
+[ -n "${REWARD:-}" ] && args+=(--reward-model "$REWARD")
+for lr in $LRS; do
+  for s in $SUBJECTS; do
+    run="$OUT/lr$lr/$s"
+    [ -f "$run/checkpoints/state.json" ] && resume=(--resume) || resume=()
+    ./bin/rpo train --subject "$s" --refs "$OUT/minidreambench/$s" --out "$run" --lr "$lr" --steps "$STEPS" \
+      --negatives-cache "$OUT/negatives" --log-format json "${args[@]}" "${resume[@]}" > "$run.log" 2>&1 || { echo "$s lr=$lr failed: see $run.log"; continue; }
+  done
+done
+printf '%-8s %-10s %10s %10s %6s\n' lr subject base best step
+for lr in $LRS; do
+  for s in $SUBJECTS; do
+    m="$OUT/lr$lr/$s/metrics.jsonl"
+    [ -f "$m" ] || continue
+    python3 - "$m" "$lr" "$s" <<'PY'
+import json, sys
+vals = [json.loads(l)["validation"] for l in open(sys.argv[1]) if '"validation"' in l]
+key = "0.5"
+base = next(v["reward"][key] for v in vals if v["step"] == 0)
+best = max(vals, key=lambda v: v["reward"][key])
+print(f"{sys.argv[2]:<8} {sys.argv[3]:<10} {base:>10.4f} {best['reward'][key]:>10.4f} {best['step']:>6}")
+PY
+  done
+done
