@@ -18,6 +18,7 @@ args=()
 for lr in $LRS; do
   for s in $SUBJECTS; do
     run="$OUT/lr$lr/$s"
+    mkdir -p "$OUT/lr$lr"
     [ -f "$run/checkpoints/state.json" ] && resume=(--resume) || resume=()
     ./bin/rpo train --subject "$s" --refs "$OUT/minidreambench/$s" --out "$run" --lr "$lr" --steps "$STEPS" \
       --negatives-cache "$OUT/negatives" --log-format json "${args[@]}" "${resume[@]}" > "$run.log" 2>&1 || { echo "$s lr=$lr failed: see $run.log"; continue; }
