@@ -14,7 +14,6 @@ import (
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/eval"
 	"github.com/rpo-dev/rpo/internal/models"
-	"github.com/rpo-dev/rpo/internal/text"
 	"github.com/rpo-dev/rpo/internal/world"
 )
 
@@ -36,24 +35,13 @@ func run(out string) error {
 	if err != nil {
 		return err
 	}
-	tk := text.NewTokenizer(16)
-	base, err := models.NewT2I(models.T2IConfig{
-		Resolution: 64, MaxLen: 16,
-		Autoencoder: models.AutoencoderConfig{Channels: []int{4, 8, 8}, LatentChannels: 2, Groups: 2, ScalingFactor: 0.5},
-		Text:        text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2},
-		UNet:        models.UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{8, 16}, Groups: 4, Heads: 2, TimeDim: 16, ContextDim: 8},
-		Prediction:  diffusion.Epsilon,
-	}, 1)
+	base, err := models.NewT2I(models.TinyT2IConfig(16), 1)
 	if err != nil {
 		return err
 	}
 	defer base.Close()
 	enc := func(name string, dual bool, seed uint64) (*models.Encoder, error) {
-		c := models.EncoderConfig{Name: name, Channels: []int{4, 8}, Groups: 2, Embed: 8, Temperature: 0.1}
-		if dual {
-			c.Text = &text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2}
-		}
-		return models.NewEncoder(c, nil, seed)
+		return models.NewEncoder(models.TinyEncoderConfig(name, dual, 16), nil, seed)
 	}
 	m := eval.Models{Base: base, BaseID: "demo"}
 	if m.Align, err = enc("align", true, 1); err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 func tinyDino(t *testing.T) string {
-	e, err := models.NewEncoder(models.EncoderConfig{Name: "tiny-dino", Channels: []int{4, 8}, Groups: 2, Embed: 8, Temperature: 0.1}, nil, 5)
+	e, err := models.NewEncoder(models.TinyEncoderConfig("tiny-dino", false, 16), nil, 5)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,7 @@ import (
 	"testing"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
-	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/models"
-	"github.com/rpo-dev/rpo/internal/text"
 )
 
 func tinyModel(t *testing.T) string { return tinyModelLen(t, 8) }
@@ -20,14 +18,7 @@ func tinyModel(t *testing.T) string { return tinyModelLen(t, 8) }
 func tinyModel16(t *testing.T) string { return tinyModelLen(t, 16) }
 
 func tinyModelLen(t *testing.T, maxLen int) string {
-	tk := text.NewTokenizer(maxLen)
-	m, err := models.NewT2I(models.T2IConfig{
-		Resolution: 64, MaxLen: maxLen,
-		Autoencoder: models.AutoencoderConfig{Channels: []int{4, 8, 8}, LatentChannels: 2, Groups: 2, ScalingFactor: 0.5},
-		Text:        text.EncoderConfig{Vocab: tk.Size(), MaxLen: maxLen, Width: 8, Layers: 1, Heads: 2},
-		UNet:        models.UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{8, 16}, Groups: 4, Heads: 2, TimeDim: 16, ContextDim: 8},
-		Prediction:  diffusion.Epsilon,
-	}, 1)
+	m, err := models.NewT2I(models.TinyT2IConfig(maxLen), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

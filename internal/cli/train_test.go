@@ -10,14 +10,11 @@ import (
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/models"
-	"github.com/rpo-dev/rpo/internal/text"
 	"github.com/rpo-dev/rpo/internal/world"
 )
 
 func tinyRewardModel(t *testing.T) string {
-	tk := text.NewTokenizer(16)
-	e, err := models.NewEncoder(models.EncoderConfig{Name: "tiny-align", Channels: []int{4, 8}, Groups: 2, Embed: 8, Temperature: 0.1,
-		Text: &text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2}}, nil, 3)
+	e, err := models.NewEncoder(models.TinyEncoderConfig("tiny-align", true, 16), nil, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

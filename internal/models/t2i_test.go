@@ -8,19 +8,9 @@ import (
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
-	"github.com/rpo-dev/rpo/internal/text"
 )
 
-func tinyT2I() T2IConfig {
-	tk := text.NewTokenizer(8)
-	return T2IConfig{
-		Resolution: 64, MaxLen: 8,
-		Autoencoder: AutoencoderConfig{Channels: []int{4, 8, 8}, LatentChannels: 2, Groups: 2, ScalingFactor: 0.5},
-		Text:        text.EncoderConfig{Vocab: tk.Size(), MaxLen: 8, Width: 8, Layers: 1, Heads: 2},
-		UNet:        UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{8, 16}, Groups: 4, Heads: 2, TimeDim: 16, ContextDim: 8},
-		Prediction:  diffusion.Epsilon,
-	}
-}
+func tinyT2I() T2IConfig { return TinyT2IConfig(8) }
 
 func TestGenerateIsSeeded(t *testing.T) {
 	m, err := NewT2I(tinyT2I(), 1)

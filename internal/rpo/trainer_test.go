@@ -15,27 +15,18 @@ import (
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/nn"
-	"github.com/rpo-dev/rpo/internal/text"
 	"github.com/rpo-dev/rpo/internal/world"
 	"github.com/rpo-dev/rpo/prompts"
 )
 
 func tinyRun(t *testing.T, out string, steps int) Options {
 	t.Helper()
-	tk := text.NewTokenizer(16)
-	base, err := models.NewT2I(models.T2IConfig{
-		Resolution: 64, MaxLen: 16,
-		Autoencoder: models.AutoencoderConfig{Channels: []int{4, 8, 8}, LatentChannels: 2, Groups: 2, ScalingFactor: 0.5},
-		Text:        text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2},
-		UNet:        models.UNetConfig{InChannels: 2, OutChannels: 2, Channels: []int{8, 16}, Groups: 4, Heads: 2, TimeDim: 16, ContextDim: 8},
-		Prediction:  diffusion.Epsilon,
-	}, 1)
+	base, err := models.NewT2I(models.TinyT2IConfig(16), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(base.Close)
-	rm, err := models.NewEncoder(models.EncoderConfig{Name: "tiny-align", Channels: []int{4, 8}, Groups: 2, Embed: 8, Temperature: 0.1,
-		Text: &text.EncoderConfig{Vocab: tk.Size(), MaxLen: 16, Width: 8, Layers: 1, Heads: 2}}, nil, 2)
+	rm, err := models.NewEncoder(models.TinyEncoderConfig("tiny-align", true, 16), nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
