@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -42,5 +41,4 @@ func TestShippedConfigsParse(t *testing.T) {
 			t.Errorf("%s: %+v", f, got)
 		}
 	}
-	_ = os.Getenv
 }

@@ -110,14 +110,6 @@ func newDense(dt tensor.Dtype, shape ...int) *tensor.Dense {
 	return tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
 }
 
-// shapeOf turns an InferShape argument into a tensor.Shape.
-func shapeOf(d G.DimSizer) tensor.Shape {
-	if s, ok := d.(tensor.Shape); ok {
-		return s
-	}
-	return nil
-}
-
 // checkFloat refuses dtypes other than float32 and float64.
 func checkFloat(o *opBase, d *tensor.Dense) error {
 	if d.Dtype() != tensor.Float32 && d.Dtype() != tensor.Float64 {
