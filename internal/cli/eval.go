@@ -63,13 +63,7 @@ and combine the directories with rpo eval merge.`,
   rpo eval ... --shard 0/4 --out eval/s0   # on four machines, then:
   rpo eval merge --out eval/all eval/s0 eval/s1 eval/s2 eval/s3`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := &EvalOptions{}
-			if err := resolve(cmd, o, &o.Global); err != nil {
-				return err
-			}
-			return run(cmd.Context(), o)
-		},
+		RunE: runE(run),
 	}
 	f := cmd.Flags()
 	f.String("bench", "minidreambench", "minidreambench or dreambench")

@@ -36,13 +36,7 @@ func NewGenerateCmd(run func(context.Context, *GenerateOptions) error) *cobra.Co
 		Short:   "Generate images from a prompt",
 		Example: `  rpo generate --model runs/pretrain-t2i/model --prompt "a dog on the beach" -n 4 --seed 1`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := &GenerateOptions{}
-			if err := resolve(cmd, o, &o.Global); err != nil {
-				return err
-			}
-			return run(cmd.Context(), o)
-		},
+		RunE:    runE(run),
 	}
 	f := cmd.Flags()
 	f.String("prompt", "", "the prompt (required), e.g. \"a sks dog on the beach\"")

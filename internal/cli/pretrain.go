@@ -69,13 +69,7 @@ func NewPretrainAECmd(run func(context.Context, *PretrainAEOptions) error) *cobr
   rpo pretrain ae --out runs/ae --resume        # continue after Ctrl-C or a crash
   rpo pretrain ae --out runs/ae2 --init internal/embedded/autoencoder --steps 2000`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := &PretrainAEOptions{}
-			if err := resolve(cmd, o, &o.Global); err != nil {
-				return err
-			}
-			return run(cmd.Context(), o)
-		},
+		RunE: runE(run),
 	}
 	d := models.DefaultAutoencoder()
 	f := cmd.Flags()
@@ -152,13 +146,7 @@ func NewPretrainT2ICmd(run func(context.Context, *PretrainT2IOptions) error) *co
 		Example: `  rpo pretrain t2i --autoencoder runs/pretrain-ae/model --out runs/t2i
   rpo pretrain t2i --autoencoder runs/pretrain-ae/model --out runs/t2i --resume`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := &PretrainT2IOptions{}
-			if err := resolve(cmd, o, &o.Global); err != nil {
-				return err
-			}
-			return run(cmd.Context(), o)
-		},
+		RunE: runE(run),
 	}
 	f := cmd.Flags()
 	f.String("out", "runs/pretrain-t2i", "run directory (checkpoint/, samples/, metrics.jsonl, model/)")
@@ -225,13 +213,7 @@ func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) 
 		Example: `  rpo pretrain encoders --out runs/encoders
   rpo pretrain encoders --out runs/encoders --which dino-mini --resume`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := &PretrainEncodersOptions{}
-			if err := resolve(cmd, o, &o.Global); err != nil {
-				return err
-			}
-			return run(cmd.Context(), o)
-		},
+		RunE: runE(run),
 	}
 	f := cmd.Flags()
 	f.String("out", "runs/pretrain-encoders", "directory; each encoder trains in out/<name>/")

@@ -5,6 +5,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 	"log/slog"
 
@@ -55,6 +56,26 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 		root.AddCommand(newPlaceholderCmd(p))
 	}
 	return root
+}
+
+// options is what every command's options struct is: it embeds Global.
+type options[O any] interface {
+	*O
+	global() *Global
+}
+
+func (g *Global) global() *Global { return g }
+
+// runE is the RunE of a command without arguments: it resolves a fresh
+// options struct (flags, file, environment) and calls run with it.
+func runE[O any, P options[O]](run func(context.Context, P) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		o := P(new(O))
+		if err := resolve(cmd, o, o.global()); err != nil {
+			return err
+		}
+		return run(cmd.Context(), o)
+	}
 }
 
 // resolve fills the global part of a command's options and its logger.

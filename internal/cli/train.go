@@ -78,13 +78,7 @@ checkpoints/ (resume with --resume), one model directory per selection rule
   rpo train --config configs/ablation-sim.yaml --subject backpack --refs ./bag --model base/ --reward-model align-mini/
   rpo train --out runs/dog --resume`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := &TrainOptions{}
-			if err := resolve(cmd, o, &o.Global); err != nil {
-				return err
-			}
-			return run(cmd.Context(), o)
-		},
+		RunE: runE(run),
 	}
 	f := cmd.Flags()
 	f.String("subject", "", `the subject's class noun ("dog", "stuffed animal") or a DreamBench folder name ("dog2", "backpack_dog")`)

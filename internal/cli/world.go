@@ -54,13 +54,7 @@ func NewWorldPreviewCmd(run func(context.Context, *WorldPreviewOptions) error) *
   rpo world preview --prompt "a red dog wearing a santa hat in the snow" --identity-seed 3
   rpo world preview --subject dog6 --context "on the Moon"`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := &WorldPreviewOptions{}
-			if err := resolve(cmd, o, &o.Global); err != nil {
-				return err
-			}
-			return run(cmd.Context(), o)
-		},
+		RunE: runE(run),
 	}
 	f := cmd.Flags()
 	f.String("prompt", "", `a whole caption, e.g. "a shiny cat on the beach" (instead of --class/--context/--modifier)`)
@@ -164,13 +158,7 @@ func NewWorldExportCmd(run func(context.Context, *WorldExportOptions) error) *co
 		Use:   "export",
 		Short: "Write MiniDreamBench in the DreamBench layout (PNG)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := &WorldExportOptions{}
-			if err := resolve(cmd, o, &o.Global); err != nil {
-				return err
-			}
-			return run(cmd.Context(), o)
-		},
+		RunE:  runE(run),
 	}
 	cmd.Flags().String("out", "minidreambench", "directory to write")
 	cmd.Flags().Int("variant", 0, "0 is the standard set; any other number draws 30 new subjects")
@@ -204,13 +192,7 @@ func NewWorldSheetsCmd(run func(context.Context, *WorldSheetsOptions) error) *co
 		Use:   "sheets",
 		Short: "Write contact sheets: classes × settings, one subject in every setting, MiniDreamBench references",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := &WorldSheetsOptions{}
-			if err := resolve(cmd, o, &o.Global); err != nil {
-				return err
-			}
-			return run(cmd.Context(), o)
-		},
+		RunE:  runE(run),
 	}
 	cmd.Flags().String("out", "docs/world", "directory for the PNGs")
 	cmd.Flags().Uint64("seed", 1, "seed of identities, cameras and scenery")

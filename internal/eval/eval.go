@@ -24,6 +24,7 @@ import (
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/reward"
 	"github.com/rpo-dev/rpo/internal/rpo"
+	"github.com/rpo-dev/rpo/prompts"
 )
 
 // Models are the models of an evaluation.
@@ -167,10 +168,13 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 	model := m.Base
 	if o.Method.Train {
 		start := time.Now()
-		tpl := bench.Format
+		tpls := prompts.TrainObject()
+		if s.Live() {
+			tpls = prompts.TrainLive()
+		}
 		var ps []string
-		for _, t := range trainTemplates(s.Live()) {
-			ps = append(ps, tpl(t, o.Token, s.Class))
+		for _, t := range tpls {
+			ps = append(ps, bench.Format(t, o.Token, s.Class))
 		}
 		to := o.Train
 		to.Out = filepath.Join(o.Out, "runs", s.Name)
@@ -224,13 +228,6 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 	}
 	r.Seconds["score"] = time.Since(start).Seconds()
 	return r, nil
-}
-
-func trainTemplates(live bool) []string {
-	if live {
-		return promptsTrainLive()
-	}
-	return promptsTrainObject()
 }
 
 // score computes every metric of every prompt and the subject summary.
