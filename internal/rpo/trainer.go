@@ -112,6 +112,9 @@ type trainer struct {
 	refLat, negLat   []float32   // latents, per image contiguous
 	classLat         []float32   // prior-preservation class images' latents
 	rows             int         // images per step: 2, or 3 with a class image
+	instIDs          []int       // token ids of c_inst
+	classIDs         []int       // token ids of the class prompt
+	negIDs           [][]int     // token ids of each negative's c_gen
 	rRef             [][]float64 // [ref][prompt] r_λtrain
 	rGen             []float64   // [negative] r_λtrain
 	refEmb           [][]float64
@@ -414,6 +417,14 @@ func (t *trainer) build() error {
 		return err
 	}
 	t.opt = nn.NewAdamW(t.o.LR)
+	// the prompts' token ids, once: c_inst, each negative's c_gen, the class prompt
+	tk := t.o.Base.Tokenizer
+	t.instIDs, _, _ = tk.Encode(InstancePrompt(t.o.Token, t.o.Class))
+	t.classIDs, _, _ = tk.Encode(ClassPrompt(t.o.Class))
+	t.negIDs = make([][]int, len(t.negs))
+	for j, n := range t.negs {
+		t.negIDs[j], _, _ = tk.Encode(n.Prompt)
+	}
 	return nil
 }
 
@@ -425,14 +436,11 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 	y := Label(rng, p, o.LabelMode)
 	per := len(t.refLat) / len(o.Refs)
 	x0 := [][]float32{t.refLat[i*per : (i+1)*per], t.negLat[j*per : (j+1)*per]}
-	ids, _, _ := o.Base.Tokenizer.Encode(InstancePrompt(o.Token, o.Class))
-	idg, _, _ := o.Base.Tokenizer.Encode(t.negs[j].Prompt)
-	ids = append(ids, idg...)
+	ids := append(append([]int{}, t.instIDs...), t.negIDs[j]...)
 	if t.rows == 3 { // a class image for prior preservation
 		k := rng.IntN(len(t.classLat) / per)
 		x0 = append(x0, t.classLat[k*per:(k+1)*per])
-		idc, _, _ := o.Base.Tokenizer.Encode(ClassPrompt(o.Class))
-		ids = append(ids, idc...)
+		ids = append(ids, t.classIDs...)
 	}
 	sch := o.Base.Schedule
 	ts := make([]int, t.rows)
