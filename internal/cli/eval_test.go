@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,5 +45,27 @@ func TestEvalEndToEnd(t *testing.T) {
 	}
 	if _, err := execute(t, NewRootCmd(), "eval", "--bench", "dreambench", "--model", model, "--reward-model", align, "--clip-model", align, "--dino-model", dino); err == nil || !strings.Contains(err.Error(), "--data") {
 		t.Errorf("dreambench without data: %v", err)
+	}
+}
+
+func TestEvalT2IEndToEnd(t *testing.T) {
+	model, clip := tinyModel16(t), tinyRewardModel(t)
+	out := filepath.Join(t.TempDir(), "t2i")
+	got, err := execute(t, NewRootCmd(), "eval", "t2i", "--model", model, "--clip-model", clip, "--captions", "5", "--steps", "2", "--out", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	for _, want := range []string{"5 held-out captions", "CLIP-T", "class top-1", "ratio"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	for _, f := range []string{"check.json", "grid.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := execute(t, NewRootCmd(), "eval", "t2i", "--model", model, "--clip-model", tinyDino(t), "--captions", "2", "--steps", "1", "--out", out); err == nil || !strings.Contains(err.Error(), "dual encoder") {
+		t.Errorf("image-only encoder as clip: %v", err)
 	}
 }

@@ -202,6 +202,7 @@ type PretrainEncodersOptions struct {
 	CheckpointEvery time.Duration `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
 	EvalEvery       int           `mapstructure:"eval_every" yaml:"eval_every"`
 	EvalImages      int           `mapstructure:"eval_images" yaml:"eval_images"`
+	Twins           float64       `mapstructure:"twins" yaml:"twins"`
 	LogEvery        int           `mapstructure:"log_every" yaml:"log_every"`
 }
 
@@ -226,6 +227,7 @@ func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) 
 	f.Duration("checkpoint-every", 3*time.Minute, "checkpoint interval")
 	f.Int("eval-every", 250, "held-out evaluation every this many steps (0: only at the end)")
 	f.Int("eval-images", 300, "held-out renders per evaluation")
+	f.Float64("twins", 0.5, "dual encoders: share of batch pairs made hard negatives (the same scene with another class of the same colours)")
 	f.Int("log-every", 10, "metrics.jsonl line (and log line off a terminal) every this many steps")
 	return cmd
 }
@@ -243,7 +245,7 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 		prog := NewProgress(o.Err, o.Logger, "pretrain "+name, o.Steps, o.LogEvery)
 		res, err := pretrain.TrainEncoder(ctx, pretrain.EncoderOptions{
 			Out: dir, Config: c, Steps: o.Steps, Batch: o.Batch, LR: o.LR, Seed: o.Seed + uint64(101*i),
-			CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, EvalImages: o.EvalImages, LogEvery: o.LogEvery,
+			CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, EvalImages: o.EvalImages, LogEvery: o.LogEvery, Twins: o.Twins,
 			Resume: o.Resume, Version: Version,
 		}, func(m pretrain.Metrics) {
 			if m.Eval != nil {

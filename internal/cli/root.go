@@ -41,6 +41,8 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
 
+	evalCmd := NewEvalCmd(RunEval)
+	evalCmd.AddCommand(NewEvalT2ICmd(RunEvalT2I))
 	root.AddCommand(
 		NewVersionCmd(),
 		NewConfigCmd(),
@@ -50,7 +52,7 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 		NewGenerateCmd(RunGenerate),
 		NewScoreCmd(RunScore),
 		NewTrainCmd(RunTrain),
-		NewEvalCmd(RunEval),
+		evalCmd,
 	)
 	for _, p := range placeholders {
 		root.AddCommand(newPlaceholderCmd(p))

@@ -15,18 +15,24 @@ type EncoderConfig struct {
 	Name        string              `yaml:"name"`        // align-mini, clip-mini, dino-mini
 	Channels    []int               `yaml:"channels"`    // image tower: one ResBlock per level, stride-2 convolutions between
 	Groups      int                 `yaml:"groups"`      // GroupNorm groups
+	Stem        int                 `yaml:"stem"`        // stride of conv_in (2: a 4×4 patchifying convolution to half resolution, as ViTs patchify; 0 or 1: 3×3 at full resolution)
 	Embed       int                 `yaml:"embed"`       // shared embedding width
 	Text        *text.EncoderConfig `yaml:"text"`        // nil for an image-only model
 	Temperature float64             `yaml:"temperature"` // τ of the contrastive logits
 }
 
 // ImageEmbedding builds the L2-normalised embeddings (B, Embed) of images
-// x (B, 3, S, S) in [−1, 1]: conv_in, per level a ResBlock (and a stride-2
+// x (B, 3, S, S) in [−1, 1]: conv_in (strided when Stem > 1), per level a ResBlock (and a stride-2
 // convolution before every level but the first), GroupNorm+SiLU, global
 // average pooling, a linear projection.
 func ImageEmbedding(b *nn.Builder, c EncoderConfig, x *G.Node) *G.Node {
 	s := b.Scope("image")
-	h := s.Conv("conv_in", x, c.Channels[0], 3, 1, 1)
+	var h *G.Node
+	if c.Stem > 1 {
+		h = s.Conv("conv_in", x, c.Channels[0], 2*c.Stem, c.Stem, c.Stem/2)
+	} else {
+		h = s.Conv("conv_in", x, c.Channels[0], 3, 1, 1)
+	}
 	for i, ch := range c.Channels {
 		l := s.Scopef("levels.%d", i)
 		if i > 0 {
@@ -96,16 +102,16 @@ func must(n *G.Node, err error) *G.Node {
 // identity encoder.
 func AlignMini(tk *text.Tokenizer) EncoderConfig {
 	tc := text.EncoderConfig{Vocab: tk.Size(), MaxLen: tk.MaxLen, Width: 128, Layers: 2, Heads: 4}
-	return EncoderConfig{Name: "align-mini", Channels: []int{32, 64, 128}, Groups: 8, Embed: 128, Text: &tc, Temperature: 0.07}
+	return EncoderConfig{Name: "align-mini", Channels: []int{32, 64, 128}, Groups: 8, Stem: 2, Embed: 128, Text: &tc, Temperature: 0.07}
 }
 
 // ClipMini: a deeper, narrower image tower and a 3-layer text tower.
 func ClipMini(tk *text.Tokenizer) EncoderConfig {
 	tc := text.EncoderConfig{Vocab: tk.Size(), MaxLen: tk.MaxLen, Width: 96, Layers: 3, Heads: 4}
-	return EncoderConfig{Name: "clip-mini", Channels: []int{24, 48, 96, 96}, Groups: 8, Embed: 96, Text: &tc, Temperature: 0.07}
+	return EncoderConfig{Name: "clip-mini", Channels: []int{24, 48, 96, 96}, Groups: 8, Stem: 2, Embed: 96, Text: &tc, Temperature: 0.07}
 }
 
 // DinoMini: image only.
 func DinoMini() EncoderConfig {
-	return EncoderConfig{Name: "dino-mini", Channels: []int{32, 64, 128, 128}, Groups: 8, Embed: 128, Temperature: 0.1}
+	return EncoderConfig{Name: "dino-mini", Channels: []int{32, 64, 128, 128}, Groups: 8, Stem: 2, Embed: 128, Temperature: 0.1}
 }

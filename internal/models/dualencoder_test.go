@@ -46,16 +46,19 @@ func TestDualEncoderGrad(t *testing.T) {
 	for i, v := range oh {
 		ohv[i] = float64(v)
 	}
-	img := nn.RandN(tensor.Float64, 3, 2, 3, 8, 8)
-	res, err := nn.GradCheck(nil, []*tensor.Dense{img}, 1e-6, func(b *nn.Builder, xs G.Nodes) *G.Node {
-		onehot := b.Constant("onehot", ohv, 2*4, tk.Size())
-		return ContrastiveLoss(b, ImageEmbedding(b, c, xs[0]), TextEmbedding(b, c, onehot, 2), c.Temperature)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.MaxRelErr > 1e-6 {
-		t.Fatalf("dual encoder gradient %.3g at %s", res.MaxRelErr, res.Where)
+	for _, stem := range []int{1, 2} { // 3×3 at full resolution; the 4×4 stride-2 patchifying stem
+		c.Stem = stem
+		img := nn.RandN(tensor.Float64, 3, 2, 3, 8, 8)
+		res, err := nn.GradCheck(nil, []*tensor.Dense{img}, 1e-6, func(b *nn.Builder, xs G.Nodes) *G.Node {
+			onehot := b.Constant("onehot", ohv, 2*4, tk.Size())
+			return ContrastiveLoss(b, ImageEmbedding(b, c, xs[0]), TextEmbedding(b, c, onehot, 2), c.Temperature)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.MaxRelErr > 1e-6 {
+			t.Fatalf("dual encoder (stem %d) gradient %.3g at %s", stem, res.MaxRelErr, res.Where)
+		}
 	}
 }
 

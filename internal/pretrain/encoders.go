@@ -33,6 +33,7 @@ type EncoderOptions struct {
 	EvalEvery       int                  `json:"eval_every"`
 	EvalImages      int                  `json:"eval_images"`
 	LogEvery        int                  `json:"log_every"`
+	Twins           float64              `json:"twins"` // dual encoders: share of batch pairs whose second scene is the first with a class twin (world.SampleTwin)
 	Resume          bool                 `json:"-"`
 	Version         string               `json:"-"`
 }
@@ -98,11 +99,26 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 		step: func(rng *rand.Rand) (Metrics, error) {
 			xs := xa.Data().([]float32)
 			var ids []int
+			var prev *world.Scene
+			var prevCo world.CaptionOptions
 			for i := 0; i < B; i++ {
 				s, co := world.SampleScene(rng, world.DefaultSampleOptions())
-				imageio.ToCHW(s.Render(), xs[i*per:(i+1)*per])
 				if c.Text != nil {
 					co.IdentityWords = rng.Float64() < 0.8
+					if i%2 == 1 && rng.Float64() < o.Twins {
+						// a hard negative: the previous scene (setting, camera,
+						// modifiers, colours, pattern, caption options) with
+						// another class, so that only the shape tells them apart
+						if tw, ok := world.SampleTwin(rng, prev.Identity); ok {
+							t := *prev
+							t.Identity = tw
+							s, co = &t, prevCo
+						}
+					}
+					prev, prevCo = s, co
+				}
+				imageio.ToCHW(s.Render(), xs[i*per:(i+1)*per])
+				if c.Text != nil {
 					id, _, _ := enc.Tokenizer.Encode(s.Caption(co))
 					ids = append(ids, id...)
 				} else {

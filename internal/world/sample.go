@@ -1,6 +1,9 @@
 package world
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+	"slices"
+)
 
 // SampleOptions are the probabilities of the pretraining scene sampler.
 type SampleOptions struct {
@@ -27,6 +30,37 @@ func SampleScene(rng *rand.Rand, o SampleOptions) (*Scene, CaptionOptions) {
 	c := Classes[rng.IntN(len(Classes))]
 	id := SampleIdentity(rng, c, false)
 	return sampleAround(rng, o, id)
+}
+
+// SampleHeldOutScene draws a scene as SampleScene does, but with an
+// identity from the reserved region that pretraining never samples: the
+// held-out captions of the model checks.
+func SampleHeldOutScene(rng *rand.Rand, o SampleOptions) (*Scene, CaptionOptions) {
+	c := Classes[rng.IntN(len(Classes))]
+	id := SampleIdentity(rng, c, true)
+	return sampleAround(rng, o, id)
+}
+
+// SampleTwin draws an identity of another class that shares id's colours
+// and pattern (a class whose palette allows them), outside the reserved
+// region: a hard negative for contrastive training, which then has to tell
+// the classes apart by shape rather than by colour. ok is false when no
+// other class allows the combination.
+func SampleTwin(rng *rand.Rand, id Identity) (twin Identity, ok bool) {
+	for _, k := range rng.Perm(len(Classes)) {
+		c := Classes[k]
+		if c == id.Class || !slices.Contains(c.Colours, id.Primary) || !slices.Contains(c.Colours, id.Secondary) || !slices.Contains(c.Patterns, id.Pattern) {
+			continue
+		}
+		for range 8 {
+			t := drawIdentity(rng, c)
+			t.Primary, t.Secondary, t.Accent, t.Jitter, t.Pattern = id.Primary, id.Secondary, id.Accent, id.Jitter, id.Pattern
+			if !t.Reserved() {
+				return t, true
+			}
+		}
+	}
+	return Identity{}, false
 }
 
 func sampleAround(rng *rand.Rand, o SampleOptions, id Identity) (*Scene, CaptionOptions) {

@@ -1,0 +1,63 @@
+package eval
+
+import (
+	"image"
+	"testing"
+
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/world"
+)
+
+func TestHeldOutCaptionsAreReservedAndSeeded(t *testing.T) {
+	s1, c1 := HeldOutCaptions(30, 9)
+	_, c2 := HeldOutCaptions(30, 9)
+	_, c3 := HeldOutCaptions(30, 10)
+	same := 0
+	for i := range s1 {
+		if !s1[i].Identity.Reserved() {
+			t.Errorf("caption %d (%q): identity is not in the reserved region", i, c1[i])
+		}
+		if c1[i] != c2[i] {
+			t.Errorf("caption %d differs between runs with one seed: %q vs %q", i, c1[i], c2[i])
+		}
+		if c1[i] == c3[i] {
+			same++
+		}
+	}
+	if same > 10 {
+		t.Errorf("%d of 30 captions equal under another seed", same)
+	}
+}
+
+// Generated images equal to the real renders give a ratio of exactly 1
+// and equal accuracies; shuffled images change the generated side only.
+func TestMeasureCaptionsIdentity(t *testing.T) {
+	e, err := models.NewEncoder(models.TinyEncoderConfig("tiny-clip", true, 16), nil, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	scenes, caps := HeldOutCaptions(12, 4)
+	real := make([]*image.RGBA, len(scenes))
+	for i, s := range scenes {
+		real[i] = s.Render()
+	}
+	r, err := MeasureCaptions(e, scenes, caps, real, real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.CLIPTRatio != 1 || r.ClassGenerated != r.ClassReal || r.ContextGenerated != r.ContextReal || r.CLIPTGenerated != r.CLIPTReal {
+		t.Errorf("identical images: %+v", r)
+	}
+	shuffled := append(real[1:len(real):len(real)], real[0])
+	r2, err := MeasureCaptions(e, scenes, caps, real, shuffled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.CLIPTReal != r.CLIPTReal || r2.CLIPTGenerated == r.CLIPTGenerated {
+		t.Errorf("shuffled images: real %v→%v, generated %v→%v", r.CLIPTReal, r2.CLIPTReal, r.CLIPTGenerated, r2.CLIPTGenerated)
+	}
+	if world.ClassIndex(scenes[0].Identity.Class) < 0 || world.ContextIndex(scenes[0].Context) < 0 {
+		t.Error("index helpers do not find the scene's class or context")
+	}
+}

@@ -1,0 +1,28 @@
+package world
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func TestSampleTwin(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	found := 0
+	for i := 0; i < 300; i++ {
+		s, _ := SampleScene(rng, DefaultSampleOptions())
+		tw, ok := SampleTwin(rng, s.Identity)
+		if !ok {
+			continue
+		}
+		found++
+		if tw.Class == s.Identity.Class || tw.Reserved() {
+			t.Fatalf("twin of %s: class %s, reserved %v", s.Identity.Key(), tw.Class.Name, tw.Reserved())
+		}
+		if tw.Primary != s.Identity.Primary || tw.Secondary != s.Identity.Secondary || tw.Pattern != s.Identity.Pattern || tw.Words() != s.Identity.Words() {
+			t.Fatalf("twin %s of %s does not share the colours and pattern", tw.Key(), s.Identity.Key())
+		}
+	}
+	if found < 250 {
+		t.Errorf("only %d of 300 identities have a twin", found)
+	}
+}
