@@ -49,7 +49,10 @@ prints what "rpo selftest --steps 50" would run with.`,
 	for _, c := range ev.Commands() {
 		ev.RemoveCommand(c) // merge has no configuration
 	}
-	ev.AddCommand(NewEvalT2ICmd(func(_ context.Context, o *EvalT2IOptions) error { return printYAML(&o.Global, o) }))
+	ev.AddCommand(
+		NewEvalT2ICmd(func(_ context.Context, o *EvalT2IOptions) error { return printYAML(&o.Global, o) }),
+		NewEvalEncodersCmd(func(_ context.Context, o *EvalEncodersOptions) error { return printYAML(&o.Global, o) }),
+	)
 	cmd.AddCommand(ev)
 	cmd.AddCommand(NewGenerateCmd(func(_ context.Context, o *GenerateOptions) error { return printYAML(&o.Global, o) }))
 	return cmd

@@ -69,3 +69,19 @@ func TestEvalT2IEndToEnd(t *testing.T) {
 		t.Errorf("image-only encoder as clip: %v", err)
 	}
 }
+
+func TestEvalEncodersEndToEnd(t *testing.T) {
+	align, dino := tinyRewardModel(t), tinyDino(t)
+	got, err := execute(t, NewRootCmd(), "eval", "encoders", "--reward-model", align, "--clip-model", align, "--dino-model", dino, "--images", "6", "--pairs", "5")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	for _, want := range []string{"class top-1", "r_λ > wrong identity", "align-mini", "dino-mini"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if _, err := execute(t, NewRootCmd(), "eval", "encoders", "--reward-model", dino, "--clip-model", align, "--dino-model", dino, "--images", "2", "--pairs", "2"); err == nil || !strings.Contains(err.Error(), "dual encoder") {
+		t.Errorf("image-only reward model: %v", err)
+	}
+}

@@ -42,7 +42,7 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
 
 	evalCmd := NewEvalCmd(RunEval)
-	evalCmd.AddCommand(NewEvalT2ICmd(RunEvalT2I))
+	evalCmd.AddCommand(NewEvalT2ICmd(RunEvalT2I), NewEvalEncodersCmd(RunEvalEncoders))
 	root.AddCommand(
 		NewVersionCmd(),
 		NewConfigCmd(),

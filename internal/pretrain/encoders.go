@@ -269,3 +269,79 @@ func argmaxCos(q []float64, cands [][]float64) int {
 	}
 	return bi
 }
+
+// RewardPairs measures how often the λ-Harmonic reward r_λ (RPO.md §1,
+// computed with dual encoder e, the token removed from the prompt) prefers
+// the right image of a prompt to a wrong one, over n trials on the
+// MiniDreamBench subjects: the subject in the prompt's setting against the
+// subject in another setting (wrong_context) and against another identity
+// of the same class, from the same reserved region, in the prompt's setting
+// (wrong_identity). The references are the subject's reference renders.
+func RewardPairs(e *models.Encoder, n int, lambda float64, seed uint64) (map[string]float64, error) {
+	if e.Config.Text == nil {
+		return nil, fmt.Errorf("pretrain: the reward needs a dual encoder, not %s", e.Config.Name)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x9a1f))
+	subs := world.MiniDreamBench(0)
+	refEmb := make([][][]float64, len(subs))
+	var scenes []*world.Context
+	for _, c := range world.Contexts {
+		if !c.Reference {
+			scenes = append(scenes, c)
+		}
+	}
+	var prompts []string
+	var subj []int
+	var imgs []*image.RGBA // per trial: right, wrong context, wrong identity
+	for t := 0; t < n; t++ {
+		i := rng.IntN(len(subs))
+		s := subs[i]
+		if refEmb[i] == nil {
+			var refs []*image.RGBA
+			for _, r := range s.References() {
+				refs = append(refs, r.Render())
+			}
+			var err error
+			if refEmb[i], err = e.EmbedImages(refs); err != nil {
+				return nil, err
+			}
+		}
+		x := scenes[rng.IntN(len(scenes))]
+		other := x
+		for other == x {
+			other = scenes[rng.IntN(len(scenes))]
+		}
+		stranger := s.Identity
+		for stranger.Key() == s.Identity.Key() {
+			stranger = world.SampleIdentity(rng, s.Class, true)
+		}
+		for _, sc := range []world.Scene{{Identity: s.Identity, Context: x}, {Identity: s.Identity, Context: other}, {Identity: stranger, Context: x}} {
+			sc.Camera, sc.Seed = world.SampleCamera(rng), rng.Uint64()
+			imgs = append(imgs, sc.Render())
+		}
+		prompts = append(prompts, reward.RemoveToken("a sks "+s.Class.Name+" "+x.Phrase, "sks"))
+		subj = append(subj, i)
+	}
+	ie, err := e.EmbedImages(imgs)
+	if err != nil {
+		return nil, err
+	}
+	te, err := e.EmbedTexts(prompts)
+	if err != nil {
+		return nil, err
+	}
+	r := func(t, k int) float64 {
+		x := ie[3*t+k]
+		return reward.Harmonic(lambda, reward.AlignI(refEmb[subj[t]], x), reward.AlignT(te[t], x))
+	}
+	ctxOK, idOK := 0, 0
+	for t := 0; t < n; t++ {
+		if r(t, 0) > r(t, 1) {
+			ctxOK++
+		}
+		if r(t, 0) > r(t, 2) {
+			idOK++
+		}
+	}
+	return map[string]float64{"reward_wrong_context": float64(ctxOK) / float64(n), "reward_wrong_identity": float64(idOK) / float64(n)}, nil
+}
