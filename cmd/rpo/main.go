@@ -21,19 +21,14 @@ func main() {
 }
 
 // exitCode prints err and returns the process status: 0 on success, 130
-// when interrupted (Ctrl-C or SIGTERM), 2 for a command not implemented yet,
-// 1 otherwise.
+// when interrupted (Ctrl-C or SIGTERM), 1 otherwise.
 func exitCode(err error) int {
 	if err == nil {
 		return 0
 	}
 	fmt.Fprintln(os.Stderr, "rpo:", err)
-	var ni cli.ErrNotImplemented
-	switch {
-	case errors.Is(err, context.Canceled):
+	if errors.Is(err, context.Canceled) {
 		return 130
-	case errors.As(err, &ni):
-		return 2
 	}
 	return 1
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,14 +134,6 @@ func TestConfigPrintsYAML(t *testing.T) {
 	}
 	if out != "log_level: info\nlog_format: json\n" {
 		t.Errorf("rpo config printed %q", out)
-	}
-}
-
-func TestPlaceholderSaysSo(t *testing.T) {
-	_, err := execute(t, NewRootCmd(), "pretrain", "all")
-	var ni ErrNotImplemented
-	if !errors.As(err, &ni) || err.Error() != "`rpo pretrain all` is not implemented yet: it arrives with issue #5 (the embedded text-to-image model)" {
-		t.Fatalf("got %v", err)
 	}
 }
 

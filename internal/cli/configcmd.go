@@ -41,6 +41,7 @@ prints what "rpo selftest --steps 50" would run with.`,
 		NewPretrainAECmd(func(_ context.Context, o *PretrainAEOptions) error { return printYAML(&o.Global, o) }),
 		NewPretrainT2ICmd(func(_ context.Context, o *PretrainT2IOptions) error { return printYAML(&o.Global, o) }),
 		NewPretrainEncodersCmd(func(_ context.Context, o *PretrainEncodersOptions) error { return printYAML(&o.Global, o) }),
+		NewPretrainAllCmd(func(_ context.Context, o *PretrainAllOptions) error { return printYAML(&o.Global, o) }),
 	)
 	cmd.AddCommand(pre)
 	cmd.AddCommand(NewTrainCmd(func(_ context.Context, o *TrainOptions) error { return printYAML(&o.Global, o) }))

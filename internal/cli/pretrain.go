@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,17 +30,87 @@ samples/, and ends with a model directory under model/.
 Stages: ae (the latent autoencoder), then t2i (text encoder + U-Net on the
 latents of a frozen autoencoder); encoders (align-mini, clip-mini, dino-mini).`,
 	}
-	cmd.AddCommand(NewPretrainAECmd(RunPretrainAE), NewPretrainT2ICmd(RunPretrainT2I), NewPretrainEncodersCmd(RunPretrainEncoders))
-	for _, p := range []placeholder{
-		{"all", "Run every pretraining stage (not implemented yet)", 5, "the embedded text-to-image model"},
-	} {
-		p := p
-		p.use = "pretrain " + p.use
-		c := newPlaceholderCmd(p)
-		c.Use = p.use[len("pretrain "):]
-		cmd.AddCommand(c)
-	}
+	cmd.AddCommand(NewPretrainAECmd(RunPretrainAE), NewPretrainT2ICmd(RunPretrainT2I), NewPretrainEncodersCmd(RunPretrainEncoders),
+		NewPretrainAllCmd(RunPretrainAll))
 	return cmd
+}
+
+// PretrainAllOptions are the options of `rpo pretrain all`.
+type PretrainAllOptions struct {
+	Global       `mapstructure:",squash" yaml:",inline"`
+	OutDir       string `mapstructure:"out" yaml:"out"`
+	Resume       bool   `mapstructure:"resume" yaml:"resume"`
+	AESteps      int    `mapstructure:"ae_steps" yaml:"ae_steps"`
+	T2ISteps     int    `mapstructure:"t2i_steps" yaml:"t2i_steps"`
+	EncoderSteps int    `mapstructure:"encoder_steps" yaml:"encoder_steps"`
+}
+
+// NewPretrainAllCmd builds `rpo pretrain all`.
+func NewPretrainAllCmd(run func(context.Context, *PretrainAllOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "all",
+		Short: "Run every pretraining stage in order: ae, t2i (on that autoencoder), encoders",
+		Long: `Run the stages in order, each with its own defaults, in out/ae, out/t2i and
+out/encoders: the autoencoder, then the text encoder and U-Net on the latents
+of out/ae/model, then align-mini, clip-mini and dino-mini. With --resume, a
+stage that has a checkpoint continues from it (a finished stage only
+re-evaluates and rewrites its model) and a stage without one starts.
+Copy the model directories to internal/embedded/ to make them the defaults.`,
+		Example: `  rpo pretrain all --out runs/all
+  rpo pretrain all --out runs/all --resume    # after Ctrl-C, a crash or the end of a sitting`,
+		Args: cobra.NoArgs,
+		RunE: runE(run),
+	}
+	f := cmd.Flags()
+	f.String("out", "runs/pretrain-all", "directory of the three stages (ae/, t2i/, encoders/)")
+	f.Bool("resume", false, "continue the stages that have a checkpoint")
+	f.Int("ae-steps", 6000, "step budget of the autoencoder")
+	f.Int("t2i-steps", 20000, "step budget of the text-to-image stage")
+	f.Int("encoder-steps", 1500, "step budget of each encoder")
+	return cmd
+}
+
+// pretrainAllStages are the command lines of the stages of `rpo pretrain
+// all`: --resume goes to a stage only when it has a checkpoint (the
+// encoders command decides per encoder).
+func pretrainAllStages(o *PretrainAllOptions) [][]string {
+	hasCheckpoint := func(dir string) bool { return fileExists(filepath.Join(dir, "checkpoint", "state.json")) }
+	ae, t2i, enc := filepath.Join(o.OutDir, "ae"), filepath.Join(o.OutDir, "t2i"), filepath.Join(o.OutDir, "encoders")
+	stages := [][]string{
+		{"pretrain", "ae", "--out", ae, "--steps", fmt.Sprint(o.AESteps)},
+		{"pretrain", "t2i", "--out", t2i, "--autoencoder", filepath.Join(ae, "model"), "--steps", fmt.Sprint(o.T2ISteps)},
+		{"pretrain", "encoders", "--out", enc, "--steps", fmt.Sprint(o.EncoderSteps)},
+	}
+	resume := []bool{hasCheckpoint(ae), hasCheckpoint(t2i), true}
+	for i := range stages {
+		if o.Resume && resume[i] {
+			stages[i] = append(stages[i], "--resume")
+		}
+		stages[i] = append(stages[i], "--log-level", o.LogLevel, "--log-format", o.LogFormat)
+	}
+	return stages
+}
+
+// RunPretrainAll runs `rpo pretrain all`: the three stage commands in
+// order, through the command tree, so that each stage has exactly the
+// defaults, messages and resume behaviour of its own command.
+func RunPretrainAll(ctx context.Context, o *PretrainAllOptions) error {
+	for _, args := range pretrainAllStages(o) {
+		o.Logger.Info("pretrain all: stage", "stage", args[1], "args", strings.Join(args[2:], " "))
+		root := NewRootCmd()
+		root.SetArgs(args)
+		root.SetOut(o.Out)
+		root.SetErr(o.Err)
+		if err := root.ExecuteContext(ctx); err != nil {
+			if errors.Is(err, context.Canceled) {
+				fmt.Fprintf(o.Err, "pretrain all interrupted in stage %s. Resume every stage with:\n  rpo pretrain all --out %s --resume\n", args[1], o.OutDir)
+			}
+			return err
+		}
+	}
+	ae, t2i, enc := filepath.Join(o.OutDir, "ae"), filepath.Join(o.OutDir, "t2i"), filepath.Join(o.OutDir, "encoders")
+	fmt.Fprintf(o.Out, "pretrain all: models in %s/model, %s/model and %s/{align-mini,clip-mini,dino-mini}/model\n", ae, t2i, enc)
+	return nil
 }
 
 // PretrainAEOptions are the options of `rpo pretrain ae`.
@@ -219,7 +290,7 @@ func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) 
 	f := cmd.Flags()
 	f.String("out", "runs/pretrain-encoders", "directory; each encoder trains in out/<name>/")
 	f.StringSlice("which", []string{"align-mini", "clip-mini", "dino-mini"}, "encoders to train, in order")
-	f.Bool("resume", false, "continue each encoder's run from its checkpoint")
+	f.Bool("resume", false, "continue each encoder's run from its checkpoint (those without one start)")
 	f.Int("steps", 1500, "step budget per encoder")
 	f.Int("batch", 64, "images (dual encoders) or identity pairs (dino-mini) per step")
 	f.Float64("lr", 1e-3, "AdamW learning rate")
@@ -236,17 +307,23 @@ func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) 
 func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error {
 	tk := text.NewTokenizer(16)
 	configs := map[string]models.EncoderConfig{"align-mini": models.AlignMini(tk), "clip-mini": models.ClipMini(tk), "dino-mini": models.DinoMini()}
+	offset := map[string]uint64{"align-mini": 0, "clip-mini": 101, "dino-mini": 202} // the same seed whatever --which says
 	for i, name := range o.Which {
 		c, ok := configs[name]
 		if !ok {
 			return fmt.Errorf("--which: %q is not align-mini, clip-mini or dino-mini", name)
 		}
 		dir := filepath.Join(o.OutDir, name)
+		resume := o.Resume
+		if resume && !fileExists(filepath.Join(dir, "checkpoint", "state.json")) {
+			o.Logger.Info("no checkpoint yet; starting", "encoder", name, "dir", dir)
+			resume = false
+		}
 		prog := NewProgress(o.Err, o.Logger, "pretrain "+name, o.Steps, o.LogEvery)
 		res, err := pretrain.TrainEncoder(ctx, pretrain.EncoderOptions{
-			Out: dir, Config: c, Steps: o.Steps, Batch: o.Batch, LR: o.LR, Seed: o.Seed + uint64(101*i),
+			Out: dir, Config: c, Steps: o.Steps, Batch: o.Batch, LR: o.LR, Seed: o.Seed + offset[name],
 			CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, EvalImages: o.EvalImages, LogEvery: o.LogEvery, Twins: o.Twins,
-			Resume: o.Resume, Version: Version,
+			Resume: resume, Version: Version,
 		}, func(m pretrain.Metrics) {
 			if m.Eval != nil {
 				o.Logger.Info("held-out", "encoder", name, "step", m.Step, "eval", m.Eval)
@@ -277,4 +354,9 @@ func formatEval(m map[string]float64) string {
 		parts[i] = fmt.Sprintf("%s %.1f%%", k, 100*m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -54,9 +54,6 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 		NewTrainCmd(RunTrain),
 		evalCmd,
 	)
-	for _, p := range placeholders {
-		root.AddCommand(newPlaceholderCmd(p))
-	}
 	return root
 }
 

@@ -4,6 +4,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,5 +77,40 @@ func TestPretrainAE(t *testing.T) {
 	}
 	if _, err := execute(t, NewRootCmd(), append(args[:len(args)-2:len(args)-2], "--resume", "--steps", "4", "--eval-every", "4")...); err != nil {
 		t.Errorf("resume: %v", err)
+	}
+}
+
+func TestPretrainAllStages(t *testing.T) {
+	dir := t.TempDir()
+	o := &PretrainAllOptions{OutDir: dir, AESteps: 7, T2ISteps: 8, EncoderSteps: 9, Global: Global{LogLevel: "info", LogFormat: "text"}}
+	join := func(st [][]string) string {
+		var parts []string
+		for _, a := range st {
+			parts = append(parts, strings.Join(a, " "))
+		}
+		return strings.Join(parts, "\n")
+	}
+	want := strings.Join([]string{
+		"pretrain ae --out " + dir + "/ae --steps 7 --log-level info --log-format text",
+		"pretrain t2i --out " + dir + "/t2i --autoencoder " + dir + "/ae/model --steps 8 --log-level info --log-format text",
+		"pretrain encoders --out " + dir + "/encoders --steps 9 --log-level info --log-format text",
+	}, "\n")
+	if got := join(pretrainAllStages(o)); got != want {
+		t.Errorf("fresh:\n%s\nwant\n%s", got, want)
+	}
+	// --resume: only the stages with a checkpoint resume (the encoders command decides per encoder)
+	if err := os.MkdirAll(filepath.Join(dir, "ae", "checkpoint"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ae", "checkpoint", "state.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o.Resume = true
+	st := pretrainAllStages(o)
+	if !slices.Contains(st[0], "--resume") || slices.Contains(st[1], "--resume") || !slices.Contains(st[2], "--resume") {
+		t.Errorf("resume:\n%s", join(st))
+	}
+	if _, err := execute(t, NewRootCmd(), "config", "pretrain", "all", "--t2i-steps", "5"); err != nil {
+		t.Error(err)
 	}
 }
