@@ -2,6 +2,7 @@ package models
 
 import (
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 
 	"github.com/rpo-dev/rpo/internal/nn"
 	"github.com/rpo-dev/rpo/internal/text"
@@ -15,6 +16,7 @@ type EncoderConfig struct {
 	Name        string              `yaml:"name"`        // align-mini, clip-mini, dino-mini
 	Channels    []int               `yaml:"channels"`    // image tower: one ResBlock per level, stride-2 convolutions between
 	Groups      int                 `yaml:"groups"`      // GroupNorm groups
+	Pool        string              `yaml:"pool"`        // global pooling before the projection: "mean" (default) or "meanmax" (mean and max concatenated: small objects on large backgrounds keep their features)
 	Stem        int                 `yaml:"stem"`        // stride of conv_in (2: a 4×4 patchifying convolution to half resolution, as ViTs patchify; 0 or 1: 3×3 at full resolution)
 	Embed       int                 `yaml:"embed"`       // shared embedding width
 	Text        *text.EncoderConfig `yaml:"text"`        // nil for an image-only model
@@ -24,7 +26,8 @@ type EncoderConfig struct {
 // ImageEmbedding builds the L2-normalised embeddings (B, Embed) of images
 // x (B, 3, S, S) in [−1, 1]: conv_in (strided when Stem > 1), per level a ResBlock (and a stride-2
 // convolution before every level but the first), GroupNorm+SiLU, global
-// average pooling, a linear projection.
+// average pooling (and global max pooling beside it when Pool is
+// "meanmax"), a linear projection.
 func ImageEmbedding(b *nn.Builder, c EncoderConfig, x *G.Node) *G.Node {
 	s := b.Scope("image")
 	var h *G.Node
@@ -44,6 +47,10 @@ func ImageEmbedding(b *nn.Builder, c EncoderConfig, x *G.Node) *G.Node {
 	hs := h.Shape()
 	n, ch := hs[0], hs[1]
 	pooled := s.Reshape(must(G.Mean(s.Reshape(h, n*ch, hs[2]*hs[3]), 1)), n, ch)
+	if c.Pool == "meanmax" {
+		mx := must(G.MaxPool2D(h, tensor.Shape{hs[2], hs[3]}, []int{0, 0}, []int{hs[2], hs[3]})) // (n, ch, 1, 1)
+		pooled = s.Reshape(must(nn.ConcatChannels(s.Reshape(pooled, n, ch, 1, 1), mx)), n, 2*ch)
+	}
 	return L2Normalize(s, s.Linear("proj", pooled, c.Embed, false))
 }
 
@@ -102,16 +109,16 @@ func must(n *G.Node, err error) *G.Node {
 // identity encoder.
 func AlignMini(tk *text.Tokenizer) EncoderConfig {
 	tc := text.EncoderConfig{Vocab: tk.Size(), MaxLen: tk.MaxLen, Width: 128, Layers: 2, Heads: 4}
-	return EncoderConfig{Name: "align-mini", Channels: []int{32, 64, 128}, Groups: 8, Stem: 2, Embed: 128, Text: &tc, Temperature: 0.07}
+	return EncoderConfig{Name: "align-mini", Channels: []int{32, 64, 128}, Groups: 8, Stem: 2, Pool: "meanmax", Embed: 128, Text: &tc, Temperature: 0.07}
 }
 
 // ClipMini: a deeper, narrower image tower and a 3-layer text tower.
 func ClipMini(tk *text.Tokenizer) EncoderConfig {
 	tc := text.EncoderConfig{Vocab: tk.Size(), MaxLen: tk.MaxLen, Width: 96, Layers: 3, Heads: 4}
-	return EncoderConfig{Name: "clip-mini", Channels: []int{24, 48, 96, 96}, Groups: 8, Stem: 2, Embed: 96, Text: &tc, Temperature: 0.07}
+	return EncoderConfig{Name: "clip-mini", Channels: []int{24, 48, 96, 96}, Groups: 8, Stem: 2, Pool: "meanmax", Embed: 96, Text: &tc, Temperature: 0.07}
 }
 
 // DinoMini: image only.
 func DinoMini() EncoderConfig {
-	return EncoderConfig{Name: "dino-mini", Channels: []int{32, 64, 128, 128}, Groups: 8, Stem: 2, Embed: 128, Temperature: 0.1}
+	return EncoderConfig{Name: "dino-mini", Channels: []int{32, 64, 128, 128}, Groups: 8, Stem: 2, Pool: "meanmax", Embed: 128, Temperature: 0.1}
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -46,8 +47,12 @@ func TestDualEncoderGrad(t *testing.T) {
 	for i, v := range oh {
 		ohv[i] = float64(v)
 	}
-	for _, stem := range []int{1, 2} { // 3×3 at full resolution; the 4×4 stride-2 patchifying stem
-		c.Stem = stem
+	for _, v := range []struct {
+		stem int
+		pool string
+	}{{1, ""}, {2, ""}, {2, "meanmax"}} { // 3×3 at full resolution; the 4×4 stride-2 patchifying stem; mean and max pooling
+		c.Stem, c.Pool = v.stem, v.pool
+		stem := fmt.Sprintf("%d, pool %q", v.stem, v.pool)
 		img := nn.RandN(tensor.Float64, 3, 2, 3, 8, 8)
 		res, err := nn.GradCheck(nil, []*tensor.Dense{img}, 1e-6, func(b *nn.Builder, xs G.Nodes) *G.Node {
 			onehot := b.Constant("onehot", ohv, 2*4, tk.Size())
@@ -57,7 +62,7 @@ func TestDualEncoderGrad(t *testing.T) {
 			t.Fatal(err)
 		}
 		if res.MaxRelErr > 1e-6 {
-			t.Fatalf("dual encoder (stem %d) gradient %.3g at %s", stem, res.MaxRelErr, res.Where)
+			t.Fatalf("dual encoder (stem %s) gradient %.3g at %s", stem, res.MaxRelErr, res.Where)
 		}
 	}
 }

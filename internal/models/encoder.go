@@ -37,6 +37,9 @@ type embedProgram struct {
 // NewEncoder builds an encoder with fresh weights on store (nil: a new
 // seeded one).
 func NewEncoder(c EncoderConfig, store *nn.Store, seed uint64) (*Encoder, error) {
+	if c.Pool != "" && c.Pool != "mean" && c.Pool != "meanmax" {
+		return nil, fmt.Errorf("models: %s: pool %q is not mean or meanmax", c.Name, c.Pool)
+	}
 	if store == nil {
 		store = nn.NewStore(tensor.Float32, seed)
 	}

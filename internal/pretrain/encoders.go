@@ -105,7 +105,7 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 				s, co := world.SampleScene(rng, world.DefaultSampleOptions())
 				if c.Text != nil {
 					co.IdentityWords = rng.Float64() < 0.8
-					if i%2 == 1 && rng.Float64() < o.Twins {
+					if i%2 == 1 && rng.Float64() < o.Twins && prev.Modifier(world.Shape) == nil { // "cube shaped" draws every class alike
 						// a hard negative: the previous scene (setting, camera,
 						// modifiers, colours, pattern, caption options) with
 						// another class, so that only the shape tells them apart
