@@ -274,6 +274,7 @@ type PretrainEncodersOptions struct {
 	EvalEvery       int           `mapstructure:"eval_every" yaml:"eval_every"`
 	EvalImages      int           `mapstructure:"eval_images" yaml:"eval_images"`
 	Twins           float64       `mapstructure:"twins" yaml:"twins"`
+	ClassOnly       float64       `mapstructure:"class_only" yaml:"class_only"`
 	LogEvery        int           `mapstructure:"log_every" yaml:"log_every"`
 }
 
@@ -298,6 +299,7 @@ func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) 
 	f.Duration("checkpoint-every", 3*time.Minute, "checkpoint interval")
 	f.Int("eval-every", 250, "held-out evaluation every this many steps (0: only at the end)")
 	f.Int("eval-images", 300, "held-out renders per evaluation")
+	f.Float64("class-only", 0.3, "dual encoders: share of captions without the setting phrase (\"a dog\" for a dog on the beach)")
 	f.Float64("twins", 0.5, "dual encoders: share of batch pairs made hard negatives (the same scene with another class of the same colours)")
 	f.Int("log-every", 10, "metrics.jsonl line (and log line off a terminal) every this many steps")
 	return cmd
@@ -322,7 +324,7 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 		prog := NewProgress(o.Err, o.Logger, "pretrain "+name, o.Steps, o.LogEvery)
 		res, err := pretrain.TrainEncoder(ctx, pretrain.EncoderOptions{
 			Out: dir, Config: c, Steps: o.Steps, Batch: o.Batch, LR: o.LR, Seed: o.Seed + offset[name],
-			CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, EvalImages: o.EvalImages, LogEvery: o.LogEvery, Twins: o.Twins,
+			CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, EvalImages: o.EvalImages, LogEvery: o.LogEvery, Twins: o.Twins, ClassOnly: o.ClassOnly,
 			Resume: resume, Version: Version,
 		}, func(m pretrain.Metrics) {
 			if m.Eval != nil {

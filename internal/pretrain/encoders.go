@@ -33,7 +33,8 @@ type EncoderOptions struct {
 	EvalEvery       int                  `json:"eval_every"`
 	EvalImages      int                  `json:"eval_images"`
 	LogEvery        int                  `json:"log_every"`
-	Twins           float64              `json:"twins"` // dual encoders: share of batch pairs whose second scene is the first with a class twin (world.SampleTwin)
+	ClassOnly       float64              `json:"class_only"` // dual encoders: share of captions without the setting phrase, whatever the setting
+	Twins           float64              `json:"twins"`      // dual encoders: share of batch pairs whose second scene is the first with a class twin (world.SampleTwin)
 	Resume          bool                 `json:"-"`
 	Version         string               `json:"-"`
 }
@@ -105,6 +106,7 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 				s, co := world.SampleScene(rng, world.DefaultSampleOptions())
 				if c.Text != nil {
 					co.IdentityWords = rng.Float64() < 0.8
+					co.NoSetting = rng.Float64() < o.ClassOnly
 					if i%2 == 1 && rng.Float64() < o.Twins && prev.Modifier(world.Shape) == nil { // "cube shaped" draws every class alike
 						// a hard negative: the previous scene (setting, camera,
 						// modifiers, colours, pattern, caption options) with

@@ -26,3 +26,16 @@ func TestSampleTwin(t *testing.T) {
 		t.Errorf("only %d of 300 identities have a twin", found)
 	}
 }
+
+func TestCaptionNoSetting(t *testing.T) {
+	s := &Scene{Identity: SampleIdentity(rand.New(rand.NewPCG(1, 1)), ClassByName("dog"), false), Context: ContextByName("beach")}
+	if s.Context == nil {
+		t.Fatal("no beach context")
+	}
+	if got := s.Caption(CaptionOptions{}); got != "a dog "+s.Context.Phrase {
+		t.Errorf("with the setting: %q", got)
+	}
+	if got := s.Caption(CaptionOptions{NoSetting: true}); got != "a dog" {
+		t.Errorf("NoSetting: %q", got)
+	}
+}
