@@ -1,11 +1,13 @@
 # rpo — see README.md. Pure Go by default (CGO_ENABLED=0 works).
+SHELL   := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO      ?= go
 BIN     ?= bin/rpo
 BENCH   ?= .
 # one training step of GORGONIA.md's Model A is ~3 s: a few iterations suffice
 BENCHTIME ?= 5x
 
-.PHONY: all build test lint bench bench-compare bench-openblas fuzz selftest report-check clean
+.PHONY: all build test lint bench bench-compare bench-openblas fuzz selftest report-check check-models clean
 
 all: lint test build
 
@@ -42,6 +44,14 @@ fuzz:
 # The README's first set-up command: build rpo and check the engine.
 selftest: build
 	./$(BIN) selftest
+
+# The quality targets of the embedded models (issues #5, #6): held-out
+# accuracies of the encoders and the r_λ pair check, then the base model on
+# 200 held-out captions against real renders (clip-mini). ~10 minutes.
+check-models: build
+	mkdir -p runs
+	./$(BIN) eval encoders --images 600 --pairs 600 | tee runs/check-encoders.txt
+	./$(BIN) eval t2i --captions 200 --out runs/check-t2i | tee runs/check-t2i.txt
 
 clean:
 	rm -rf bin
