@@ -275,6 +275,7 @@ type PretrainEncodersOptions struct {
 	EvalImages      int           `mapstructure:"eval_images" yaml:"eval_images"`
 	Twins           float64       `mapstructure:"twins" yaml:"twins"`
 	ClassOnly       float64       `mapstructure:"class_only" yaml:"class_only"`
+	Init            string        `mapstructure:"init" yaml:"init"`
 	LogEvery        int           `mapstructure:"log_every" yaml:"log_every"`
 }
 
@@ -284,7 +285,8 @@ func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) 
 		Use:   "encoders",
 		Short: "Train align-mini (reward), clip-mini (metric) and dino-mini (subject fidelity)",
 		Example: `  rpo pretrain encoders --out runs/encoders
-  rpo pretrain encoders --out runs/encoders --which dino-mini --resume`,
+  rpo pretrain encoders --out runs/encoders --which dino-mini --resume
+  rpo pretrain encoders --out runs/encoders2 --init internal/embedded --steps 2500   # continue the embedded ones`,
 		Args: cobra.NoArgs,
 		RunE: runE(run),
 	}
@@ -299,6 +301,7 @@ func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) 
 	f.Duration("checkpoint-every", 3*time.Minute, "checkpoint interval")
 	f.Int("eval-every", 250, "held-out evaluation every this many steps (0: only at the end)")
 	f.Int("eval-images", 300, "held-out renders per evaluation")
+	f.String("init", "", "directory of <encoder>/ model directories (internal/embedded, or a run's out) whose weights start each encoder (a later sitting)")
 	f.Float64("class-only", 0.3, "dual encoders: share of captions without the setting phrase (\"a dog\" for a dog on the beach)")
 	f.Float64("twins", 0.5, "dual encoders: share of batch pairs made hard negatives (the same scene with another class of the same colours)")
 	f.Int("log-every", 10, "metrics.jsonl line (and log line off a terminal) every this many steps")
@@ -316,6 +319,13 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 			return fmt.Errorf("--which: %q is not align-mini, clip-mini or dino-mini", name)
 		}
 		dir := filepath.Join(o.OutDir, name)
+		initDir := ""
+		if o.Init != "" {
+			initDir = filepath.Join(o.Init, name)
+			if fileExists(filepath.Join(initDir, "model")) {
+				initDir = filepath.Join(initDir, "model") // a run directory: out/<name>/model
+			}
+		}
 		resume := o.Resume
 		if resume && !fileExists(filepath.Join(dir, "checkpoint", "state.json")) {
 			o.Logger.Info("no checkpoint yet; starting", "encoder", name, "dir", dir)
@@ -324,7 +334,7 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 		prog := NewProgress(o.Err, o.Logger, "pretrain "+name, o.Steps, o.LogEvery)
 		res, err := pretrain.TrainEncoder(ctx, pretrain.EncoderOptions{
 			Out: dir, Config: c, Steps: o.Steps, Batch: o.Batch, LR: o.LR, Seed: o.Seed + offset[name],
-			CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, EvalImages: o.EvalImages, LogEvery: o.LogEvery, Twins: o.Twins, ClassOnly: o.ClassOnly,
+			CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, EvalImages: o.EvalImages, LogEvery: o.LogEvery, Twins: o.Twins, ClassOnly: o.ClassOnly, Init: initDir,
 			Resume: resume, Version: Version,
 		}, func(m pretrain.Metrics) {
 			if m.Eval != nil {

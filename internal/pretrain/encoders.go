@@ -33,8 +33,9 @@ type EncoderOptions struct {
 	EvalEvery       int                  `json:"eval_every"`
 	EvalImages      int                  `json:"eval_images"`
 	LogEvery        int                  `json:"log_every"`
-	ClassOnly       float64              `json:"class_only"` // dual encoders: share of captions without the setting phrase, whatever the setting
-	Twins           float64              `json:"twins"`      // dual encoders: share of batch pairs whose second scene is the first with a class twin (world.SampleTwin)
+	ClassOnly       float64              `json:"class_only"`     // dual encoders: share of captions without the setting phrase, whatever the setting
+	Twins           float64              `json:"twins"`          // dual encoders: share of batch pairs whose second scene is the first with a class twin (world.SampleTwin)
+	Init            string               `json:"init,omitempty"` // a model directory of the same encoder whose weights start the run (fresh AdamW moments)
 	Resume          bool                 `json:"-"`
 	Version         string               `json:"-"`
 }
@@ -64,6 +65,11 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 		return res, err
 	}
 	defer enc.Close()
+	if o.Init != "" && !o.Resume {
+		if err := loadModelWeights(o.Init, "encoder", enc.Store); err != nil {
+			return res, fmt.Errorf("pretrain: --init %s: %w", o.Init, err)
+		}
+	}
 	c, B, S := o.Config, o.Batch, models.ImageSide
 	per := 3 * S * S
 	b := nn.NewBuilder(enc.Store, nil)

@@ -3,6 +3,7 @@ package pretrain
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +103,37 @@ func TestRewardPairsCountsOnlyWins(t *testing.T) {
 	}
 	if m["reward_wrong_context"] != 0 || m["reward_wrong_identity"] != 0 {
 		t.Errorf("constant image embeddings won pairs: %v", m)
+	}
+}
+
+// --init starts from a model directory's weights: evaluated before any
+// step, the new run equals the model it starts from.
+func TestEncoderInit(t *testing.T) {
+	a := t.TempDir()
+	res, err := TrainEncoder(context.Background(), tinyEncoder(a, 3, true), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := tinyEncoder(t.TempDir(), 1, true)
+	o.Init, o.LR = res.ModelDir, 1e-12 // one step that changes (almost) nothing
+	res2, err := TrainEncoder(context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1, _ := models.LoadEncoder(res.ModelDir)
+	e2, _ := models.LoadEncoder(res2.ModelDir)
+	defer e1.Close()
+	defer e2.Close()
+	x, _ := e1.EmbedTexts([]string{"a dog on the beach"})
+	y, _ := e2.EmbedTexts([]string{"a dog on the beach"})
+	for i := range x[0] {
+		if d := x[0][i] - y[0][i]; d > 1e-3 || d < -1e-3 {
+			t.Fatalf("embedding %d: %v vs %v after --init", i, x[0][i], y[0][i])
+		}
+	}
+	o = tinyEncoder(t.TempDir(), 1, true)
+	o.Init = filepath.Join(a, "nothing")
+	if _, err := TrainEncoder(context.Background(), o, nil); err == nil || !strings.Contains(err.Error(), "--init") {
+		t.Errorf("missing --init directory: %v", err)
 	}
 }
