@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"github.com/rpo-dev/rpo/internal/embedded"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -62,7 +63,13 @@ func TestGenerateEndToEnd(t *testing.T) {
 	if !bytes.Equal(first, again) {
 		t.Error("seed 5 gave two different images")
 	}
-	if _, err := execute(t, NewRootCmd(), "generate", "--prompt", "a dog"); err == nil || !strings.Contains(err.Error(), "no embedded t2i model yet") {
-		t.Errorf("no model: %v", err)
+	// without --model: the embedded model (an error that says so while none is embedded)
+	got, err = execute(t, NewRootCmd(), "generate", "--prompt", "a dog", "-n", "1", "--steps", "2", "--out", filepath.Join(t.TempDir(), "embedded"))
+	if _, missing := embedded.Model(embedded.T2I); missing != nil {
+		if err == nil || !strings.Contains(err.Error(), "no embedded t2i model yet") {
+			t.Errorf("no embedded model: %v", err)
+		}
+	} else if err != nil || !strings.Contains(got, "wrote 1 images") {
+		t.Errorf("embedded model: %v\n%s", err, got)
 	}
 }
