@@ -68,6 +68,13 @@ func SaveTrainState(dir string, st TrainState, pcg *rand.PCG, stores map[string]
 	return WriteFileAtomic(filepath.Join(dir, "state.json"), b)
 }
 
+// HasTrainState reports whether dir holds a complete training state
+// (SaveTrainState writes state.json last).
+func HasTrainState(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "state.json"))
+	return err == nil
+}
+
 // LoadTrainState restores the stores (whose parameters must exist), the
 // optimizer and the PCG from dir, checking that it is a checkpoint of
 // stage. It returns ErrNoTrainState when dir has no state.json.

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rpo-dev/rpo/internal/embedded"
-	"github.com/rpo-dev/rpo/internal/pretrain"
+	"github.com/rpo-dev/rpo/internal/eval"
 )
 
 // EvalEncodersOptions are the options of `rpo eval encoders`.
@@ -75,10 +75,10 @@ func RunEvalEncoders(ctx context.Context, o *EvalEncodersOptions) error {
 			enc.Close()
 			return fmt.Errorf("%s (%s) is an image-only encoder; %s needs a dual encoder (image and text towers)", e.name, label, e.name)
 		}
-		m, err := pretrain.EvaluateEncoder(enc, o.Images, o.Seed)
+		m, err := eval.EvaluateEncoder(enc, o.Images, o.Seed)
 		if err == nil && enc.Config.Text != nil {
 			var p map[string]float64
-			if p, err = pretrain.RewardPairs(enc, o.Pairs, o.Lambda, o.Seed+1); err == nil {
+			if p, err = eval.RewardPairs(enc, o.Pairs, o.Lambda, o.Seed+1); err == nil {
 				for k, v := range p {
 					m[k] = v
 				}

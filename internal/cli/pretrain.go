@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -70,18 +71,23 @@ Copy the model directories to internal/embedded/ to make them the defaults.`,
 	return cmd
 }
 
+// pretrainAllDirs are the run directories of the stages of `rpo pretrain
+// all` under out.
+func pretrainAllDirs(out string) (ae, t2i, encoders string) {
+	return filepath.Join(out, "ae"), filepath.Join(out, "t2i"), filepath.Join(out, "encoders")
+}
+
 // pretrainAllStages are the command lines of the stages of `rpo pretrain
 // all`: --resume goes to a stage only when it has a checkpoint (the
 // encoders command decides per encoder).
 func pretrainAllStages(o *PretrainAllOptions) [][]string {
-	hasCheckpoint := func(dir string) bool { return fileExists(filepath.Join(dir, "checkpoint", "state.json")) }
-	ae, t2i, enc := filepath.Join(o.OutDir, "ae"), filepath.Join(o.OutDir, "t2i"), filepath.Join(o.OutDir, "encoders")
+	ae, t2i, enc := pretrainAllDirs(o.OutDir)
 	stages := [][]string{
 		{"pretrain", "ae", "--out", ae, "--steps", fmt.Sprint(o.AESteps)},
 		{"pretrain", "t2i", "--out", t2i, "--autoencoder", filepath.Join(ae, "model"), "--steps", fmt.Sprint(o.T2ISteps)},
 		{"pretrain", "encoders", "--out", enc, "--steps", fmt.Sprint(o.EncoderSteps)},
 	}
-	resume := []bool{hasCheckpoint(ae), hasCheckpoint(t2i), true}
+	resume := []bool{pretrain.HasCheckpoint(ae), pretrain.HasCheckpoint(t2i), true}
 	for i := range stages {
 		if o.Resume && resume[i] {
 			stages[i] = append(stages[i], "--resume")
@@ -108,7 +114,7 @@ func RunPretrainAll(ctx context.Context, o *PretrainAllOptions) error {
 			return err
 		}
 	}
-	ae, t2i, enc := filepath.Join(o.OutDir, "ae"), filepath.Join(o.OutDir, "t2i"), filepath.Join(o.OutDir, "encoders")
+	ae, t2i, enc := pretrainAllDirs(o.OutDir)
 	fmt.Fprintf(o.Out, "pretrain all: models in %s/model, %s/model and %s/{align-mini,clip-mini,dino-mini}/model\n", ae, t2i, enc)
 	return nil
 }
@@ -311,13 +317,13 @@ func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) 
 // RunPretrainEncoders runs `rpo pretrain encoders`.
 func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error {
 	tk := text.NewTokenizer(16)
-	configs := map[string]models.EncoderConfig{"align-mini": models.AlignMini(tk), "clip-mini": models.ClipMini(tk), "dino-mini": models.DinoMini()}
-	offset := map[string]uint64{"align-mini": 0, "clip-mini": 101, "dino-mini": 202} // the same seed whatever --which says
+	encoders := []models.EncoderConfig{models.AlignMini(tk), models.ClipMini(tk), models.DinoMini()} // seed offsets 0, 101, 202 by this order, whatever --which says
 	for i, name := range o.Which {
-		c, ok := configs[name]
-		if !ok {
+		k := slices.IndexFunc(encoders, func(c models.EncoderConfig) bool { return c.Name == name })
+		if k < 0 {
 			return fmt.Errorf("--which: %q is not align-mini, clip-mini or dino-mini", name)
 		}
+		c := encoders[k]
 		dir := filepath.Join(o.OutDir, name)
 		initDir := ""
 		if o.Init != "" {
@@ -327,13 +333,13 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 			}
 		}
 		resume := o.Resume
-		if resume && !fileExists(filepath.Join(dir, "checkpoint", "state.json")) {
+		if resume && !pretrain.HasCheckpoint(dir) {
 			o.Logger.Info("no checkpoint yet; starting", "encoder", name, "dir", dir)
 			resume = false
 		}
 		prog := NewProgress(o.Err, o.Logger, "pretrain "+name, o.Steps, o.LogEvery)
 		res, err := pretrain.TrainEncoder(ctx, pretrain.EncoderOptions{
-			Out: dir, Config: c, Steps: o.Steps, Batch: o.Batch, LR: o.LR, Seed: o.Seed + offset[name],
+			Out: dir, Config: c, Steps: o.Steps, Batch: o.Batch, LR: o.LR, Seed: o.Seed + uint64(101*k),
 			CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, EvalImages: o.EvalImages, LogEvery: o.LogEvery, Twins: o.Twins, ClassOnly: o.ClassOnly, Init: initDir,
 			Resume: resume, Version: Version,
 		}, func(m pretrain.Metrics) {

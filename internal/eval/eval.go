@@ -181,7 +181,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 		to.Class, to.Token, to.Refs, to.Prompts = s.Class, o.Token, refs, ps
 		to.Base, to.BaseID, to.BaseDir, to.Reward = m.Base, m.BaseID, m.BaseDir, m.Align
 		to.Loss, to.Steps, to.LR = o.Method.Loss, o.Method.Steps, o.Method.LR
-		if _, err := os.Stat(filepath.Join(to.Out, "checkpoints", "state.json")); err == nil {
+		if ckpt.HasTrainState(filepath.Join(to.Out, "checkpoints")) {
 			to.Resume = true
 		}
 		if _, err := rpo.Train(ctx, to, nil, nil); err != nil {
@@ -205,13 +205,9 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 			seeds = append(seeds, o.Seed+uint64(1000*pi+k))
 		}
 	}
-	var imgs []*image.RGBA
-	for b := 0; b < len(prompts); b += 20 {
-		part, err := model.Generate(prompts[b:min(b+20, len(prompts))], seeds[b:min(b+20, len(prompts))], o.Sampler)
-		if err != nil {
-			return nil, err
-		}
-		imgs = append(imgs, part...)
+	imgs, err := generate(ctx, model, prompts, seeds, o.Sampler, 0, nil)
+	if err != nil {
+		return nil, err
 	}
 	r.Seconds["generate"] = time.Since(start).Seconds()
 	start = time.Now()
@@ -228,6 +224,31 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 	}
 	r.Seconds["score"] = time.Since(start).Seconds()
 	return r, nil
+}
+
+// generate draws one image per (prompt, seed) pair, batch pairs per
+// Generate call (0: 20), checking ctx between batches and reporting
+// progress after each.
+func generate(ctx context.Context, m *models.T2I, prompts []string, seeds []uint64, s diffusion.Sampler, batch int, progress func(done, total int)) ([]*image.RGBA, error) {
+	if batch < 1 {
+		batch = 20
+	}
+	var imgs []*image.RGBA
+	for b := 0; b < len(prompts); b += batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e := min(b+batch, len(prompts))
+		part, err := m.Generate(prompts[b:e], seeds[b:e], s)
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, part...)
+		if progress != nil {
+			progress(len(imgs), len(prompts))
+		}
+	}
+	return imgs, nil
 }
 
 // score computes every metric of every prompt and the subject summary.

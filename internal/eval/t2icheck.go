@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/diffusion"
@@ -27,21 +28,19 @@ type T2ICheckOptions struct {
 // real renders of the same captions (clip-mini), their ratio, and
 // zero-shot class accuracy (prompts "a <class>") of both.
 type T2ICheck struct {
-	Captions       int     `json:"captions"`
-	Seed           uint64  `json:"seed"`
-	Steps          int     `json:"steps"`
-	Guidance       float64 `json:"guidance"`
-	CLIPTGenerated float64 `json:"clip_t_generated"`
-	CLIPTReal      float64 `json:"clip_t_real"`
-	CLIPTRatio     float64 `json:"clip_t_ratio"` // generated / real
-	ClassGenerated float64 `json:"class_acc_generated"`
-	ClassReal      float64 `json:"class_acc_real"`
+	Captions       int           `json:"captions"`
+	Seed           uint64        `json:"seed"`
+	Steps          int           `json:"steps"`
+	Guidance       float64       `json:"guidance"`
+	CLIPTGenerated bench.Summary `json:"clip_t_generated"`
+	CLIPTReal      bench.Summary `json:"clip_t_real"`
+	CLIPTRatio     float64       `json:"clip_t_ratio"` // generated / real, of the means
+	ClassGenerated float64       `json:"class_acc_generated"`
+	ClassReal      float64       `json:"class_acc_real"`
 	// ContextGenerated and ContextReal: zero-shot setting top-1 among the
 	// world's settings, the class given (captions that name a setting).
-	ContextGenerated float64       `json:"context_acc_generated"`
-	ContextReal      float64       `json:"context_acc_real"`
-	CLIPTGeneratedCI bench.Summary `json:"clip_t_generated_summary"`
-	CLIPTRealCI      bench.Summary `json:"clip_t_real_summary"`
+	ContextGenerated float64 `json:"context_acc_generated"`
+	ContextReal      float64 `json:"context_acc_real"`
 }
 
 // HeldOutCaptions draws n scenes with identities that pretraining never
@@ -66,32 +65,18 @@ func CheckT2I(ctx context.Context, m *models.T2I, clip *models.Encoder, o T2IChe
 	if o.Captions < 1 {
 		return nil, nil, fmt.Errorf("eval: the t2i check needs at least one caption")
 	}
-	if o.Batch < 1 {
-		o.Batch = 20
-	}
 	scenes, caps := HeldOutCaptions(o.Captions, o.Seed)
 	real := make([]*image.RGBA, len(scenes))
 	for i, s := range scenes {
 		real[i] = s.Render()
 	}
-	var gen []*image.RGBA
-	for b := 0; b < len(caps); b += o.Batch {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		e := min(b+o.Batch, len(caps))
-		seeds := make([]uint64, e-b)
-		for i := range seeds {
-			seeds[i] = o.Seed + uint64(b+i)
-		}
-		part, err := m.Generate(caps[b:e], seeds, o.Sampler)
-		if err != nil {
-			return nil, nil, err
-		}
-		gen = append(gen, part...)
-		if progress != nil {
-			progress(len(gen), len(caps))
-		}
+	seeds := make([]uint64, len(caps))
+	for i := range seeds {
+		seeds[i] = o.Seed + uint64(i)
+	}
+	gen, err := generate(ctx, m, caps, seeds, o.Sampler, o.Batch, progress)
+	if err != nil {
+		return nil, nil, err
 	}
 	r, err := MeasureCaptions(clip, scenes, caps, real, gen)
 	if err != nil {
@@ -113,8 +98,9 @@ func CheckT2I(ctx context.Context, m *models.T2I, clip *models.Encoder, o T2IChe
 // MeasureCaptions computes the check's numbers for images gen generated
 // from caps, against the real renders of the same scenes.
 func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string, real, gen []*image.RGBA) (*T2ICheck, error) {
-	if clip.Config.Text == nil {
-		return nil, fmt.Errorf("eval: the t2i check needs a dual encoder (clip-mini), not %s", clip.Config.Name)
+	z, err := newZeroShot(clip)
+	if err != nil {
+		return nil, err
 	}
 	txt, err := clip.EmbedTexts(caps)
 	if err != nil {
@@ -128,53 +114,37 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 	if err != nil {
 		return nil, err
 	}
-	classPrompts := make([]string, len(world.Classes))
-	for i, c := range world.Classes {
-		classPrompts[i] = "a " + c.Name
-	}
-	ce, err := clip.EmbedTexts(classPrompts)
-	if err != nil {
-		return nil, err
-	}
-	ctxEmb := map[string][][]float64{}
-	ctxOf := func(class string) ([][]float64, error) {
-		if e, ok := ctxEmb[class]; ok {
-			return e, nil
-		}
-		ps := make([]string, len(world.Contexts))
-		for j, c := range world.Contexts {
-			ps[j] = "a " + class + " " + c.Phrase
-		}
-		e, err := clip.EmbedTexts(ps)
-		ctxEmb[class] = e
-		return e, err
-	}
 	r := &T2ICheck{Captions: len(caps)}
 	var ctR, ctG []float64
 	var nCtx int
 	for i, s := range scenes {
 		ctR = append(ctR, reward.Cosine(txt[i], er[i]))
 		ctG = append(ctG, reward.Cosine(txt[i], eg[i]))
-		ci := world.ClassIndex(s.Identity.Class)
-		if argmaxCosine(er[i], ce) == ci {
+		c := s.Identity.Class
+		ci := slices.Index(world.Classes, c)
+		if z.class(er[i]) == ci {
 			r.ClassReal++
 		}
-		if argmaxCosine(eg[i], ce) == ci {
+		if z.class(eg[i]) == ci {
 			r.ClassGenerated++
 		}
 		if s.Context.Reference {
 			continue // "a dog" on a plain background may be captioned without its setting
 		}
 		nCtx++
-		cands, err := ctxOf(s.Identity.Class.Name)
+		xi := slices.Index(world.Contexts, s.Context)
+		xr, err := z.setting(er[i], c)
 		if err != nil {
 			return nil, err
 		}
-		xi := world.ContextIndex(s.Context)
-		if argmaxCosine(er[i], cands) == xi {
+		xg, err := z.setting(eg[i], c)
+		if err != nil {
+			return nil, err
+		}
+		if xr == xi {
 			r.ContextReal++
 		}
-		if argmaxCosine(eg[i], cands) == xi {
+		if xg == xi {
 			r.ContextGenerated++
 		}
 	}
@@ -185,20 +155,9 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 		r.ContextReal /= float64(nCtx)
 		r.ContextGenerated /= float64(nCtx)
 	}
-	r.CLIPTRealCI, r.CLIPTGeneratedCI = bench.Summarize(ctR), bench.Summarize(ctG)
-	r.CLIPTReal, r.CLIPTGenerated = r.CLIPTRealCI.Mean, r.CLIPTGeneratedCI.Mean
-	if r.CLIPTReal != 0 {
-		r.CLIPTRatio = r.CLIPTGenerated / r.CLIPTReal
+	r.CLIPTReal, r.CLIPTGenerated = bench.Summarize(ctR), bench.Summarize(ctG)
+	if r.CLIPTReal.Mean != 0 {
+		r.CLIPTRatio = r.CLIPTGenerated.Mean / r.CLIPTReal.Mean
 	}
 	return r, nil
-}
-
-func argmaxCosine(q []float64, cands [][]float64) int {
-	best, bi := -2.0, -1
-	for i, c := range cands {
-		if v := reward.Cosine(q, c); v > best {
-			best, bi = v, i
-		}
-	}
-	return bi
 }

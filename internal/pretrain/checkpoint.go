@@ -18,6 +18,10 @@ type namedStore struct {
 // errNoCheckpoint means dir holds no checkpoint to resume.
 var errNoCheckpoint = ckpt.ErrNoTrainState
 
+// HasCheckpoint reports whether the run directory dir has a checkpoint to
+// resume from.
+func HasCheckpoint(dir string) bool { return ckpt.HasTrainState(filepath.Join(dir, "checkpoint")) }
+
 func storesOf(store *nn.Store, extra []namedStore) map[string]*nn.Store {
 	m := map[string]*nn.Store{"weights": store}
 	for _, e := range extra {

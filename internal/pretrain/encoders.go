@@ -3,7 +3,6 @@ package pretrain
 import (
 	"context"
 	"fmt"
-	"image"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,10 +12,10 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/eval"
 	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/nn"
-	"github.com/rpo-dev/rpo/internal/reward"
 	"github.com/rpo-dev/rpo/internal/text"
 	"github.com/rpo-dev/rpo/internal/world"
 )
@@ -110,30 +109,30 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 			var prevCo world.CaptionOptions
 			for i := 0; i < B; i++ {
 				s, co := world.SampleScene(rng, world.DefaultSampleOptions())
-				if c.Text != nil {
-					co.IdentityWords = rng.Float64() < 0.8
-					co.NoSetting = rng.Float64() < o.ClassOnly
-					if i%2 == 1 && rng.Float64() < o.Twins && prev.Modifier(world.Shape) == nil { // "cube shaped" draws every class alike
-						// a hard negative: the previous scene (setting, camera,
-						// modifiers, colours, pattern, caption options) with
-						// another class, so that only the shape tells them apart
-						if tw, ok := world.SampleTwin(rng, prev.Identity); ok {
-							t := *prev
-							t.Identity = tw
-							s, co = &t, prevCo
-						}
-					}
-					prev, prevCo = s, co
-				}
-				imageio.ToCHW(s.Render(), xs[i*per:(i+1)*per])
-				if c.Text != nil {
-					id, _, _ := enc.Tokenizer.Encode(s.Caption(co))
-					ids = append(ids, id...)
-				} else {
+				if c.Text == nil { // dino-mini: a second view of the identity
 					v, _ := world.SampleScene(rng, world.DefaultSampleOptions())
 					v.Identity = s.Identity
+					imageio.ToCHW(s.Render(), xs[i*per:(i+1)*per])
 					imageio.ToCHW(v.Render(), xb.Data().([]float32)[i*per:(i+1)*per])
+					continue
 				}
+				co.IdentityWords = rng.Float64() < 0.8
+				classOnly := rng.Float64() < o.ClassOnly // drawn always: the data stream does not depend on the sampler's draw
+				co.OmitContext = co.OmitContext || classOnly
+				if i%2 == 1 && rng.Float64() < o.Twins && prev.Modifier(world.Shape) == nil { // "cube shaped" draws every class alike
+					// a hard negative: the previous scene (setting, camera,
+					// modifiers, colours, pattern, caption options) with
+					// another class, so that only the shape tells them apart
+					if tw, ok := world.SampleTwin(rng, prev.Identity); ok {
+						t := *prev
+						t.Identity = tw
+						s, co = &t, prevCo
+					}
+				}
+				prev, prevCo = s, co
+				imageio.ToCHW(s.Render(), xs[i*per:(i+1)*per])
+				id, _, _ := enc.Tokenizer.Encode(s.Caption(co))
+				ids = append(ids, id...)
 			}
 			if c.Text != nil {
 				text.OneHot(ids, c.Text.Vocab, oh.Data().([]float32))
@@ -146,7 +145,7 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 			return Metrics{Loss: v, GradNorm: norm}, err
 		},
 		evaluate: func(_ int, m *Metrics) error {
-			ev, err := EvaluateEncoder(enc, o.EvalImages, evalSeed)
+			ev, err := eval.EvaluateEncoder(enc, o.EvalImages, evalSeed)
 			m.Eval = ev
 			return err
 		},
@@ -162,194 +161,9 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 	if err != nil {
 		return res, err
 	}
-	if res.Eval, err = EvaluateEncoder(enc, o.EvalImages, evalSeed); err != nil {
+	if res.Eval, err = eval.EvaluateEncoder(enc, o.EvalImages, evalSeed); err != nil {
 		return res, err
 	}
 	res.ModelDir = filepath.Join(o.Out, "model")
 	return res, l.writeModel(step, "final")
-}
-
-// EvaluateEncoder measures an encoder on renders of identities that
-// pretraining never samples. Dual encoders: zero-shot class top-1 (prompts
-// "a <class>") and setting top-1 (prompts "a <class> <setting>" over every
-// setting, the class given). Image encoders: identity retrieval top-1 among
-// the 30 MiniDreamBench subjects (gallery: the mean embedding of each
-// subject's references; queries: n renders in other settings, with
-// modifiers and cameras).
-func EvaluateEncoder(e *models.Encoder, n int, seed uint64) (map[string]float64, error) {
-	rng := rand.New(rand.NewPCG(seed, 0xe4a1))
-	if e.Config.Text == nil {
-		return identityRetrieval(e, n, rng)
-	}
-	var imgs []*image.RGBA
-	var classes, contexts []int
-	scenes := world.Contexts
-	for len(imgs) < n {
-		ci := rng.IntN(len(world.Classes))
-		xi := rng.IntN(len(scenes))
-		id := world.SampleIdentity(rng, world.Classes[ci], true)
-		s := &world.Scene{Identity: id, Context: scenes[xi], Camera: world.SampleCamera(rng), Seed: rng.Uint64()}
-		imgs = append(imgs, s.Render())
-		classes, contexts = append(classes, ci), append(contexts, xi)
-	}
-	ie, err := e.EmbedImages(imgs)
-	if err != nil {
-		return nil, err
-	}
-	classPrompts := make([]string, len(world.Classes))
-	for i, c := range world.Classes {
-		classPrompts[i] = "a " + c.Name
-	}
-	ce, err := e.EmbedTexts(classPrompts)
-	if err != nil {
-		return nil, err
-	}
-	ctxEmb := make([][][]float64, len(world.Classes)) // per class, per setting
-	classOK, ctxOK := 0, 0
-	for i, emb := range ie {
-		if argmaxCos(emb, ce) == classes[i] {
-			classOK++
-		}
-		k := classes[i]
-		if ctxEmb[k] == nil {
-			ps := make([]string, len(scenes))
-			for j, s := range scenes {
-				ps[j] = "a " + world.Classes[k].Name + " " + s.Phrase
-			}
-			if ctxEmb[k], err = e.EmbedTexts(ps); err != nil {
-				return nil, err
-			}
-		}
-		if argmaxCos(emb, ctxEmb[k]) == contexts[i] {
-			ctxOK++
-		}
-	}
-	return map[string]float64{"class_top1": float64(classOK) / float64(n), "context_top1": float64(ctxOK) / float64(n)}, nil
-}
-
-func identityRetrieval(e *models.Encoder, n int, rng *rand.Rand) (map[string]float64, error) {
-	subs := world.MiniDreamBench(0)
-	gallery := make([][]float64, len(subs))
-	for i, s := range subs {
-		var imgs []*image.RGBA
-		for _, r := range s.References() {
-			imgs = append(imgs, r.Render())
-		}
-		embs, err := e.EmbedImages(imgs)
-		if err != nil {
-			return nil, err
-		}
-		gallery[i] = make([]float64, len(embs[0]))
-		for _, v := range embs {
-			for k := range v {
-				gallery[i][k] += v[k] / float64(len(embs))
-			}
-		}
-	}
-	var imgs []*image.RGBA
-	var truth []int
-	for len(imgs) < n {
-		i := rng.IntN(len(subs))
-		s, _ := world.SampleScene(rng, world.DefaultSampleOptions())
-		s.Identity = subs[i].Identity
-		imgs = append(imgs, s.Render())
-		truth = append(truth, i)
-	}
-	qe, err := e.EmbedImages(imgs)
-	if err != nil {
-		return nil, err
-	}
-	ok := 0
-	for i, q := range qe {
-		if argmaxCos(q, gallery) == truth[i] {
-			ok++
-		}
-	}
-	return map[string]float64{"identity_top1": float64(ok) / float64(n)}, nil
-}
-
-func argmaxCos(q []float64, cands [][]float64) int {
-	best, bi := -2.0, -1
-	for i, c := range cands {
-		if v := reward.Cosine(q, c); v > best {
-			best, bi = v, i
-		}
-	}
-	return bi
-}
-
-// RewardPairs measures how often the λ-Harmonic reward r_λ (RPO.md §1,
-// computed with dual encoder e, the token removed from the prompt) prefers
-// the right image of a prompt to a wrong one, over n trials on the
-// MiniDreamBench subjects: the subject in the prompt's setting against the
-// subject in another setting (wrong_context) and against another identity
-// of the same class, from the same reserved region, in the prompt's setting
-// (wrong_identity). The references are the subject's reference renders.
-func RewardPairs(e *models.Encoder, n int, lambda float64, seed uint64) (map[string]float64, error) {
-	if e.Config.Text == nil {
-		return nil, fmt.Errorf("pretrain: the reward needs a dual encoder, not %s", e.Config.Name)
-	}
-	rng := rand.New(rand.NewPCG(seed, 0x9a1f))
-	subs := world.MiniDreamBench(0)
-	refEmb := make([][][]float64, len(subs))
-	var scenes []*world.Context
-	for _, c := range world.Contexts {
-		if !c.Reference {
-			scenes = append(scenes, c)
-		}
-	}
-	var prompts []string
-	var subj []int
-	var imgs []*image.RGBA // per trial: right, wrong context, wrong identity
-	for t := 0; t < n; t++ {
-		i := rng.IntN(len(subs))
-		s := subs[i]
-		if refEmb[i] == nil {
-			var refs []*image.RGBA
-			for _, r := range s.References() {
-				refs = append(refs, r.Render())
-			}
-			var err error
-			if refEmb[i], err = e.EmbedImages(refs); err != nil {
-				return nil, err
-			}
-		}
-		x := scenes[rng.IntN(len(scenes))]
-		other := x
-		for other == x {
-			other = scenes[rng.IntN(len(scenes))]
-		}
-		stranger := s.Identity
-		for stranger.Key() == s.Identity.Key() {
-			stranger = world.SampleIdentity(rng, s.Class, true)
-		}
-		for _, sc := range []world.Scene{{Identity: s.Identity, Context: x}, {Identity: s.Identity, Context: other}, {Identity: stranger, Context: x}} {
-			sc.Camera, sc.Seed = world.SampleCamera(rng), rng.Uint64()
-			imgs = append(imgs, sc.Render())
-		}
-		prompts = append(prompts, reward.RemoveToken("a sks "+s.Class.Name+" "+x.Phrase, "sks"))
-		subj = append(subj, i)
-	}
-	ie, err := e.EmbedImages(imgs)
-	if err != nil {
-		return nil, err
-	}
-	te, err := e.EmbedTexts(prompts)
-	if err != nil {
-		return nil, err
-	}
-	r := func(t, k int) float64 {
-		x := ie[3*t+k]
-		return reward.Harmonic(lambda, reward.AlignI(refEmb[subj[t]], x), reward.AlignT(te[t], x))
-	}
-	ctxOK, idOK := 0, 0
-	for t := 0; t < n; t++ {
-		if r(t, 0) > r(t, 1) {
-			ctxOK++
-		}
-		if r(t, 0) > r(t, 2) {
-			idOK++
-		}
-	}
-	return map[string]float64{"reward_wrong_context": float64(ctxOK) / float64(n), "reward_wrong_identity": float64(idOK) / float64(n)}, nil
 }

@@ -65,7 +65,7 @@ func (l *loop) run(ctx context.Context, report func(Metrics)) (int, error) {
 		if err := truncateMetrics(l.out, step); err != nil {
 			return 0, err
 		}
-	} else if _, err := os.Stat(filepath.Join(l.out, "checkpoint", "state.json")); err == nil {
+	} else if HasCheckpoint(l.out) {
 		return 0, fmt.Errorf("pretrain: %s: %w", l.out, ErrCheckpointExists)
 	}
 	mf, err := os.OpenFile(filepath.Join(l.out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)

@@ -11,8 +11,7 @@ import (
 type CaptionOptions struct {
 	Token         string // unique identifier before the class noun ("sks"), or ""
 	IdentityWords bool   // name the identity's colours and pattern
-	OmitContext   bool   // leave out the setting phrase (only for reference settings)
-	NoSetting     bool   // leave out the setting phrase whatever the setting (encoder training: "a dog" for a dog on the beach, as alt-text often does)
+	OmitContext   bool   // leave out the setting phrase (the pretraining sampler does for plain reference settings; encoder training for any, "a dog" for a dog on the beach)
 	PhotoOf       bool   // "a photo of ..." (the instance-prompt grammar)
 }
 
@@ -47,7 +46,7 @@ func (s *Scene) Caption(o CaptionOptions) string {
 	if m := s.Modifier(Accessory); m != nil {
 		w = append(w, m.Phrase)
 	}
-	if !(o.OmitContext && s.Context.Reference) && !o.NoSetting {
+	if !o.OmitContext {
 		w = append(w, s.Context.Phrase)
 	}
 	if m := s.Modifier(Style); m != nil {

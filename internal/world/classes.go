@@ -599,13 +599,3 @@ func drawVase(f *figure, plan int) {
 	}
 	f.a = objectAnchors(-belly, top, belly, 1)
 }
-
-// ClassIndex returns the position of c in Classes, or -1.
-func ClassIndex(c *Class) int {
-	for i, k := range Classes {
-		if k == c {
-			return i
-		}
-	}
-	return -1
-}

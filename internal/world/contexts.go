@@ -434,13 +434,3 @@ func ReferenceContexts() []*Context {
 	}
 	return out
 }
-
-// ContextIndex returns the position of c in Contexts, or -1.
-func ContextIndex(c *Context) int {
-	for i, k := range Contexts {
-		if k == c {
-			return i
-		}
-	}
-	return -1
-}

@@ -27,18 +27,19 @@ func DefaultSampleOptions() SampleOptions {
 // uniformly, an identity outside the reserved region, a context and
 // modifiers with the given probabilities, a random camera.
 func SampleScene(rng *rand.Rand, o SampleOptions) (*Scene, CaptionOptions) {
-	c := Classes[rng.IntN(len(Classes))]
-	id := SampleIdentity(rng, c, false)
-	return sampleAround(rng, o, id)
+	return sampleScene(rng, o, false)
 }
 
 // SampleHeldOutScene draws a scene as SampleScene does, but with an
 // identity from the reserved region that pretraining never samples: the
 // held-out captions of the model checks.
 func SampleHeldOutScene(rng *rand.Rand, o SampleOptions) (*Scene, CaptionOptions) {
+	return sampleScene(rng, o, true)
+}
+
+func sampleScene(rng *rand.Rand, o SampleOptions, reserved bool) (*Scene, CaptionOptions) {
 	c := Classes[rng.IntN(len(Classes))]
-	id := SampleIdentity(rng, c, true)
-	return sampleAround(rng, o, id)
+	return sampleAround(rng, o, SampleIdentity(rng, c, reserved))
 }
 
 // SampleTwin draws an identity of another class that shares id's colours
@@ -69,7 +70,7 @@ func sampleAround(rng *rand.Rand, o SampleOptions, id Identity) (*Scene, Caption
 		refs := ReferenceContexts()
 		ctx = refs[rng.IntN(len(refs))]
 	} else {
-		scenes := sceneContexts()
+		scenes := SceneContexts()
 		ctx = scenes[rng.IntN(len(scenes))]
 	}
 	s := &Scene{Identity: id, Context: ctx, Camera: SampleCamera(rng), Seed: rng.Uint64()}
@@ -101,11 +102,14 @@ func sampleAround(rng *rand.Rand, o SampleOptions, id Identity) (*Scene, Caption
 	if rng.Float64() < o.Style {
 		s.Modifiers = append(s.Modifiers, pick(Style))
 	}
-	co := CaptionOptions{IdentityWords: rng.Float64() < o.IdentityWords, OmitContext: rng.Float64() < o.OmitContext}
+	co := CaptionOptions{IdentityWords: rng.Float64() < o.IdentityWords}
+	co.OmitContext = rng.Float64() < o.OmitContext && ctx.Reference // only a plain setting may go unsaid
 	return s, co
 }
 
-func sceneContexts() []*Context {
+// SceneContexts are the settings that are not plain reference settings:
+// those of the DreamBench and RPO prompts.
+func SceneContexts() []*Context {
 	var out []*Context
 	for _, c := range Contexts {
 		if !c.Reference {

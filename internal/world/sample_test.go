@@ -27,7 +27,7 @@ func TestSampleTwin(t *testing.T) {
 	}
 }
 
-func TestCaptionNoSetting(t *testing.T) {
+func TestCaptionOmitContext(t *testing.T) {
 	s := &Scene{Identity: SampleIdentity(rand.New(rand.NewPCG(1, 1)), ClassByName("dog"), false), Context: ContextByName("beach")}
 	if s.Context == nil {
 		t.Fatal("no beach context")
@@ -35,7 +35,7 @@ func TestCaptionNoSetting(t *testing.T) {
 	if got := s.Caption(CaptionOptions{}); got != "a dog "+s.Context.Phrase {
 		t.Errorf("with the setting: %q", got)
 	}
-	if got := s.Caption(CaptionOptions{NoSetting: true}); got != "a dog" {
-		t.Errorf("NoSetting: %q", got)
+	if got := s.Caption(CaptionOptions{OmitContext: true}); got != "a dog" {
+		t.Errorf("OmitContext on a scene setting: %q", got)
 	}
 }
