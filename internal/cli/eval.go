@@ -33,6 +33,8 @@ type EvalOptions struct {
 	ClipModel       string   `mapstructure:"clip_model" yaml:"clip_model"`
 	DinoModel       string   `mapstructure:"dino_model" yaml:"dino_model"`
 	OutDir          string   `mapstructure:"out" yaml:"out"`
+	Runs            string   `mapstructure:"runs" yaml:"runs"`
+	Select          string   `mapstructure:"select" yaml:"select"`
 	Subjects        []string `mapstructure:"subjects" yaml:"subjects"`
 	Shard           string   `mapstructure:"shard" yaml:"shard"`
 	ImagesPerPrompt int      `mapstructure:"images_per_prompt" yaml:"images_per_prompt"`
@@ -60,6 +62,7 @@ benchmark with 95% intervals. Split subjects with --subjects or --shard i/n
 and combine the directories with rpo eval merge.`,
 		Example: `  rpo eval --bench minidreambench --method rpo --model M --reward-model A --clip-model C --dino-model D
   rpo eval --bench dreambench --data ../shared/dreambench/dataset --method base ...
+  rpo eval --method rpo --select best@0.3 --runs eval/rpo/runs --out eval/rpo-0.3   # λ_val sweep: no new training
   rpo eval ... --shard 0/4 --out eval/s0   # on four machines, then:
   rpo eval merge --out eval/all eval/s0 eval/s1 eval/s2 eval/s3`,
 		Args: cobra.NoArgs,
@@ -75,6 +78,8 @@ and combine the directories with rpo eval merge.`,
 	f.String("clip-model", "", "clip-mini model directory, CLIP-I and CLIP-T (default: embedded)")
 	f.String("dino-model", "", "dino-mini model directory, DINO (default: embedded)")
 	f.String("out", "eval", "output directory")
+	f.String("runs", "", "directory of the per-subject training runs (default: OUT/runs); evaluations that differ only in --select share one")
+	f.String("select", "", "whose weights are evaluated: best@λ or last (default: the method's: best@λ_val for rpo, last for dreambooth, a config's first select rule); every run keeps best@0.3, best@0.5, best@0.7 and last")
 	f.StringSlice("subjects", nil, "evaluate only these subjects")
 	f.String("shard", "", "i/n: evaluate every n-th subject starting at i")
 	f.Int("images-per-prompt", 4, "images per prompt")
@@ -119,16 +124,16 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 	m := eval.Method{Name: o.Method, Steps: o.TrainSteps, LR: o.LR}
 	switch o.Method {
 	case "base":
-		return m, nil
+		return m, selectRule(&m, o)
 	case "rpo":
 		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1, Pref: 1}, fmt.Sprintf("best@%g", o.LambdaVal)
-		return m, nil
+		return m, selectRule(&m, o)
 	case "dreambooth":
 		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1}, "last"
-		return m, nil
+		return m, selectRule(&m, o)
 	case "dreambooth-prior":
 		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1, Prior: 1}, "last"
-		return m, nil
+		return m, selectRule(&m, o)
 	}
 	b, err := os.ReadFile(o.Method)
 	if err != nil {
@@ -157,7 +162,26 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 	if c.LR > 0 {
 		m.LR = c.LR
 	}
-	return m, nil
+	return m, selectRule(&m, o)
+}
+
+// selectRule applies --select to a trained method.
+func selectRule(m *eval.Method, o *EvalOptions) error {
+	if o.Select == "" {
+		return nil
+	}
+	if !m.Train {
+		return fmt.Errorf("--select %s: the method %s trains nothing", o.Select, m.Name)
+	}
+	r, err := rpo.ParseRules(o.Select, o.LambdaVal)
+	if err != nil {
+		return fmt.Errorf("--select: %w", err)
+	}
+	if len(r) != 1 {
+		return fmt.Errorf("--select %q: one rule per evaluation (rows that share a run: one eval each, same --runs)", o.Select)
+	}
+	m.Rule = r[0].Name()
+	return nil
 }
 
 func defaultStr(s, d string) string {
@@ -224,14 +248,18 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		}
 		defer (*e.dst).Close()
 	}
-	rules, _ := rpo.ParseRules(method.Rule+",last", o.LambdaVal)
-	if !method.Train {
-		rules = nil
+	var rules []rpo.Rule
+	if method.Train {
+		// every selection row of the paper from one training run
+		if rules, err = rpo.ParseRules(method.Rule+",best@0.3,best@0.5,best@0.7,last", o.LambdaVal); err != nil {
+			return err
+		}
+		method.Name += " " + method.Rule
 	}
 	sampler := diffusion.Sampler{Steps: o.Steps, Guidance: o.Guidance}
 	start := time.Now()
 	err = eval.Run(ctx, eval.Options{
-		Bench: b, BenchName: benchName, Out: o.OutDir, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
+		Bench: b, BenchName: benchName, Out: o.OutDir, Runs: o.Runs, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
 		Token: o.Token, ImagesPerPrompt: o.ImagesPerPrompt, Sampler: sampler, LambdaVal: o.LambdaVal, Seed: o.Seed, Version: Version,
 		Train: rpo.Options{Beta: 1, Rules: rules, ValEvery: 40, ValPerPrompt: 4, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
 			NegPerPrompt: 4, NegSampler: sampler, ClassImages: 16, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},

@@ -55,6 +55,7 @@ type Options struct {
 	Bench           *bench.Bench
 	BenchName       string // "minidreambench v0", "dreambench"
 	Out             string
+	Runs            string   // per-subject training runs (empty: Out/runs); evaluations that differ only in Method.Rule share it
 	Subjects        []string // empty: all
 	Shard, Shards   int      // this process takes subjects i, i+n, ... (0/1: all)
 	Method          Method
@@ -90,8 +91,11 @@ type SubjectResult struct {
 
 // Run evaluates the selected subjects, skipping those already finished.
 func Run(ctx context.Context, o Options, m Models, progress func(subject string, done, total int)) error {
-	for _, d := range []string{"subjects", "grids", "runs"} {
-		if err := os.MkdirAll(filepath.Join(o.Out, d), 0o755); err != nil {
+	if o.Runs == "" {
+		o.Runs = filepath.Join(o.Out, "runs")
+	}
+	for _, d := range []string{filepath.Join(o.Out, "subjects"), filepath.Join(o.Out, "grids"), o.Runs} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
 	}
@@ -177,10 +181,13 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 			ps = append(ps, bench.Format(t, o.Token, s.Class))
 		}
 		to := o.Train
-		to.Out = filepath.Join(o.Out, "runs", s.Name)
+		to.Out = filepath.Join(o.Runs, s.Name)
 		to.Class, to.Token, to.Refs, to.Prompts = s.Class, o.Token, refs, ps
 		to.Base, to.BaseID, to.BaseDir, to.Reward = m.Base, m.BaseID, m.BaseDir, m.Align
 		to.Loss, to.Steps, to.LR = o.Method.Loss, o.Method.Steps, o.Method.LR
+		if err := claimRun(to.Out, o.Method, to.Rules); err != nil {
+			return nil, err
+		}
 		if ckpt.HasTrainState(filepath.Join(to.Out, "checkpoints")) {
 			to.Resume = true
 		}
@@ -224,6 +231,51 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 	}
 	r.Seconds["score"] = time.Since(start).Seconds()
 	return r, nil
+}
+
+// runClaim is what a shared training run was trained with: evaluations
+// may share the run only when they agree on it (they differ only in which
+// rule's weights they evaluate, and the run keeps every rule's weights).
+type runClaim struct {
+	Loss  rpo.LossWeights `json:"loss"`
+	Steps int             `json:"steps"`
+	LR    float64         `json:"lr"`
+	Rules []string        `json:"rules"`
+}
+
+// claimRun writes dir/eval-run.json for a new run, or checks that an
+// existing run was trained the way m asks and keeps m.Rule's weights.
+func claimRun(dir string, m Method, rules []rpo.Rule) error {
+	want := runClaim{Loss: m.Loss, Steps: m.Steps, LR: m.LR}
+	for _, r := range rules {
+		want.Rules = append(want.Rules, r.Name())
+	}
+	path := filepath.Join(dir, "eval-run.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		b, _ := json.MarshalIndent(want, "", "  ")
+		return ckpt.WriteFileAtomic(path, b)
+	}
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	var have runClaim
+	if err := json.Unmarshal(b, &have); err != nil {
+		return fmt.Errorf("eval: %s: %w", path, err)
+	}
+	if have.Loss != want.Loss || have.Steps != want.Steps || have.LR != want.LR {
+		return fmt.Errorf("eval: %s: the run was trained with loss %+v, %d steps, lr %g; this method asks for loss %+v, %d steps, lr %g (use another --runs directory)",
+			path, have.Loss, have.Steps, have.LR, want.Loss, want.Steps, want.LR)
+	}
+	for _, r := range have.Rules {
+		if r == m.Rule {
+			return nil
+		}
+	}
+	return fmt.Errorf("eval: %s: the run keeps the weights of %v, not of %s", path, have.Rules, m.Rule)
 }
 
 // generate draws one image per (prompt, seed) pair, batch pairs per

@@ -131,6 +131,23 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(tr.Out, "runs", "can", "best@0.5", "model.yaml")); err != nil {
 		t.Error(err)
 	}
+	// a row that differs only in the selected checkpoint shares the run
+	metrics := filepath.Join(tr.Out, "runs", "can", "metrics.jsonl")
+	before, _ = os.Stat(metrics)
+	last := tr
+	last.Method.Rule, last.Out, last.Runs = "last", t.TempDir(), filepath.Join(tr.Out, "runs")
+	if err := Run(context.Background(), last, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(metrics); after.Size() != before.Size() {
+		t.Error("the shared run was trained again")
+	}
+	// ... and a method trained otherwise is refused
+	other := last
+	other.Method.LR, other.Out = 2e-3, t.TempDir()
+	if err := Run(context.Background(), other, m, nil); err == nil || !strings.Contains(err.Error(), "eval-run.json") {
+		t.Errorf("a run trained with another learning rate was shared: %v", err)
+	}
 	if _, err := Select(b.Subjects, []string{"unicorn"}, 0, 1); err == nil {
 		t.Error("unknown subject accepted")
 	}
