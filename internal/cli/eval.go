@@ -44,6 +44,8 @@ type EvalOptions struct {
 	Seed            uint64   `mapstructure:"seed" yaml:"seed"`
 	TrainSteps      int      `mapstructure:"train_steps" yaml:"train_steps"`
 	LR              float64  `mapstructure:"lr" yaml:"lr"`
+	ValEvery        int      `mapstructure:"val_every" yaml:"val_every"`
+	ValPerPrompt    int      `mapstructure:"val_per_prompt" yaml:"val_per_prompt"`
 	Token           string   `mapstructure:"token" yaml:"token"`
 }
 
@@ -89,8 +91,10 @@ and combine the directories with rpo eval merge.`,
 	f.Uint64("seed", 0, "seed base of the generated images")
 	f.Int("train-steps", 400, "fine-tuning steps of trained methods")
 	f.Float64("lr", 5e-5, "fine-tuning learning rate")
+	f.Int("val-every", 40, "validation interval of trained methods (rpo train --val-every)")
+	f.Int("val-per-prompt", 4, "validation images per training prompt (rpo train --val-per-prompt)")
 	f.String("token", "sks", "unique identifier token")
-	cmd.AddCommand(newEvalMergeCmd())
+	cmd.AddCommand(newEvalMergeCmd(), newEvalTableCmd())
 	return cmd
 }
 
@@ -117,6 +121,37 @@ func newEvalMergeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "eval/merged", "output directory")
+	return cmd
+}
+
+func newEvalTableCmd() *cobra.Command {
+	var baseline int
+	var out string
+	cmd := &cobra.Command{
+		Use:     "table EVALDIR...",
+		Short:   "One table of several evaluations (the paper's rows) with paired differences against a baseline row",
+		Example: `  rpo eval table --baseline 1 eval/base eval/sim eval/rpo eval/rpo-0.3   # differences against eval/sim`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rows, err := eval.LoadRows(args)
+			if err != nil {
+				return err
+			}
+			if baseline >= len(rows) {
+				return fmt.Errorf("--baseline %d: there are %d evaluations", baseline, len(rows))
+			}
+			md := eval.CompareMarkdown(rows, baseline)
+			if out != "" {
+				if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+					return err
+				}
+			}
+			fmt.Fprint(cmd.OutOrStdout(), md)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&baseline, "baseline", 0, "index of the row the others are compared with (-1: none)")
+	cmd.Flags().StringVar(&out, "out", "", "also write the Markdown to this file")
 	return cmd
 }
 
@@ -197,6 +232,9 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.ValEvery < 1 || o.ValPerPrompt < 1 {
+		return fmt.Errorf("--val-every %d and --val-per-prompt %d must be at least 1", o.ValEvery, o.ValPerPrompt)
+	}
 	shard, shards := 0, 1
 	if o.Shard != "" {
 		a, b, ok := strings.Cut(o.Shard, "/")
@@ -261,7 +299,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	err = eval.Run(ctx, eval.Options{
 		Bench: b, BenchName: benchName, Out: o.OutDir, Runs: o.Runs, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
 		Token: o.Token, ImagesPerPrompt: o.ImagesPerPrompt, Sampler: sampler, LambdaVal: o.LambdaVal, Seed: o.Seed, Version: Version,
-		Train: rpo.Options{Beta: 1, Rules: rules, ValEvery: 40, ValPerPrompt: 4, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
+		Train: rpo.Options{Beta: 1, Rules: rules, ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
 			NegPerPrompt: 4, NegSampler: sampler, ClassImages: 16, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
 	}, m, func(subject string, done, total int) {
 		o.Logger.Info("subject done", "subject", subject, "done", done, "of", total, "elapsed", time.Since(start).Round(time.Second))

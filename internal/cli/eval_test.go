@@ -40,6 +40,17 @@ func TestEvalEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(got, "merged 2 subjects") {
 		t.Errorf("merge: %v %s", err, got)
 	}
+	// the table of two evaluations: a row against itself differs by 0
+	got, err = execute(t, NewRootCmd(), "eval", "table", out, merged)
+	if err != nil || !strings.Contains(got, "| base | 2 |") || !strings.Contains(got, "| base | 2 | +0.0000 ± 0.0000 |") {
+		t.Errorf("table: %v\n%s", err, got)
+	}
+	if _, err := execute(t, NewRootCmd(), "eval", "table", "--baseline", "2", out, merged); err == nil {
+		t.Error("a baseline beyond the rows was accepted")
+	}
+	if _, err := execute(t, NewRootCmd(), append(args[:len(args):len(args)], "--select", "best@0.3")...); err == nil || !strings.Contains(err.Error(), "trains nothing") {
+		t.Errorf("--select on base: %v", err)
+	}
 	if _, err := execute(t, NewRootCmd(), append(args[:len(args):len(args)], "--shard", "3/2")...); err == nil || !strings.Contains(err.Error(), "--shard") {
 		t.Errorf("bad shard: %v", err)
 	}

@@ -185,7 +185,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 		to.Class, to.Token, to.Refs, to.Prompts = s.Class, o.Token, refs, ps
 		to.Base, to.BaseID, to.BaseDir, to.Reward = m.Base, m.BaseID, m.BaseDir, m.Align
 		to.Loss, to.Steps, to.LR = o.Method.Loss, o.Method.Steps, o.Method.LR
-		if err := claimRun(to.Out, o.Method, to.Rules); err != nil {
+		if err := claimRun(to.Out, o.Method, to); err != nil {
 			return nil, err
 		}
 		if ckpt.HasTrainState(filepath.Join(to.Out, "checkpoints")) {
@@ -241,13 +241,14 @@ type runClaim struct {
 	Steps int             `json:"steps"`
 	LR    float64         `json:"lr"`
 	Rules []string        `json:"rules"`
+	Val   [2]int          `json:"validation"` // every, images per prompt
 }
 
 // claimRun writes dir/eval-run.json for a new run, or checks that an
 // existing run was trained the way m asks and keeps m.Rule's weights.
-func claimRun(dir string, m Method, rules []rpo.Rule) error {
-	want := runClaim{Loss: m.Loss, Steps: m.Steps, LR: m.LR}
-	for _, r := range rules {
+func claimRun(dir string, m Method, to rpo.Options) error {
+	want := runClaim{Loss: m.Loss, Steps: m.Steps, LR: m.LR, Val: [2]int{to.ValEvery, to.ValPerPrompt}}
+	for _, r := range to.Rules {
 		want.Rules = append(want.Rules, r.Name())
 	}
 	path := filepath.Join(dir, "eval-run.json")
@@ -266,9 +267,9 @@ func claimRun(dir string, m Method, rules []rpo.Rule) error {
 	if err := json.Unmarshal(b, &have); err != nil {
 		return fmt.Errorf("eval: %s: %w", path, err)
 	}
-	if have.Loss != want.Loss || have.Steps != want.Steps || have.LR != want.LR {
-		return fmt.Errorf("eval: %s: the run was trained with loss %+v, %d steps, lr %g; this method asks for loss %+v, %d steps, lr %g (use another --runs directory)",
-			path, have.Loss, have.Steps, have.LR, want.Loss, want.Steps, want.LR)
+	if have.Loss != want.Loss || have.Steps != want.Steps || have.LR != want.LR || have.Val != want.Val {
+		return fmt.Errorf("eval: %s: the run was trained with loss %+v, %d steps, lr %g, validation %v; this method asks for loss %+v, %d steps, lr %g, validation %v (use another --runs directory)",
+			path, have.Loss, have.Steps, have.LR, have.Val, want.Loss, want.Steps, want.LR, want.Val)
 	}
 	for _, r := range have.Rules {
 		if r == m.Rule {

@@ -1,0 +1,103 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rpo-dev/rpo/internal/bench"
+)
+
+// Row is one method's evaluation in a comparison table.
+type Row struct {
+	Dir    string
+	Report Report
+}
+
+// LoadRows reads results.json of each evaluation directory.
+func LoadRows(dirs []string) ([]Row, error) {
+	var rows []Row
+	for _, d := range dirs {
+		path := filepath.Join(d, "results.json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("eval: %w", err)
+		}
+		var r Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("eval: %s: %w", path, err)
+		}
+		if len(r.Subjects) == 0 {
+			return nil, fmt.Errorf("eval: %s: no subjects", path)
+		}
+		rows = append(rows, Row{Dir: d, Report: r})
+	}
+	return rows, nil
+}
+
+// Paired returns, for one metric, the per-subject differences row − base
+// over the subjects both rows evaluated, summarised (mean, 95% interval).
+// Subjects are the unit: each difference is of two per-subject means
+// (over prompts), so the interval is that of a paired t-test.
+func Paired(row, base Report, metric string) bench.Summary {
+	of := map[string]float64{}
+	for _, s := range base.Subjects {
+		of[s.Subject] = s.Summary[metric].Mean
+	}
+	var d []float64
+	for _, s := range row.Subjects {
+		if b, ok := of[s.Subject]; ok {
+			d = append(d, s.Summary[metric].Mean-b)
+		}
+	}
+	return bench.Summarize(d)
+}
+
+// CompareMarkdown is the paper's table: one row per method (mean ± 95%
+// interval over subjects), then the paired differences of every row
+// against rows[baseline] (a difference whose interval excludes 0 is
+// marked *).
+func CompareMarkdown(rows []Row, baseline int) string {
+	var b strings.Builder
+	header := func(first string) {
+		b.WriteString("| " + first + " | subjects |")
+		for _, m := range Metrics {
+			fmt.Fprintf(&b, " %s |", m.Name)
+		}
+		b.WriteString("\n| --- | --- |" + strings.Repeat(" --- |", len(Metrics)) + "\n")
+	}
+	header("method")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %d |", r.Report.Meta.Method, len(r.Report.Subjects))
+		for _, m := range Metrics {
+			s := r.Report.Summary[m.Key]
+			fmt.Fprintf(&b, " %.4f ± %.4f |", s.Mean, s.CI95)
+		}
+		b.WriteString("\n")
+	}
+	if baseline < 0 || baseline >= len(rows) || len(rows) < 2 {
+		return b.String()
+	}
+	fmt.Fprintf(&b, "\nPaired differences against %s (same subjects, mean ± 95%% interval; * the interval excludes 0):\n\n", rows[baseline].Report.Meta.Method)
+	header("method − " + rows[baseline].Report.Meta.Method)
+	for i, r := range rows {
+		if i == baseline {
+			continue
+		}
+		var n int
+		var cells strings.Builder
+		for _, m := range Metrics {
+			s := Paired(r.Report, rows[baseline].Report, m.Key)
+			n = s.N
+			mark := ""
+			if s.N > 1 && (s.Mean-s.CI95 > 0 || s.Mean+s.CI95 < 0) {
+				mark = " *"
+			}
+			fmt.Fprintf(&cells, " %+.4f ± %.4f%s |", s.Mean, s.CI95, mark)
+		}
+		fmt.Fprintf(&b, "| %s | %d |%s\n", r.Report.Meta.Method, n, cells.String())
+	}
+	return b.String()
+}
