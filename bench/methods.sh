@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The method comparison of issues #7 and #8 on a named MiniDreamBench subset:
+# two training runs per subject (L_sim + L_pref, and pure L_sim), every row
+# of the paper that differs from them only in checkpoint selection (no new
+# training), the base model, and one table with paired differences against
+# pure L_sim.
+#   SUBJECTS=dog,cat2,backpack,teapot,vase bench/methods.sh
+#   ROWS="base rpo sim rpo-last sim-es rpo-0.3 rpo-0.7" IPP=4 VAL_EVERY=40 OUT=eval/methods bench/methods.sh
+# Models: the embedded ones, or MODEL=, REWARD=, CLIP=, DINO= directories.
+# Interrupted: run it again; finished subjects and rows are skipped and
+# unfinished training runs resume.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUBJECTS=${SUBJECTS:-dog,cat2,backpack,teapot,vase}
+ROWS=${ROWS:-"base rpo sim rpo-last sim-es rpo-0.3 rpo-0.7"}
+IPP=${IPP:-4}
+VAL_EVERY=${VAL_EVERY:-40}
+OUT=${OUT:-eval/methods}
+go build -o bin/rpo ./cmd/rpo
+mkdir -p "$OUT"
+common=(--bench minidreambench --subjects "$SUBJECTS" --images-per-prompt "$IPP" --val-every "$VAL_EVERY" --log-format json)
+[ -n "${MODEL:-}" ] && common+=(--model "$MODEL")
+[ -n "${REWARD:-}" ] && common+=(--reward-model "$REWARD")
+[ -n "${CLIP:-}" ] && common+=(--clip-model "$CLIP")
+[ -n "${DINO:-}" ] && common+=(--dino-model "$DINO")
+row() {
+  local name=$1; shift
+  echo "$(date +%T) $name"
+  /usr/bin/time -f "$name %e s" -a -o "$OUT/times.txt" ./bin/rpo eval "${common[@]}" --out "$OUT/$name" "$@" > "$OUT/$name.log" 2>&1 \
+    || { echo "$name failed: see $OUT/$name.log"; return 1; }
+}
+dirs=()
+for r in $ROWS; do
+  case $r in
+    base)     row base --method base ;;
+    rpo)      row rpo --method rpo --runs "$OUT/runs-rpo" ;;                                          # RPO: best@0.5
+    sim)      row sim --method configs/ablation-sim.yaml --runs "$OUT/runs-sim" ;;                   # pure L_sim (DreamBooth), last
+    rpo-last) row rpo-last --method configs/ablation-pref-last.yaml --runs "$OUT/runs-rpo" ;;        # L_pref without early stopping
+    sim-es)   row sim-es --method configs/ablation-es-sim.yaml --runs "$OUT/runs-sim" ;;             # early stopping without L_pref
+    rpo-0.3)  row rpo-0.3 --method rpo --select best@0.3 --runs "$OUT/runs-rpo" ;;                   # λ_val sweep
+    rpo-0.7)  row rpo-0.7 --method rpo --select best@0.7 --runs "$OUT/runs-rpo" ;;
+    *) echo "unknown row $r"; exit 2 ;;
+  esac
+  dirs+=("$OUT/$r")
+done
+# the table, with differences against pure L_sim when it is a row
+baseline=-1
+for i in "${!dirs[@]}"; do [ "${dirs[$i]}" = "$OUT/sim" ] && baseline=$i; done
+./bin/rpo eval table --baseline "$baseline" --out "$OUT/table.md" "${dirs[@]}"
+# validation reward of the base model (step 0) and of the kept weights, per training run
+shopt -s nullglob
+for m in "$OUT"/runs-*/*/metrics.jsonl; do
+  python3 - "$m" <<'PY'
+import json, sys
+vals = [json.loads(l)["validation"] for l in open(sys.argv[1]) if '"validation"' in l]
+base = next(v["reward"]["0.5"] for v in vals if v["step"] == 0)
+best = max(vals, key=lambda v: v["reward"]["0.5"])
+last = vals[-1]
+print(f"{sys.argv[1]}: r_0.5 base {base:.4f}  best {best['reward']['0.5']:.4f} @ {best['step']}  last {last['reward']['0.5']:.4f} @ {last['step']}")
+PY
+done | tee "$OUT/validation.txt"
