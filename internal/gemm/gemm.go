@@ -59,6 +59,67 @@ func sgemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []flo
 }
 
 func run(workers int, transA bool, m, n, k int, alpha float32, a []float32, lda int, pack Packer, beta float32, c []float32, ldc int) {
+	blockA := func(ic, pc, mb, kb int, buf []float32) []float32 {
+		ap := buf[:roundUp(mb, mr)*kb]
+		packA(transA, a, lda, ic, pc, mb, kb, alpha, ap)
+		return ap
+	}
+	if alpha == 0 {
+		k = 0 // C = beta·C
+	}
+	runBlocks(workers, m, n, k, blockA, pack, beta, c, ldc)
+}
+
+// PackedA is op(A) packed once, in the blocks the product walks, for
+// several products with the same A (a convolution's filter applied to
+// every image of a batch): packing A per product costs as much as the
+// multiply when B is narrow (small feature maps).
+type PackedA struct {
+	m, k int
+	buf  []float32
+}
+
+// PackA packs alpha·op(A) (m×k) into dst's storage (grown if too small).
+func PackA(dst *PackedA, transA bool, m, k int, alpha float32, a []float32, lda int) {
+	size := 0
+	for pc := 0; pc < k; pc += kc {
+		size += roundUp(m, mr) * min(kc, k-pc)
+	}
+	if cap(dst.buf) < size {
+		dst.buf = make([]float32, size)
+	}
+	dst.m, dst.k, dst.buf = m, k, dst.buf[:size]
+	off := 0
+	for pc := 0; pc < k; pc += kc {
+		kb := min(kc, k-pc)
+		for ic := 0; ic < m; ic += mc {
+			mb := min(mc, m-ic)
+			n := roundUp(mb, mr) * kb
+			packA(transA, a, lda, ic, pc, mb, kb, alpha, dst.buf[off:off+n])
+			off += n
+		}
+	}
+}
+
+// SgemmPrepacked is SgemmPacked with A packed by PackA: C = A·B + beta·C
+// (alpha was applied when packing).
+func SgemmPrepacked(serial bool, a *PackedA, n int, pack Packer, beta float32, c []float32, ldc int) {
+	w := runtime.GOMAXPROCS(0)
+	if serial {
+		w = 1
+	}
+	m := a.m
+	blockA := func(ic, pc, mb, kb int, _ []float32) []float32 {
+		// blocks of earlier pc panels hold roundUp(m, mr)·kc values each;
+		// within a panel, blocks of mc rows (mc is a multiple of mr)
+		off := roundUp(m, mr)*pc + ic*kb
+		return a.buf[off : off+roundUp(mb, mr)*kb]
+	}
+	runBlocks(w, m, n, a.k, blockA, pack, beta, c, ldc)
+}
+
+// runBlocks is the blocked product with A blocks from blockA.
+func runBlocks(workers int, m, n, k int, blockA func(ic, pc, mb, kb int, buf []float32) []float32, pack Packer, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -74,7 +135,7 @@ func run(workers int, transA bool, m, n, k int, alpha float32, a []float32, lda 
 			}
 		}
 	}
-	if k == 0 || alpha == 0 {
+	if k == 0 {
 		return
 	}
 	bufs := pool.Get().(*buffers)
@@ -87,8 +148,7 @@ func run(workers int, transA bool, m, n, k int, alpha float32, a []float32, lda 
 			pack(pc, jc, kb, nb, bp)
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
-				ap := bufs.a[:roundUp(mb, mr)*kb]
-				packA(transA, a, lda, ic, pc, mb, kb, alpha, ap)
+				ap := blockA(ic, pc, mb, kb, bufs.a)
 				macro(workers, ap, bp, mb, nb, kb, c[ic*ldc+jc:], ldc)
 			}
 		}

@@ -83,6 +83,21 @@ func check(t *testing.T, tA, tB bool, m, n, k int, alpha, beta float32) {
 			t.Fatalf("packed and plain differ at %d", i)
 		}
 	}
+	// A packed once and reused (twice, into the same PackedA) gives the same bits
+	var pa PackedA
+	PackA(&pa, false, 7, 3, 1, make([]float32, 21), 3) // another product first: storage is reused
+	PackA(&pa, tA, m, k, alpha, a, lda)
+	for rep := 0; rep < 2; rep++ {
+		c4 := append([]float32(nil), want...)
+		SgemmPrepacked(rep == 1, &pa, n, func(pc, jc, kb, nb int, bp []float32) {
+			packB(tB, b, ldb, pc, jc, kb, nb, bp)
+		}, beta, c4, ldc)
+		for i := range c {
+			if c[i] != c4[i] {
+				t.Fatalf("prepacked and plain differ at %d: %g vs %g", i, c4[i], c[i])
+			}
+		}
+	}
 	naive(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
 	for i := range c {
 		if d := math.Abs(float64(c[i] - want[i])); d > 1e-4*math.Sqrt(float64(k)+1)*math.Max(1, math.Abs(float64(want[i]))) {

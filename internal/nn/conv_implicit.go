@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"sync"
+
 	fastgemm "github.com/rpo-dev/rpo/internal/gemm"
 )
 
@@ -111,15 +113,21 @@ func (s *convShape) packColT(x []float32) fastgemm.Packer {
 	}
 }
 
+// packedFilters recycles the packed filter matrices of convForwardImplicit.
+var packedFilters = sync.Pool{New: func() any { return new(fastgemm.PackedA) }}
+
 func convForwardImplicit(o *conv2dOp, x, w, b, y []float32) {
 	s := shapeOfConv(o)
 	n, oc := o.x[0], o.w[0]
 	k, p := s.c*s.kh*s.kw, s.ho*s.wo
 	serial := workers(n) > 1
+	pw := packedFilters.Get().(*fastgemm.PackedA)
+	defer packedFilters.Put(pw)
+	fastgemm.PackA(pw, false, oc, k, 1, w, k) // once for the whole batch
 	parallelFor(n, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			yi := y[i*oc*p : (i+1)*oc*p]
-			fastgemm.SgemmPacked(serial, false, oc, p, k, 1, w, k, s.packCol(x[i*s.c*s.h*s.w:(i+1)*s.c*s.h*s.w]), 0, yi, p)
+			fastgemm.SgemmPrepacked(serial, pw, p, s.packCol(x[i*s.c*s.h*s.w:(i+1)*s.c*s.h*s.w]), 0, yi, p)
 			if b != nil {
 				for j := 0; j < oc; j++ {
 					row := yi[j*p : (j+1)*p]

@@ -132,7 +132,7 @@ func (b *Builder) Attention(name string, x, ctx *G.Node, heads int) *G.Node {
 	s := b.Scope(name)
 	split := func(t *G.Node, n int) *G.Node { // (B·n, D) → (B·H, n, dh)
 		t = s.Reshape(t, bs, n, heads, dh)
-		t = s.check("split-heads")(G.Transpose(t, 0, 2, 1, 3))
+		t = s.check("split-heads")(SwapAxes12(t))
 		return s.Reshape(t, bs*heads, n, dh)
 	}
 	x2 := s.Reshape(x, bs*l, d)
@@ -145,7 +145,7 @@ func (b *Builder) Attention(name string, x, ctx *G.Node, heads int) *G.Node {
 	attn := s.check("softmax")(G.SoftMax(scores, 2))
 	o := s.check("mix")(G.BatchedMatMul(attn, v))
 	o = s.Reshape(o, bs, heads, l, dh)
-	o = s.check("merge-heads")(G.Transpose(o, 0, 2, 1, 3))
+	o = s.check("merge-heads")(SwapAxes12(o))
 	o = s.Reshape(o, bs*l, d)
 	o = s.Linear("to_out", o, d, true)
 	return s.Reshape(o, bs, l, d)
@@ -185,15 +185,15 @@ func (b *Builder) AttnBlock(name string, x, ctx *G.Node, heads, groups int) *G.N
 	n, c, h, w := xs[0], xs[1], xs[2], xs[3]
 	t := s.GroupNorm("norm", x, groups, false)
 	t = s.Reshape(t, n, c, h*w)
-	t = s.check("to-tokens")(G.Transpose(t, 0, 2, 1))
-	t = s.Reshape(t, n*h*w, c) // make the transpose contiguous
+	t = s.check("to-tokens")(SwapAxes12(t))
+	t = s.Reshape(t, n*h*w, c)
 	ln := func(name string, t *G.Node) *G.Node { return s.Reshape(s.LayerNorm(name, t), n, h*w, c) }
 	t3 := s.Reshape(t, n, h*w, c)
 	t3 = s.Add(t3, s.Attention("attn1", ln("norm1", t), nil, heads))
 	if ctx != nil {
 		t3 = s.Add(t3, s.Attention("attn2", ln("norm2", s.Reshape(t3, n*h*w, c)), ctx, heads))
 	}
-	t = s.check("to-map")(G.Transpose(t3, 0, 2, 1))
+	t = s.check("to-map")(SwapAxes12(t3))
 	t = s.Reshape(t, n, c, h, w)
 	return s.Add(x, s.Conv("proj_out", t, c, 1, 1, 0))
 }

@@ -179,6 +179,42 @@ func TestUpsample2xGrad(t *testing.T) {
 	})
 }
 
+func TestSwapAxes12(t *testing.T) {
+	for _, shape := range [][]int{{2, 3, 4}, {2, 3, 4, 5}} {
+		checkGrad(t, "swapaxes12", []*tensor.Dense{randn(1, shape...)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+			y, err := SwapAxes12(xs[0])
+			if err != nil {
+				return nil, err
+			}
+			return WeightedSum(g, y, 7)
+		})
+		// the same values as gorgonia's Transpose
+		g := G.NewGraph()
+		x := G.NewTensor(g, tensor.Float64, len(shape), G.WithValue(randn(2, shape...)))
+		axes := []int{0, 2, 1, 3}[:len(shape)]
+		want, _ := G.Transpose(x, axes...)
+		got, err := SwapAxes12(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := G.NewTapeMachine(g)
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		m.Close()
+		if !got.Shape().Eq(want.Shape()) {
+			t.Fatalf("shape %v, want %v", got.Shape(), want.Shape())
+		}
+		wv, gv := want.Value().(*tensor.Dense), got.Value().Data().([]float64)
+		wc := wv.Materialize().Data().([]float64)
+		for i := range gv {
+			if gv[i] != wc[i] {
+				t.Fatalf("%v: element %d = %g, want %g", shape, i, gv[i], wc[i])
+			}
+		}
+	}
+}
+
 func TestAddChannelGrad(t *testing.T) {
 	for _, b := range [][]int{{3}, {2, 3}} {
 		checkGrad(t, "addchannel", []*tensor.Dense{randn(1, 2, 3, 4, 2), randn(2, b...)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
