@@ -76,6 +76,8 @@ func TestConv2dFloat32MatchesFloat64(t *testing.T) {
 		{"3x3 stride2 pad1", []int{2, 4, 8, 8}, []int{6, 4, 3, 3}, ConvGeom{2, 1}},
 		{"4x4 stride2 pad1 (patchifying stem)", []int{2, 3, 16, 16}, []int{8, 3, 4, 4}, ConvGeom{2, 1}},
 		{"1x1", []int{1, 6, 5, 5}, []int{3, 6, 1, 1}, ConvGeom{1, 0}},
+		{"3x3 pad0", []int{2, 3, 7, 9}, []int{4, 3, 3, 3}, ConvGeom{1, 0}},
+		{"3x3 pad1, rows wider than a panel, K over one block", []int{1, 32, 5, 40}, []int{4, 32, 3, 3}, ConvGeom{1, 1}},
 	} {
 		y64, gx64, gw64, gb64 := convRun(t, tensor.Float64, c.x, c.w, c.geom)
 		y32, gx32, gw32, gb32 := convRun(t, tensor.Float32, c.x, c.w, c.geom)

@@ -88,6 +88,63 @@ func (s *convShape) packCol(x []float32) fastgemm.Packer {
 	}
 }
 
+// paddedImages recycles the zero-padded images of stride-1 convolutions.
+var paddedImages = sync.Pool{New: func() any { return new([]float32) }}
+
+// pad writes x (C,H,W) zero-padded by Pad on every side into *buf (grown
+// when too small) and returns it.
+func (s *convShape) pad(x []float32, buf *[]float32) []float32 {
+	pd := s.g.Pad
+	hp, wp := s.h+2*pd, s.w+2*pd
+	if cap(*buf) < s.c*hp*wp {
+		*buf = make([]float32, s.c*hp*wp)
+	}
+	xp := (*buf)[:s.c*hp*wp]
+	clear(xp)
+	for ci := 0; ci < s.c; ci++ {
+		for iy := 0; iy < s.h; iy++ {
+			copy(xp[(ci*hp+iy+pd)*wp+pd:], x[(ci*s.h+iy)*s.w:(ci*s.h+iy+1)*s.w])
+		}
+	}
+	return xp
+}
+
+// packColPadded packs col(x) (K×P) of a stride-1 convolution from xp, the
+// image already padded (pad): each patch row is then, per output row, one
+// contiguous run of reads with no bounds to check — about twice as fast as
+// gatherRow on the small feature maps of the U-Net.
+func (s *convShape) packColPadded(xp []float32) fastgemm.Packer {
+	const nr = fastgemm.NR
+	wp := s.w + 2*s.g.Pad
+	hp, khw := s.h+2*s.g.Pad, s.kh*s.kw
+	return func(pc, jc, kb, nb int, bp []float32) {
+		for j0 := 0; j0 < nb; j0 += nr {
+			panel := bp[(j0/nr)*nr*kb : (j0/nr+1)*nr*kb]
+			cols := min(nr, nb-j0)
+			oy0, ox0 := (jc+j0)/s.wo, (jc+j0)%s.wo
+			for p := 0; p < kb; p++ {
+				r := pc + p
+				ci, ki, kj := r/khw, (r%khw)/s.kw, r%s.kw
+				base := (ci*hp+ki)*wp + kj
+				dst := panel[p*nr : (p+1)*nr]
+				oy, ox := oy0, ox0
+				for q := 0; q < cols; {
+					run := min(cols-q, s.wo-ox)
+					src := xp[base+oy*wp+ox : base+oy*wp+ox+run]
+					d := dst[q : q+run]
+					for t := range d {
+						d[t] = src[t]
+					}
+					q += run
+					ox = 0
+					oy++
+				}
+				clear(dst[cols:])
+			}
+		}
+	}
+}
+
 // packColT packs col(x)ᵀ (P×K) for the filter gradient: each patch row is
 // gathered contiguously, then spread over the panel.
 func (s *convShape) packColT(x []float32) fastgemm.Packer {
@@ -125,9 +182,24 @@ func convForwardImplicit(o *conv2dOp, x, w, b, y []float32) {
 	defer packedFilters.Put(pw)
 	fastgemm.PackA(pw, false, oc, k, 1, w, k) // once for the whole batch
 	parallelFor(n, func(_, lo, hi int) {
+		var xp *[]float32
+		if s.g.Stride == 1 && s.g.Pad > 0 {
+			xp = paddedImages.Get().(*[]float32)
+			defer paddedImages.Put(xp)
+		}
 		for i := lo; i < hi; i++ {
 			yi := y[i*oc*p : (i+1)*oc*p]
-			fastgemm.SgemmPrepacked(serial, pw, p, s.packCol(x[i*s.c*s.h*s.w:(i+1)*s.c*s.h*s.w]), 0, yi, p)
+			xi := x[i*s.c*s.h*s.w : (i+1)*s.c*s.h*s.w]
+			var pack fastgemm.Packer
+			switch {
+			case s.g.Stride != 1:
+				pack = s.packCol(xi)
+			case xp != nil:
+				pack = s.packColPadded(s.pad(xi, xp))
+			default:
+				pack = s.packColPadded(xi)
+			}
+			fastgemm.SgemmPrepacked(serial, pw, p, pack, 0, yi, p)
 			if b != nil {
 				for j := 0; j < oc; j++ {
 					row := yi[j*p : (j+1)*p]
