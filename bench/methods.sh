@@ -16,9 +16,10 @@ ROWS=${ROWS:-"base rpo sim rpo-last sim-es rpo-0.3 rpo-0.7"}
 IPP=${IPP:-4}
 VAL_EVERY=${VAL_EVERY:-40}
 OUT=${OUT:-eval/methods}
+NEG=${NEG:-$OUT/negatives}   # base-model samples shared by the two runs of a subject (one per concurrent instance)
 go build -o bin/rpo ./cmd/rpo
 mkdir -p "$OUT"
-common=(--bench minidreambench --subjects "$SUBJECTS" --images-per-prompt "$IPP" --val-every "$VAL_EVERY" --log-format json)
+common=(--bench minidreambench --subjects "$SUBJECTS" --images-per-prompt "$IPP" --val-every "$VAL_EVERY" --negatives-cache "$NEG" --log-format json)
 [ -n "${MODEL:-}" ] && common+=(--model "$MODEL")
 [ -n "${REWARD:-}" ] && common+=(--reward-model "$REWARD")
 [ -n "${CLIP:-}" ] && common+=(--clip-model "$CLIP")

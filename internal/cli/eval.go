@@ -34,6 +34,7 @@ type EvalOptions struct {
 	DinoModel       string   `mapstructure:"dino_model" yaml:"dino_model"`
 	OutDir          string   `mapstructure:"out" yaml:"out"`
 	Runs            string   `mapstructure:"runs" yaml:"runs"`
+	NegativesCache  string   `mapstructure:"negatives_cache" yaml:"negatives_cache"`
 	Select          string   `mapstructure:"select" yaml:"select"`
 	Subjects        []string `mapstructure:"subjects" yaml:"subjects"`
 	Shard           string   `mapstructure:"shard" yaml:"shard"`
@@ -81,6 +82,7 @@ and combine the directories with rpo eval merge.`,
 	f.String("dino-model", "", "dino-mini model directory, DINO (default: embedded)")
 	f.String("out", "eval", "output directory")
 	f.String("runs", "", "directory of the per-subject training runs (default: OUT/runs); evaluations that differ only in --select share one")
+	f.String("negatives-cache", "", "directory of base-model samples (negatives, class images) shared by runs (default: each run's own)")
 	f.String("select", "", "whose weights are evaluated: best@λ or last (default: the method's: best@λ_val for rpo, last for dreambooth, a config's first select rule); every run keeps best@0.3, best@0.5, best@0.7 and last")
 	f.StringSlice("subjects", nil, "evaluate only these subjects")
 	f.String("shard", "", "i/n: evaluate every n-th subject starting at i")
@@ -300,7 +302,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		Bench: b, BenchName: benchName, Out: o.OutDir, Runs: o.Runs, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
 		Token: o.Token, ImagesPerPrompt: o.ImagesPerPrompt, Sampler: sampler, LambdaVal: o.LambdaVal, Seed: o.Seed, Version: Version,
 		Train: rpo.Options{Beta: 1, Rules: rules, ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
-			NegPerPrompt: 4, NegSampler: sampler, ClassImages: 16, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
+			NegPerPrompt: 4, NegSampler: sampler, NegativesCache: o.NegativesCache, ClassImages: 16, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
 	}, m, func(subject string, done, total int) {
 		o.Logger.Info("subject done", "subject", subject, "done", done, "of", total, "elapsed", time.Since(start).Round(time.Second))
 	})
