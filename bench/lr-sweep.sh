@@ -2,13 +2,14 @@
 # The learning-rate sweep of rpo train (issue #7): a few MiniDreamBench
 # subjects (live and object) at several learning rates, each run's best
 # validation reward and the base model's (step 0), side by side.
-#   LRS="1e-5 3e-5 1e-4 3e-4" SUBJECTS="dog cat2 backpack teapot vase" STEPS=400 bench/lr-sweep.sh
+#   LRS="1e-5 3e-5 1e-4 3e-4" SUBJECTS="dog cat2 backpack teapot vase" STEPS=400 VAL_EVERY=40 bench/lr-sweep.sh
 # Models: the embedded ones, or MODEL=... REWARD=... directories.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LRS=${LRS:-"1e-5 3e-5 1e-4 3e-4"}
 SUBJECTS=${SUBJECTS:-"dog cat2 backpack teapot vase"}
 STEPS=${STEPS:-400}
+VAL_EVERY=${VAL_EVERY:-40}
 OUT=${OUT:-runs/lr-sweep}
 go build -o bin/rpo ./cmd/rpo
 [ -d "$OUT/minidreambench" ] || ./bin/rpo world export --out "$OUT/minidreambench"
@@ -20,11 +21,11 @@ for lr in $LRS; do
     run="$OUT/lr$lr/$s"
     mkdir -p "$OUT/lr$lr"
     [ -f "$run/checkpoints/state.json" ] && resume=(--resume) || resume=()
-    ./bin/rpo train --subject "$s" --refs "$OUT/minidreambench/$s" --out "$run" --lr "$lr" --steps "$STEPS" \
+    ./bin/rpo train --subject "$s" --refs "$OUT/minidreambench/$s" --out "$run" --lr "$lr" --steps "$STEPS" --val-every "$VAL_EVERY" \
       --negatives-cache "$OUT/negatives" --log-format json "${args[@]}" "${resume[@]}" > "$run.log" 2>&1 || { echo "$s lr=$lr failed: see $run.log"; continue; }
   done
 done
-printf '%-8s %-10s %10s %10s %6s\n' lr subject base best step
+printf '%-8s %-10s %10s %10s %6s %10s\n' lr subject base best step last
 for lr in $LRS; do
   for s in $SUBJECTS; do
     m="$OUT/lr$lr/$s/metrics.jsonl"
@@ -35,7 +36,7 @@ vals = [json.loads(l)["validation"] for l in open(sys.argv[1]) if '"validation"'
 key = "0.5"
 base = next(v["reward"][key] for v in vals if v["step"] == 0)
 best = max(vals, key=lambda v: v["reward"][key])
-print(f"{sys.argv[2]:<8} {sys.argv[3]:<10} {base:>10.4f} {best['reward'][key]:>10.4f} {best['step']:>6}")
+print(f"{sys.argv[2]:<8} {sys.argv[3]:<10} {base:>10.4f} {best['reward'][key]:>10.4f} {best['step']:>6} {vals[-1]['reward'][key]:>10.4f}")
 PY
   done
 done

@@ -19,16 +19,20 @@ OUT=${OUT:-eval/methods}
 NEG=${NEG:-$OUT/negatives}   # base-model samples shared by the two runs of a subject (one per concurrent instance)
 go build -o bin/rpo ./cmd/rpo
 mkdir -p "$OUT"
-common=(--bench minidreambench --subjects "$SUBJECTS" --images-per-prompt "$IPP" --val-every "$VAL_EVERY" --negatives-cache "$NEG" --log-format json)
+common=(--bench minidreambench --images-per-prompt "$IPP" --val-every "$VAL_EVERY" --negatives-cache "$NEG" --log-format json)
 [ -n "${MODEL:-}" ] && common+=(--model "$MODEL")
 [ -n "${REWARD:-}" ] && common+=(--reward-model "$REWARD")
 [ -n "${CLIP:-}" ] && common+=(--clip-model "$CLIP")
 [ -n "${DINO:-}" ] && common+=(--dino-model "$DINO")
+# one process per subject: the memory of a subject's training run is then
+# returned to the system whatever the Go heap keeps
 row() {
   local name=$1; shift
-  echo "$(date +%T) $name"
-  /usr/bin/time -f "$name %e s" -a -o "$OUT/times.txt" ./bin/rpo eval "${common[@]}" --out "$OUT/$name" "$@" > "$OUT/$name.log" 2>&1 \
-    || { echo "$name failed: see $OUT/$name.log"; return 1; }
+  for s in ${SUBJECTS//,/ }; do
+    echo "$(date +%T) $name $s"
+    /usr/bin/time -f "$name $s %e s" -a -o "$OUT/times.txt" ./bin/rpo eval "${common[@]}" --subjects "$s" --out "$OUT/$name" "$@" >> "$OUT/$name.log" 2>&1 \
+      || { echo "$name $s failed: see $OUT/$name.log"; return 1; }
+  done
 }
 dirs=()
 for r in $ROWS; do

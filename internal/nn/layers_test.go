@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -90,5 +91,39 @@ func TestStoreInitIndependentOfOrder(t *testing.T) {
 	}
 	if a.Count() != 11 || a.Len() != 2 {
 		t.Errorf("count %d len %d", a.Count(), a.Len())
+	}
+}
+
+// A closed program is garbage: compiling and dropping programs does not
+// grow the heap (gorgonia's tape-machine finalizer used to pin each one,
+// with the values of its last run, for the life of the process).
+func TestClosedProgramsAreCollected(t *testing.T) {
+	var ms runtime.MemStats
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	run := func() {
+		b := NewBuilder(NewStore(tensor.Float32, 1), nil)
+		x, _ := b.InputData("x", 1<<20) // 4 MB, and as much again for each value of the run
+		y := G.Must(G.Square(x))
+		p, err := Compile(b, G.Must(G.Sum(y)), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Run(); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+	}
+	run()
+	before := heap()
+	for i := 0; i < 10; i++ {
+		run()
+	}
+	if grown := int64(heap()) - int64(before); grown > 16<<20 {
+		t.Errorf("the heap grew by %d MB over 10 closed programs of ~12 MB each", grown>>20)
 	}
 }

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"runtime"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -36,7 +37,16 @@ func Compile(b *Builder, loss *G.Node, train bool) (*Program, error) {
 			G.Read(grads[i], &p.gradVals[i])
 		}
 	}
-	p.vm = G.NewTapeMachine(b.G)
+	vm := G.NewTapeMachine(b.G)
+	// gorgonia sets a finalizer on every tape machine (a no-op without
+	// CUDA). The machine sits in a reference cycle with its program and
+	// graph, and Go never collects a cycle that holds a finalizer: every
+	// compiled program — with every value of its last run — stayed in memory
+	// for the life of the process (GORGONIA.md lists the other traps; this
+	// one cost ~7 GB per subject in rpo eval). Without the finalizer the
+	// machine is ordinary garbage once unreachable.
+	runtime.SetFinalizer(vm, nil)
+	p.vm = vm
 	return p, nil
 }
 
