@@ -47,7 +47,7 @@ selftest: build
 
 # The README's first set-up command: the main job on the embedded models.
 # RPO fine-tuning of the base model on MiniDreamBench's dog (its 5 rendered
-# references), then 4 images of the subject in a new scene. ~7 minutes.
+# references), then 4 images of the subject in a new scene. ~5 minutes.
 demo: build
 	./$(BIN) world export --out runs/demo/minidreambench --force
 	./$(BIN) train --subject dog --refs runs/demo/minidreambench/dog --out runs/demo/dog --force

@@ -162,6 +162,15 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if entries, err := os.ReadDir(o.OutDir); err == nil && len(entries) > 0 && !o.Resume && !o.Force {
 		return fmt.Errorf("%s already holds a run: continue it with --resume, or overwrite with --force", o.OutDir)
 	}
+	if o.Force && !o.Resume {
+		// a new run: its metrics and checkpoint start empty (the negatives
+		// cache stays; it is keyed by model, prompt, seed and sampler)
+		for _, name := range []string{"metrics.jsonl", "checkpoints", "val"} {
+			if err := os.RemoveAll(filepath.Join(o.OutDir, name)); err != nil {
+				return err
+			}
+		}
+	}
 	loss, err := rpo.ParseLoss(o.Loss)
 	if err != nil {
 		return err

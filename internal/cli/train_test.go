@@ -62,6 +62,14 @@ func TestTrainEndToEnd(t *testing.T) {
 	if _, err := execute(t, NewRootCmd(), append(args, "--resume", "--steps", "6")...); err != nil {
 		t.Errorf("resume: %v", err)
 	}
+	// --force starts a new run: metrics.jsonl holds its steps only
+	if _, err := execute(t, NewRootCmd(), append(args, "--force")...); err != nil {
+		t.Fatalf("force: %v", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if n := strings.Count(string(b), `{"step":{`); n != 4 {
+		t.Errorf("after --force metrics.jsonl has %d steps, want 4", n)
+	}
 }
 
 func TestTrainBadInput(t *testing.T) {
