@@ -108,11 +108,8 @@ func newEvalMergeCmd() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			meta := eval.Meta{Method: "merged", PromptCleaning: "token removed, class kept"}
-			if b, err := os.ReadFile(filepath.Join(args[0], "results.json")); err == nil {
-				var r eval.Report
-				if yaml.Unmarshal(b, &r) == nil {
-					meta = r.Meta
-				}
+			if r, err := eval.ReadReport(args[0]); err == nil {
+				meta = r.Meta // results.json is JSON: read with yaml, its snake_case fields came back empty
 			}
 			rep, err := eval.Merge(args, out, meta)
 			if err != nil {
@@ -161,16 +158,16 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 	m := eval.Method{Name: o.Method, Steps: o.TrainSteps, LR: o.LR}
 	switch o.Method {
 	case "base":
-		return m, selectRule(&m, o)
+		return m, nil
 	case "rpo":
 		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1, Pref: 1}, fmt.Sprintf("best@%g", o.LambdaVal)
-		return m, selectRule(&m, o)
+		return m, nil
 	case "dreambooth":
 		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1}, "last"
-		return m, selectRule(&m, o)
+		return m, nil
 	case "dreambooth-prior":
 		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1, Prior: 1}, "last"
-		return m, selectRule(&m, o)
+		return m, nil
 	}
 	b, err := os.ReadFile(o.Method)
 	if err != nil {
@@ -199,7 +196,7 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 	if c.LR > 0 {
 		m.LR = c.LR
 	}
-	return m, selectRule(&m, o)
+	return m, nil
 }
 
 // selectRule applies --select to a trained method.
@@ -232,6 +229,9 @@ func defaultStr(s, d string) string {
 func RunEval(ctx context.Context, o *EvalOptions) error {
 	method, err := parseMethod(o)
 	if err != nil {
+		return err
+	}
+	if err := selectRule(&method, o); err != nil {
 		return err
 	}
 	if o.ValEvery < 1 || o.ValPerPrompt < 1 {

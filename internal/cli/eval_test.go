@@ -40,6 +40,10 @@ func TestEvalEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(got, "merged 2 subjects") {
 		t.Errorf("merge: %v %s", err, got)
 	}
+	// the merged report keeps the evaluation's description
+	if md, _ := os.ReadFile(filepath.Join(merged, "results.md")); !strings.Contains(string(md), "1 images per prompt") {
+		t.Errorf("merged results.md lost the meta:\n%s", md)
+	}
 	// the table of two evaluations: a row against itself differs by 0
 	got, err = execute(t, NewRootCmd(), "eval", "table", out, merged)
 	if err != nil || !strings.Contains(got, "| base | 2 |") || !strings.Contains(got, "| base | 2 | +0.0000 ± 0.0000 |") {

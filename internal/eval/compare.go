@@ -1,9 +1,7 @@
 package eval
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -20,19 +18,14 @@ type Row struct {
 func LoadRows(dirs []string) ([]Row, error) {
 	var rows []Row
 	for _, d := range dirs {
-		path := filepath.Join(d, "results.json")
-		b, err := os.ReadFile(path)
+		r, err := ReadReport(d)
 		if err != nil {
-			return nil, fmt.Errorf("eval: %w", err)
-		}
-		var r Report
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("eval: %s: %w", path, err)
+			return nil, err
 		}
 		if len(r.Subjects) == 0 {
-			return nil, fmt.Errorf("eval: %s: no subjects", path)
+			return nil, fmt.Errorf("eval: %s: no subjects", filepath.Join(d, "results.json"))
 		}
-		rows = append(rows, Row{Dir: d, Report: r})
+		rows = append(rows, Row{Dir: d, Report: *r})
 	}
 	return rows, nil
 }

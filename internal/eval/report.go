@@ -39,6 +39,20 @@ type Report struct {
 // Metrics in report order, with their column names.
 var Metrics = []struct{ Key, Name string }{{"dino", "DINO"}, {"clip_i", "CLIP-I"}, {"clip_t", "CLIP-T"}, {"reward", "r_λ"}}
 
+// ReadReport reads dir/results.json.
+func ReadReport(dir string) (*Report, error) {
+	path := filepath.Join(dir, "results.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("eval: %s: %w", path, err)
+	}
+	return &r, nil
+}
+
 // Merge reads the finished subjects of one or more evaluation directories
 // (shards), aggregates them and writes results.json, subjects.csv,
 // results.md and report.html into out. A subject found twice is taken once.

@@ -45,11 +45,15 @@ type Packer func(pc, jc, kb, nb int, bp []float32)
 // SgemmPacked is Sgemm with B supplied by a Packer: C = alpha·op(A)·B + beta·C.
 // serial keeps the work on the calling goroutine.
 func SgemmPacked(serial, transA bool, m, n, k int, alpha float32, a []float32, lda int, pack Packer, beta float32, c []float32, ldc int) {
-	w := runtime.GOMAXPROCS(0)
+	run(workersFor(serial), transA, m, n, k, alpha, a, lda, pack, beta, c, ldc)
+}
+
+// workersFor is 1 when the caller keeps the work serial, else every core.
+func workersFor(serial bool) int {
 	if serial {
-		w = 1
+		return 1
 	}
-	run(w, transA, m, n, k, alpha, a, lda, pack, beta, c, ldc)
+	return runtime.GOMAXPROCS(0)
 }
 
 func sgemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -104,10 +108,6 @@ func PackA(dst *PackedA, transA bool, m, k int, alpha float32, a []float32, lda 
 // SgemmPrepacked is SgemmPacked with A packed by PackA: C = A·B + beta·C
 // (alpha was applied when packing).
 func SgemmPrepacked(serial bool, a *PackedA, n int, pack Packer, beta float32, c []float32, ldc int) {
-	w := runtime.GOMAXPROCS(0)
-	if serial {
-		w = 1
-	}
 	m := a.m
 	blockA := func(ic, pc, mb, kb int, _ []float32) []float32 {
 		// blocks of earlier pc panels hold roundUp(m, mr)·kc values each;
@@ -115,7 +115,7 @@ func SgemmPrepacked(serial bool, a *PackedA, n int, pack Packer, beta float32, c
 		off := roundUp(m, mr)*pc + ic*kb
 		return a.buf[off : off+roundUp(mb, mr)*kb]
 	}
-	runBlocks(w, m, n, a.k, blockA, pack, beta, c, ldc)
+	runBlocks(workersFor(serial), m, n, a.k, blockA, pack, beta, c, ldc)
 }
 
 // runBlocks is the blocked product with A blocks from blockA.

@@ -111,8 +111,9 @@ func (s *convShape) pad(x []float32, buf *[]float32) []float32 {
 
 // packColPadded packs col(x) (K×P) of a stride-1 convolution from xp, the
 // image already padded (pad): each patch row is then, per output row, one
-// contiguous run of reads with no bounds to check — about twice as fast as
-// gatherRow on the small feature maps of the U-Net.
+// contiguous run of reads with no bounds to check (gatherRow's clipping and
+// clearing per run was 24% of a sampling step; with this packer sampling
+// is 1.09× faster, README "Sampling").
 func (s *convShape) packColPadded(xp []float32) fastgemm.Packer {
 	const nr = fastgemm.NR
 	wp := s.w + 2*s.g.Pad
