@@ -6,6 +6,7 @@
 # pure L_sim.
 #   SUBJECTS=dog,cat2,backpack,teapot,vase bench/methods.sh
 #   ROWS="base rpo sim rpo-last sim-es rpo-0.3 rpo-0.7" IPP=4 VAL_EVERY=40 OUT=eval/methods bench/methods.sh
+# Further rows (each trains once more per subject): dreambooth-prior, rpo-b0.3 (β = 0.3).
 # Models: the embedded ones, or MODEL=, REWARD=, CLIP=, DINO= directories.
 # Interrupted: run it again; finished subjects and rows are skipped and
 # unfinished training runs resume.
@@ -44,6 +45,8 @@ for r in $ROWS; do
     sim-es)   row sim-es --method configs/ablation-es-sim.yaml --runs "$OUT/runs-sim" ;;             # early stopping without L_pref
     rpo-0.3)  row rpo-0.3 --method rpo --select best@0.3 --runs "$OUT/runs-rpo" ;;                   # λ_val sweep
     rpo-0.7)  row rpo-0.7 --method rpo --select best@0.7 --runs "$OUT/runs-rpo" ;;
+    dreambooth-prior) row dreambooth-prior --method dreambooth-prior --runs "$OUT/runs-prior" ;;   # DreamBooth with prior preservation
+    rpo-b0.3) row rpo-b0.3 --method rpo --beta 0.3 --runs "$OUT/runs-rpo-b0.3" ;;                 # RPO with a smaller preference term
     *) echo "unknown row $r"; exit 2 ;;
   esac
   dirs+=("$OUT/$r")

@@ -45,6 +45,7 @@ type EvalOptions struct {
 	Seed            uint64   `mapstructure:"seed" yaml:"seed"`
 	TrainSteps      int      `mapstructure:"train_steps" yaml:"train_steps"`
 	LR              float64  `mapstructure:"lr" yaml:"lr"`
+	Beta            float64  `mapstructure:"beta" yaml:"beta"`
 	ValEvery        int      `mapstructure:"val_every" yaml:"val_every"`
 	ValPerPrompt    int      `mapstructure:"val_per_prompt" yaml:"val_per_prompt"`
 	Token           string   `mapstructure:"token" yaml:"token"`
@@ -93,6 +94,7 @@ and combine the directories with rpo eval merge.`,
 	f.Uint64("seed", 0, "seed base of the generated images")
 	f.Int("train-steps", 400, "fine-tuning steps of trained methods")
 	f.Float64("lr", 5e-5, "fine-tuning learning rate")
+	f.Float64("beta", 1, "β of L_pref for trained methods (rpo train --beta; a method config's beta: wins)")
 	f.Int("val-every", 40, "validation interval of trained methods (rpo train --val-every)")
 	f.Int("val-per-prompt", 4, "validation images per training prompt (rpo train --val-per-prompt)")
 	f.String("token", "sks", "unique identifier token")
@@ -155,7 +157,18 @@ func newEvalTableCmd() *cobra.Command {
 }
 
 func parseMethod(o *EvalOptions) (eval.Method, error) {
-	m := eval.Method{Name: o.Method, Steps: o.TrainSteps, LR: o.LR}
+	m, err := parseMethodKind(o)
+	if err == nil && m.Train && m.Beta != 1 {
+		m.Name += fmt.Sprintf(" β%g", m.Beta)
+	}
+	return m, err
+}
+
+func parseMethodKind(o *EvalOptions) (eval.Method, error) {
+	m := eval.Method{Name: o.Method, Steps: o.TrainSteps, LR: o.LR, Beta: o.Beta}
+	if m.Beta <= 0 {
+		return m, fmt.Errorf("--beta %g: must be positive", o.Beta)
+	}
 	switch o.Method {
 	case "base":
 		return m, nil
@@ -178,6 +191,7 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 		Select string  `yaml:"select"`
 		Steps  int     `yaml:"steps"`
 		LR     float64 `yaml:"lr"`
+		Beta   float64 `yaml:"beta"`
 	}
 	if err := yaml.Unmarshal(b, &c); err != nil {
 		return m, fmt.Errorf("--method %s: %w", o.Method, err)
@@ -195,6 +209,9 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 	}
 	if c.LR > 0 {
 		m.LR = c.LR
+	}
+	if c.Beta > 0 {
+		m.Beta = c.Beta
 	}
 	return m, nil
 }

@@ -100,3 +100,29 @@ func TestEvalEncodersEndToEnd(t *testing.T) {
 		t.Errorf("image-only reward model: %v", err)
 	}
 }
+
+// TestParseMethodBeta: --beta reaches trained methods and names the row;
+// a method config's beta wins; β ≤ 0 is refused.
+func TestParseMethodBeta(t *testing.T) {
+	o := &EvalOptions{Method: "rpo", TrainSteps: 400, LR: 5e-5, Beta: 0.3, LambdaVal: 0.5}
+	m, err := parseMethod(o)
+	if err != nil || m.Beta != 0.3 || m.Name != "rpo β0.3" {
+		t.Errorf("rpo --beta 0.3: %+v %v", m, err)
+	}
+	o.Beta = 1
+	if m, _ = parseMethod(o); m.Name != "rpo" {
+		t.Errorf("β 1 renamed the row: %q", m.Name)
+	}
+	cfg := filepath.Join(t.TempDir(), "rpo-b01.yaml")
+	if err := os.WriteFile(cfg, []byte("loss: rpo\nselect: best@0.5\nbeta: 0.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o.Method = cfg
+	if m, err = parseMethod(o); err != nil || m.Beta != 0.1 || m.Name != "rpo-b01 β0.1" {
+		t.Errorf("config beta: %+v %v", m, err)
+	}
+	o.Method, o.Beta = "rpo", 0
+	if _, err := parseMethod(o); err == nil {
+		t.Error("β 0 accepted")
+	}
+}

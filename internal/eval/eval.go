@@ -48,6 +48,15 @@ type Method struct {
 	Rule  string // which selection rule's weights are evaluated ("best@0.5", "last")
 	Steps int
 	LR    float64
+	Beta  float64 // β of L_pref (0 means 1, the paper's)
+}
+
+// beta is m.Beta with the paper's default.
+func (m Method) beta() float64 {
+	if m.Beta == 0 {
+		return 1
+	}
+	return m.Beta
 }
 
 // Options configure an evaluation.
@@ -184,7 +193,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 		to.Out = filepath.Join(o.Runs, s.Name)
 		to.Class, to.Token, to.Refs, to.Prompts = s.Class, o.Token, refs, ps
 		to.Base, to.BaseID, to.BaseDir, to.Reward = m.Base, m.BaseID, m.BaseDir, m.Align
-		to.Loss, to.Steps, to.LR = o.Method.Loss, o.Method.Steps, o.Method.LR
+		to.Loss, to.Steps, to.LR, to.Beta = o.Method.Loss, o.Method.Steps, o.Method.LR, o.Method.beta()
 		if err := claimRun(to.Out, o.Method, to); err != nil {
 			return nil, err
 		}
@@ -240,6 +249,7 @@ type runClaim struct {
 	Loss  rpo.LossWeights `json:"loss"`
 	Steps int             `json:"steps"`
 	LR    float64         `json:"lr"`
+	Beta  float64         `json:"beta,omitempty"` // absent in claims written before --beta: 1
 	Rules []string        `json:"rules"`
 	Val   [2]int          `json:"validation"` // every, images per prompt
 }
@@ -247,7 +257,7 @@ type runClaim struct {
 // claimRun writes dir/eval-run.json for a new run, or checks that an
 // existing run was trained the way m asks and keeps m.Rule's weights.
 func claimRun(dir string, m Method, to rpo.Options) error {
-	want := runClaim{Loss: m.Loss, Steps: m.Steps, LR: m.LR, Val: [2]int{to.ValEvery, to.ValPerPrompt}}
+	want := runClaim{Loss: m.Loss, Steps: m.Steps, LR: m.LR, Beta: m.beta(), Val: [2]int{to.ValEvery, to.ValPerPrompt}}
 	for _, r := range to.Rules {
 		want.Rules = append(want.Rules, r.Name())
 	}
@@ -263,13 +273,13 @@ func claimRun(dir string, m Method, to rpo.Options) error {
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	var have runClaim
+	have := runClaim{Beta: 1}
 	if err := json.Unmarshal(b, &have); err != nil {
 		return fmt.Errorf("eval: %s: %w", path, err)
 	}
-	if have.Loss != want.Loss || have.Steps != want.Steps || have.LR != want.LR || have.Val != want.Val {
-		return fmt.Errorf("eval: %s: the run was trained with loss %+v, %d steps, lr %g, validation %v; this method asks for loss %+v, %d steps, lr %g, validation %v (use another --runs directory)",
-			path, have.Loss, have.Steps, have.LR, have.Val, want.Loss, want.Steps, want.LR, want.Val)
+	if have.Loss != want.Loss || have.Steps != want.Steps || have.LR != want.LR || have.Beta != want.Beta || have.Val != want.Val {
+		return fmt.Errorf("eval: %s: the run was trained with loss %+v, %d steps, lr %g, β %g, validation %v; this method asks for loss %+v, %d steps, lr %g, β %g, validation %v (use another --runs directory)",
+			path, have.Loss, have.Steps, have.LR, have.Beta, have.Val, want.Loss, want.Steps, want.LR, want.Beta, want.Val)
 	}
 	for _, r := range have.Rules {
 		if r == m.Rule {

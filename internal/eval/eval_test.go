@@ -148,6 +148,11 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	if err := Run(context.Background(), other, m, nil); err == nil || !strings.Contains(err.Error(), "eval-run.json") {
 		t.Errorf("a run trained with another learning rate was shared: %v", err)
 	}
+	other = last
+	other.Method.Beta, other.Out = 0.3, t.TempDir()
+	if err := Run(context.Background(), other, m, nil); err == nil || !strings.Contains(err.Error(), "β 1") {
+		t.Errorf("a run trained with β 1 was shared by a β 0.3 method: %v", err)
+	}
 	if _, err := Select(b.Subjects, []string{"unicorn"}, 0, 1); err == nil {
 		t.Error("unknown subject accepted")
 	}
