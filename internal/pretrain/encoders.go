@@ -152,7 +152,7 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 		writeModel: func(n int, label string) error {
 			return enc.Save(filepath.Join(o.Out, "model"), ckpt.Provenance{
 				Tool: "rpo " + o.Version, Command: "rpo pretrain encoders", Created: time.Now().UTC(), Seed: o.Seed,
-				Notes: fmt.Sprintf("%s: %s weights after %d steps of batch %d on the procedural world", c.Name, label, n, B),
+				Notes: fmt.Sprintf("%s: %s weights after %d steps of batch %d on the procedural world%s", c.Name, label, n, B, initNote(o.Init)),
 			})
 		},
 	}
