@@ -103,6 +103,11 @@ func Run(ctx context.Context, o Options, m Models, progress func(subject string,
 	if o.Runs == "" {
 		o.Runs = filepath.Join(o.Out, "runs")
 	}
+	if o.Train.NegativesCache == "" {
+		// subjects of one class have the same training prompts, hence the
+		// same negatives (and class images): sample them once
+		o.Train.NegativesCache = filepath.Join(o.Runs, "negatives")
+	}
 	for _, d := range []string{filepath.Join(o.Out, "subjects"), filepath.Join(o.Out, "grids"), o.Runs} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("eval: %w", err)

@@ -131,6 +131,13 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(tr.Out, "runs", "can", "best@0.5", "model.yaml")); err != nil {
 		t.Error(err)
 	}
+	// the negatives land in the cache the subjects share, not in the run
+	if _, err := os.Stat(filepath.Join(tr.Out, "runs", "negatives", "negatives.json")); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(tr.Out, "runs", "can", "negatives")); err == nil {
+		t.Error("the run sampled its own negatives")
+	}
 	// a row that differs only in the selected checkpoint shares the run
 	metrics := filepath.Join(tr.Out, "runs", "can", "metrics.jsonl")
 	before, _ = os.Stat(metrics)
