@@ -95,7 +95,7 @@ type SubjectResult struct {
 	Prompts []PromptResult           `json:"prompts"`
 	Summary map[string]bench.Summary `json:"summary"` // over prompts
 	Grid    string                   `json:"grid"`    // relative to the output directory
-	Seconds map[string]float64       `json:"seconds"` // train, generate, score
+	Seconds map[string]float64       `json:"seconds"` // train (train_negatives_and_rewards, train_steps, train_validations), generate, score
 }
 
 // Run evaluates the selected subjects, skipping those already finished.
@@ -205,8 +205,12 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 		if ckpt.HasTrainState(filepath.Join(to.Out, "checkpoints")) {
 			to.Resume = true
 		}
-		if _, err := rpo.Train(ctx, to, nil, nil); err != nil {
+		res, err := rpo.Train(ctx, to, nil, nil)
+		if err != nil {
 			return nil, err
+		}
+		for k, v := range res.Timing { // where the training time went
+			r.Seconds["train_"+k] = v
 		}
 		tuned, err := models.LoadT2I(filepath.Join(to.Out, o.Method.Rule))
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,9 +109,16 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	if err != nil || len(rows) != 4 || rows[0][3] != "dino" {
 		t.Errorf("subjects.csv: %v %v", rows, err)
 	}
+	var gen float64
+	for _, sr := range rep.Subjects {
+		gen += sr.Seconds["generate"]
+	}
+	if gen == 0 || math.Abs(rep.Seconds["generate"]-gen) > 1e-9 {
+		t.Errorf("generate seconds %v, subjects sum to %v", rep.Seconds["generate"], gen)
+	}
 	md, _ := os.ReadFile(filepath.Join(dir, "results.md"))
 	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
-	if !strings.Contains(string(md), "| base |") || !strings.Contains(string(html), `<table id="summary">`) || !strings.Contains(string(html), "data:image/png;base64,") {
+	if !strings.Contains(string(md), "| base |") || !strings.Contains(string(md), "Time: ") || !strings.Contains(string(html), `<table id="summary">`) || !strings.Contains(string(html), "data:image/png;base64,") {
 		t.Errorf("markdown or html incomplete")
 	}
 	// an interrupted evaluation resumes: finished subjects are skipped
@@ -162,5 +170,20 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	}
 	if _, err := Select(b.Subjects, []string{"unicorn"}, 0, 1); err == nil {
 		t.Error("unknown subject accepted")
+	}
+}
+
+// TestTimeLine: the report's time line, in minutes, with the training split.
+func TestTimeLine(t *testing.T) {
+	got := timeLine(map[string]float64{"train": 600, "train_negatives_and_rewards": 60, "train_steps": 180, "train_validations": 360, "generate": 240, "score": 6}, 2)
+	want := "Time: 14.1 min for 2 subjects (7.0 min each) — train 10.0 (negatives and rewards 1.0, steps 3.0, validations 6.0), generate 4.0, score 0.1."
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := timeLine(map[string]float64{"generate": 90, "score": 30}, 1); got != "Time: 2.0 min for 1 subject (2.0 min each) — generate 1.5, score 0.5." {
+		t.Errorf("base method: %q", got)
+	}
+	if timeLine(nil, 0) != "" {
+		t.Error("a report without times has a time line")
 	}
 }

@@ -34,6 +34,7 @@ type Report struct {
 	Meta     Meta                     `json:"meta"`
 	Summary  map[string]bench.Summary `json:"summary"` // over subjects (each a mean over its prompts)
 	Subjects []SubjectResult          `json:"subjects"`
+	Seconds  map[string]float64       `json:"seconds"` // each phase summed over the subjects (the time of the processes that evaluated them)
 }
 
 // Metrics in report order, with their column names.
@@ -83,6 +84,12 @@ func Merge(dirs []string, out string, meta Meta) (*Report, error) {
 		return nil, errNoResults
 	}
 	sort.Slice(rep.Subjects, func(i, j int) bool { return rep.Subjects[i].Subject < rep.Subjects[j].Subject })
+	rep.Seconds = map[string]float64{}
+	for _, sr := range rep.Subjects {
+		for k, v := range sr.Seconds {
+			rep.Seconds[k] += v
+		}
+	}
 	for _, m := range Metrics {
 		var v []float64
 		for _, s := range rep.Subjects {
@@ -154,7 +161,33 @@ func Markdown(r *Report) string {
 		}
 		b.WriteString("\n")
 	}
+	if t := timeLine(r.Seconds, len(r.Subjects)); t != "" {
+		b.WriteString("\n" + t + "\n")
+	}
 	return b.String()
+}
+
+// timeLine says where an evaluation's time went, in minutes summed over
+// its subjects: "Time: 41.2 min for 5 subjects — train 30.1 (negatives …)".
+func timeLine(sec map[string]float64, n int) string {
+	total := sec["train"] + sec["generate"] + sec["score"]
+	if total == 0 {
+		return ""
+	}
+	m := func(k string) string { return fmt.Sprintf("%.1f", sec[k]/60) }
+	noun := "subjects"
+	if n == 1 {
+		noun = "subject"
+	}
+	line := fmt.Sprintf("Time: %.1f min for %d %s (%.1f min each) — ", total/60, n, noun, total/60/float64(n))
+	if sec["train"] > 0 {
+		line += "train " + m("train")
+		if sec["train_steps"] > 0 {
+			line += " (negatives and rewards " + m("train_negatives_and_rewards") + ", steps " + m("train_steps") + ", validations " + m("train_validations") + ")"
+		}
+		line += ", "
+	}
+	return line + "generate " + m("generate") + ", score " + m("score") + "."
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
