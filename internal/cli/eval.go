@@ -318,6 +318,9 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	err = eval.Run(ctx, eval.Options{
 		Bench: b, BenchName: benchName, Out: o.OutDir, Runs: o.Runs, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
 		Token: o.Token, ImagesPerPrompt: o.ImagesPerPrompt, Sampler: sampler, LambdaVal: o.LambdaVal, Seed: o.Seed, Version: Version,
+		OnValidation: func(subject string, ev rpo.ValidationEvent) {
+			o.Logger.Info("training", "subject", subject, "validation_step", ev.Step, "of", method.Steps, "reward", ev.Reward, "elapsed", time.Since(start).Round(time.Second))
+		},
 		Train: rpo.Options{Beta: 1, Rules: rules, ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
 			NegPerPrompt: 4, NegSampler: sampler, NegativesCache: o.NegativesCache, ClassImages: 16, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
 	}, m, func(subject string, done, total int) {

@@ -75,6 +75,9 @@ type Options struct {
 	Seed            uint64
 	Train           rpo.Options // the trainer's settings (Out, Refs, Prompts, Base... are filled per subject)
 	Version         string
+	// OnValidation, when set, hears each validation of a subject's
+	// training run (progress while a subject trains)
+	OnValidation func(subject string, ev rpo.ValidationEvent)
 }
 
 // PromptResult holds one prompt's metrics (means over its images).
@@ -205,7 +208,11 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 		if ckpt.HasTrainState(filepath.Join(to.Out, "checkpoints")) {
 			to.Resume = true
 		}
-		res, err := rpo.Train(ctx, to, nil, nil)
+		var onVal func(rpo.ValidationEvent)
+		if o.OnValidation != nil {
+			onVal = func(ev rpo.ValidationEvent) { o.OnValidation(s.Name, ev) }
+		}
+		res, err := rpo.Train(ctx, to, nil, onVal)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -133,8 +134,13 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	// a trained method runs the trainer per subject
 	tr := tinyOptions(t, b, t.TempDir(), Method{Name: "rpo", Train: true, Loss: rpo.LossWeights{Sim: 1, Pref: 1}, Rule: "best@0.5", Steps: 2, LR: 1e-3})
 	tr.Subjects = []string{"can"}
+	var heard []string
+	tr.OnValidation = func(subject string, ev rpo.ValidationEvent) { heard = append(heard, fmt.Sprint(subject, ev.Step)) }
 	if err := Run(context.Background(), tr, m, nil); err != nil {
 		t.Fatal(err)
+	}
+	if len(heard) == 0 || heard[0] != "can0" {
+		t.Errorf("validations heard while training: %v", heard)
 	}
 	if _, err := os.Stat(filepath.Join(tr.Out, "runs", "can", "best@0.5", "model.yaml")); err != nil {
 		t.Error(err)
