@@ -25,18 +25,7 @@ for lr in $LRS; do
       --negatives-cache "$OUT/negatives" --log-format json "${args[@]}" "${resume[@]}" > "$run.log" 2>&1 || { echo "$s lr=$lr failed: see $run.log"; continue; }
   done
 done
-printf '%-8s %-10s %10s %10s %6s %10s\n' lr subject base best step last
-for lr in $LRS; do
-  for s in $SUBJECTS; do
-    m="$OUT/lr$lr/$s/metrics.jsonl"
-    [ -f "$m" ] || continue
-    python3 - "$m" "$lr" "$s" <<'PY'
-import json, sys
-vals = [json.loads(l)["validation"] for l in open(sys.argv[1]) if '"validation"' in l]
-key = "0.5"
-base = next(v["reward"][key] for v in vals if v["step"] == 0)
-best = max(vals, key=lambda v: v["reward"][key])
-print(f"{sys.argv[2]:<8} {sys.argv[3]:<10} {base:>10.4f} {best['reward'][key]:>10.4f} {best['step']:>6} {vals[-1]['reward'][key]:>10.4f}")
-PY
-  done
-done
+# base (step 0), best and last validation reward, labels, clip share per run
+runs=()
+for lr in $LRS; do for s in $SUBJECTS; do runs+=("$OUT/lr$lr/$s"); done; done
+bench/runstats.py "${runs[@]}"

@@ -55,15 +55,6 @@ done
 baseline=-1
 for i in "${!dirs[@]}"; do [ "${dirs[$i]}" = "$OUT/sim" ] && baseline=$i; done
 ./bin/rpo eval table --baseline "$baseline" --out "$OUT/table.md" "${dirs[@]}"
-# validation reward of the base model (step 0) and of the kept weights, per training run
-shopt -s nullglob
-for m in "$OUT"/runs-*/*/metrics.jsonl; do
-  python3 - "$m" <<'PY'
-import json, sys
-vals = [json.loads(l)["validation"] for l in open(sys.argv[1]) if '"validation"' in l]
-base = next(v["reward"]["0.5"] for v in vals if v["step"] == 0)
-best = max(vals, key=lambda v: v["reward"]["0.5"])
-last = vals[-1]
-print(f"{sys.argv[1]}: r_0.5 base {base:.4f}  best {best['reward']['0.5']:.4f} @ {best['step']}  last {last['reward']['0.5']:.4f} @ {last['step']}")
-PY
-done | tee "$OUT/validation.txt"
+# validation reward of the base model (step 0) and of the kept weights, the
+# labels and the clip share, per training run
+bench/runstats.py "$OUT"/runs-*/*/ | tee "$OUT/validation.txt"

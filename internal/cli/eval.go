@@ -157,14 +157,6 @@ func newEvalTableCmd() *cobra.Command {
 }
 
 func parseMethod(o *EvalOptions) (eval.Method, error) {
-	m, err := parseMethodKind(o)
-	if err == nil && m.Train && m.Beta != 1 {
-		m.Name += fmt.Sprintf(" β%g", m.Beta)
-	}
-	return m, err
-}
-
-func parseMethodKind(o *EvalOptions) (eval.Method, error) {
 	m := eval.Method{Name: o.Method, Steps: o.TrainSteps, LR: o.LR, Beta: o.Beta}
 	if m.Beta <= 0 {
 		return m, fmt.Errorf("--beta %g: must be positive", o.Beta)
@@ -214,6 +206,16 @@ func parseMethodKind(o *EvalOptions) (eval.Method, error) {
 		m.Beta = c.Beta
 	}
 	return m, nil
+}
+
+// rowName names a trained method's row of a table: the method, β when it
+// is not the paper's 1, and the rule whose weights are evaluated
+// ("rpo β0.3 best@0.5").
+func rowName(m eval.Method) string {
+	if m.Beta != 1 {
+		return fmt.Sprintf("%s β%g %s", m.Name, m.Beta, m.Rule)
+	}
+	return m.Name + " " + m.Rule
 }
 
 // selectRule applies --select to a trained method.
@@ -311,7 +313,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		if rules, err = rpo.ParseRules(method.Rule+",best@0.3,best@0.5,best@0.7,last", o.LambdaVal); err != nil {
 			return err
 		}
-		method.Name += " " + method.Rule
+		method.Name = rowName(method)
 	}
 	sampler := diffusion.Sampler{Steps: o.Steps, Guidance: o.Guidance}
 	start := time.Now()
@@ -321,7 +323,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		OnValidation: func(subject string, ev rpo.ValidationEvent) {
 			o.Logger.Info("training", "subject", subject, "validation_step", ev.Step, "of", method.Steps, "reward", ev.Reward, "elapsed", time.Since(start).Round(time.Second))
 		},
-		Train: rpo.Options{Beta: 1, Rules: rules, ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
+		Train: rpo.Options{Rules: rules, ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
 			NegPerPrompt: 4, NegSampler: sampler, NegativesCache: o.NegativesCache, ClassImages: 16, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
 	}, m, func(subject string, done, total int) {
 		o.Logger.Info("subject done", "subject", subject, "done", done, "of", total, "elapsed", time.Since(start).Round(time.Second))

@@ -106,20 +106,20 @@ func TestEvalEncodersEndToEnd(t *testing.T) {
 func TestParseMethodBeta(t *testing.T) {
 	o := &EvalOptions{Method: "rpo", TrainSteps: 400, LR: 5e-5, Beta: 0.3, LambdaVal: 0.5}
 	m, err := parseMethod(o)
-	if err != nil || m.Beta != 0.3 || m.Name != "rpo β0.3" {
-		t.Errorf("rpo --beta 0.3: %+v %v", m, err)
+	if err != nil || m.Beta != 0.3 || rowName(m) != "rpo β0.3 best@0.5" {
+		t.Errorf("rpo --beta 0.3: %+v %q %v", m, rowName(m), err)
 	}
 	o.Beta = 1
-	if m, _ = parseMethod(o); m.Name != "rpo" {
-		t.Errorf("β 1 renamed the row: %q", m.Name)
+	if m, _ = parseMethod(o); rowName(m) != "rpo best@0.5" {
+		t.Errorf("β 1 renamed the row: %q", rowName(m))
 	}
 	cfg := filepath.Join(t.TempDir(), "rpo-b01.yaml")
 	if err := os.WriteFile(cfg, []byte("loss: rpo\nselect: best@0.5\nbeta: 0.1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	o.Method = cfg
-	if m, err = parseMethod(o); err != nil || m.Beta != 0.1 || m.Name != "rpo-b01 β0.1" {
-		t.Errorf("config beta: %+v %v", m, err)
+	if m, err = parseMethod(o); err != nil || m.Beta != 0.1 || rowName(m) != "rpo-b01 β0.1 best@0.5" {
+		t.Errorf("config beta: %+v %q %v", m, rowName(m), err)
 	}
 	o.Method, o.Beta = "rpo", 0
 	if _, err := parseMethod(o); err == nil {

@@ -278,7 +278,8 @@ func claimRun(dir string, m Method, to rpo.Options) error {
 		want.Rules = append(want.Rules, r.Name())
 	}
 	path := filepath.Join(dir, "eval-run.json")
-	b, err := os.ReadFile(path)
+	have := runClaim{Beta: 1}
+	err := readJSON(path, &have)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("eval: %w", err)
@@ -287,11 +288,7 @@ func claimRun(dir string, m Method, to rpo.Options) error {
 		return ckpt.WriteFileAtomic(path, b)
 	}
 	if err != nil {
-		return fmt.Errorf("eval: %w", err)
-	}
-	have := runClaim{Beta: 1}
-	if err := json.Unmarshal(b, &have); err != nil {
-		return fmt.Errorf("eval: %s: %w", path, err)
+		return err
 	}
 	if have.Loss != want.Loss || have.Steps != want.Steps || have.LR != want.LR || have.Beta != want.Beta || have.Val != want.Val {
 		return fmt.Errorf("eval: %s: the run was trained with loss %+v, %d steps, lr %g, β %g, validation %v; this method asks for loss %+v, %d steps, lr %g, β %g, validation %v (use another --runs directory)",

@@ -42,16 +42,24 @@ var Metrics = []struct{ Key, Name string }{{"dino", "DINO"}, {"clip_i", "CLIP-I"
 
 // ReadReport reads dir/results.json.
 func ReadReport(dir string) (*Report, error) {
-	path := filepath.Join(dir, "results.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("eval: %w", err)
-	}
 	var r Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("eval: %s: %w", path, err)
+	if err := readJSON(filepath.Join(dir, "results.json"), &r); err != nil {
+		return nil, err
 	}
 	return &r, nil
+}
+
+// readJSON reads the JSON file at path into v; errors name the file
+// (os.ErrNotExist stays detectable with errors.Is).
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("eval: %s: %w", path, err)
+	}
+	return nil
 }
 
 // Merge reads the finished subjects of one or more evaluation directories
@@ -64,13 +72,9 @@ func Merge(dirs []string, out string, meta Meta) (*Report, error) {
 		files, _ := filepath.Glob(filepath.Join(d, "subjects", "*.json"))
 		sort.Strings(files)
 		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("eval: %w", err)
-			}
 			var r SubjectResult
-			if err := json.Unmarshal(b, &r); err != nil {
-				return nil, fmt.Errorf("eval: %s: %w", f, err)
+			if err := readJSON(f, &r); err != nil {
+				return nil, err
 			}
 			if seen[r.Subject] {
 				continue

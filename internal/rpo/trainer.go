@@ -265,13 +265,18 @@ type trainerExtra struct {
 	Stopper  EarlyStopper       `json:"stopper"`
 }
 
+// negativesCache is where base-model samples (negatives, class images)
+// are kept: o.NegativesCache, or the run's own negatives/.
+func (t *trainer) negativesCache() string {
+	if t.o.NegativesCache != "" {
+		return t.o.NegativesCache
+	}
+	return filepath.Join(t.o.Out, "negatives")
+}
+
 func (t *trainer) prepareNegatives() error {
 	o := t.o
-	cache := o.NegativesCache
-	if cache == "" {
-		cache = filepath.Join(o.Out, "negatives")
-	}
-	negs, err := Negatives(o.Base, o.BaseID, o.Prompts, o.NegPerPrompt, o.Seed, o.NegSampler, cache)
+	negs, err := Negatives(o.Base, o.BaseID, o.Prompts, o.NegPerPrompt, o.Seed, o.NegSampler, t.negativesCache())
 	if err != nil {
 		return err
 	}
@@ -308,11 +313,7 @@ func (t *trainer) prepareClassImages() error {
 	if o.ClassImages < 1 {
 		return fmt.Errorf("rpo: prior preservation needs class images")
 	}
-	cache := o.NegativesCache
-	if cache == "" {
-		cache = filepath.Join(o.Out, "negatives")
-	}
-	imgs, err := Negatives(o.Base, o.BaseID, []string{ClassPrompt(o.Class)}, o.ClassImages, o.Seed+1_000_000, o.NegSampler, cache)
+	imgs, err := Negatives(o.Base, o.BaseID, []string{ClassPrompt(o.Class)}, o.ClassImages, o.Seed+1_000_000, o.NegSampler, t.negativesCache())
 	if err != nil {
 		return err
 	}
