@@ -13,6 +13,8 @@ type Ops interface {
 	Upsample2x(x *G.Node) (*G.Node, error)
 	AddChannel(x, b *G.Node) (*G.Node, error)
 	ConcatChannels(a, b *G.Node) (*G.Node, error)
+	LayerNorm(x, gamma, beta *G.Node, eps float64) (*G.Node, error)
+	SiLU(x *G.Node) (*G.Node, error)
 }
 
 // Owned uses the project's operators (the default).
@@ -25,6 +27,10 @@ func (Owned) GroupNorm(x, gamma, beta *G.Node, groups int, eps float64, silu boo
 func (Owned) Upsample2x(x *G.Node) (*G.Node, error)        { return Upsample2x(x) }
 func (Owned) AddChannel(x, b *G.Node) (*G.Node, error)     { return AddChannel(x, b) }
 func (Owned) ConcatChannels(a, b *G.Node) (*G.Node, error) { return ConcatChannels(a, b) }
+func (Owned) SiLU(x *G.Node) (*G.Node, error)              { return SiLU(x) }
+func (Owned) LayerNorm(x, gamma, beta *G.Node, eps float64) (*G.Node, error) {
+	return LayerNorm(x, gamma, beta, eps)
+}
 
 // Stock composes the same operators from gorgonia's own, with the fixes of
 // GORGONIA.md: the copying Reshape instead of G.Reshape, GroupNorm composed
@@ -49,32 +55,7 @@ func (Stock) GroupNorm(x, gamma, beta *G.Node, groups int, eps float64, silu boo
 	if err != nil {
 		return nil, err
 	}
-	mean, err := G.Mean(xg, 1)
-	if err != nil {
-		return nil, err
-	}
-	xc, err := G.BroadcastSub(xg, mean, nil, []byte{1})
-	if err != nil {
-		return nil, err
-	}
-	sq, err := G.Square(xc)
-	if err != nil {
-		return nil, err
-	}
-	variance, err := G.Mean(sq, 1)
-	if err != nil {
-		return nil, err
-	}
-	epsN := G.NewConstant(castLike(x, eps))
-	ve, err := G.Add(variance, epsN)
-	if err != nil {
-		return nil, err
-	}
-	inv, err := G.Pow(ve, G.NewConstant(castLike(x, -0.5)))
-	if err != nil {
-		return nil, err
-	}
-	xh, err := G.BroadcastHadamardProd(xc, inv, nil, []byte{1})
+	xh, err := stockNormalizeRows(xg, eps)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +79,7 @@ func (Stock) GroupNorm(x, gamma, beta *G.Node, groups int, eps float64, silu boo
 		return nil, err
 	}
 	if silu {
-		if y, err = SiLU(y); err != nil {
+		if y, err = (Stock{}).SiLU(y); err != nil {
 			return nil, err
 		}
 	}
@@ -108,6 +89,55 @@ func (Stock) GroupNorm(x, gamma, beta *G.Node, groups int, eps float64, silu boo
 func (Stock) Upsample2x(x *G.Node) (*G.Node, error) { return G.Upsample2D(x, 2) }
 
 func (Stock) ConcatChannels(a, b *G.Node) (*G.Node, error) { return G.Concat(1, a, b) }
+
+// stockNormalizeRows is (x − mean)/√(var + eps) of every row of x (M,D),
+// from single-axis means and broadcasting ops.
+func stockNormalizeRows(x *G.Node, eps float64) (*G.Node, error) {
+	mean, err := G.Mean(x, 1)
+	if err != nil {
+		return nil, err
+	}
+	xc, err := G.BroadcastSub(x, mean, nil, []byte{1})
+	if err != nil {
+		return nil, err
+	}
+	sq, err := G.Square(xc)
+	if err != nil {
+		return nil, err
+	}
+	variance, err := G.Mean(sq, 1)
+	if err != nil {
+		return nil, err
+	}
+	epsN := G.NewConstant(castLike(x, eps))
+	ve, err := G.Add(variance, epsN)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := G.Pow(ve, G.NewConstant(castLike(x, -0.5)))
+	if err != nil {
+		return nil, err
+	}
+	return G.BroadcastHadamardProd(xc, inv, nil, []byte{1})
+}
+
+// LayerNorm is stockNormalizeRows with scale and shift.
+func (Stock) LayerNorm(x, gamma, beta *G.Node, eps float64) (*G.Node, error) {
+	d := x.Shape()[1]
+	xh, err := stockNormalizeRows(x, eps)
+	if err != nil {
+		return nil, err
+	}
+	g2, err := Reshape(gamma, 1, d)
+	if err != nil {
+		return nil, err
+	}
+	y, err := G.BroadcastHadamardProd(xh, g2, nil, []byte{0})
+	if err != nil {
+		return nil, err
+	}
+	return Stock{}.AddChannel(y, beta)
+}
 
 func (Stock) AddChannel(x, b *G.Node) (*G.Node, error) {
 	xs := x.Shape()
@@ -132,8 +162,8 @@ func (Stock) AddChannel(x, b *G.Node) (*G.Node, error) {
 	return G.BroadcastAdd(x, br, nil, pattern)
 }
 
-// SiLU is x·sigmoid(x).
-func SiLU(x *G.Node) (*G.Node, error) {
+// SiLU is x·sigmoid(x) from gorgonia's Sigmoid and Hadamard product.
+func (Stock) SiLU(x *G.Node) (*G.Node, error) {
 	s, err := G.Sigmoid(x)
 	if err != nil {
 		return nil, err

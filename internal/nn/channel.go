@@ -54,10 +54,15 @@ func (o *addChannelOp) Do(vals ...G.Value) (G.Value, error) {
 func addChannel[T Float](o *addChannelOp, x, b, y []T) {
 	n, c := o.x[0], o.x[1]
 	s := len(x) / (n * c)
-	for i := 0; i < n; i++ {
+	parallelFor(n, func(_, lo, hi int) { addChannelImages(o.perImage, x, b, y, lo, hi, c, s) })
+}
+
+// addChannelImages is addChannel for images lo..hi−1.
+func addChannelImages[T Float](perImage bool, x, b, y []T, lo, hi, c, s int) {
+	for i := lo; i < hi; i++ {
 		for j := 0; j < c; j++ {
 			v := b[j]
-			if o.perImage {
+			if perImage {
 				v = b[i*c+j]
 			}
 			off := (i*c + j) * s

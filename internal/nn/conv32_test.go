@@ -78,6 +78,15 @@ func TestConv2dFloat32MatchesFloat64(t *testing.T) {
 		{"1x1", []int{1, 6, 5, 5}, []int{3, 6, 1, 1}, ConvGeom{1, 0}},
 		{"3x3 pad0", []int{2, 3, 7, 9}, []int{4, 3, 3, 3}, ConvGeom{1, 0}},
 		{"3x3 pad1, rows wider than a panel, K over one block", []int{1, 32, 5, 40}, []int{4, 32, 3, 3}, ConvGeom{1, 1}},
+		// the unrolled panels of packWholeRows: rows of 16, 8, 4 per panel,
+		// rows of 64 (two panels per row), K over one block (pc > 0)
+		{"3x3 pad1 16 wide, K over one block", []int{1, 32, 16, 16}, []int{4, 32, 3, 3}, ConvGeom{1, 1}},
+		{"3x3 pad1 8 wide", []int{2, 3, 8, 8}, []int{5, 3, 3, 3}, ConvGeom{1, 1}},
+		{"3x3 pad1 4 wide", []int{2, 3, 4, 4}, []int{5, 3, 3, 3}, ConvGeom{1, 1}},
+		{"3x3 pad1 64 wide", []int{1, 3, 3, 64}, []int{2, 3, 3, 3}, ConvGeom{1, 1}},
+		{"1x1 16 wide", []int{2, 6, 16, 16}, []int{3, 6, 1, 1}, ConvGeom{1, 0}},
+		{"3x3 pad1 16 wide, 3 rows (a part panel)", []int{2, 3, 3, 16}, []int{5, 3, 3, 3}, ConvGeom{1, 1}},
+		{"3x3 pad1 8 wide, 3 rows (a part panel)", []int{2, 3, 3, 8}, []int{5, 3, 3, 3}, ConvGeom{1, 1}},
 	} {
 		y64, gx64, gw64, gb64 := convRun(t, tensor.Float64, c.x, c.w, c.geom)
 		y32, gx32, gw32, gb32 := convRun(t, tensor.Float32, c.x, c.w, c.geom)

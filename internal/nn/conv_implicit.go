@@ -22,6 +22,7 @@ type convShape struct {
 	c, h, w, kh, kw, ho, wo int
 	g                       ConvGeom
 	lo, hi                  []int // valid output columns per kernel column kj
+	offs                    []int // rowOffsets (stride 1)
 }
 
 func shapeOfConv(o *conv2dOp) convShape {
@@ -29,6 +30,9 @@ func shapeOfConv(o *conv2dOp) convShape {
 	s.lo, s.hi = make([]int, s.kw), make([]int, s.kw)
 	for kj := range s.lo {
 		s.lo[kj], s.hi[kj] = validRange(s.w, s.wo, kj, s.g)
+	}
+	if s.g.Stride == 1 {
+		s.offs = rowOffsets(&s)
 	}
 	return s
 }
@@ -123,6 +127,9 @@ func (s *convShape) packColPadded(xp []float32) fastgemm.Packer {
 			panel := bp[(j0/nr)*nr*kb : (j0/nr+1)*nr*kb]
 			cols := min(nr, nb-j0)
 			oy0, ox0 := (jc+j0)/s.wo, (jc+j0)%s.wo
+			if s.packWholeRows(xp, panel, pc, kb, oy0, ox0, cols) {
+				continue
+			}
 			for p := 0; p < kb; p++ {
 				r := pc + p
 				ci, ki, kj := r/khw, (r%khw)/s.kw, r%s.kw
@@ -142,6 +149,61 @@ func (s *convShape) packColPadded(xp []float32) fastgemm.Packer {
 				}
 				clear(dst[cols:])
 			}
+		}
+	}
+}
+
+// packWholeRows is packColPadded's panel of cols columns for the usual
+// widths: cols/wo whole output rows of 16, 8 or 4 values from (oy0, 0), or
+// nr values of one row from (oy0, ox0) when wo is a multiple of nr. Full
+// panels of rows of 16 or 8 and runs of 32 go through packPanels (vector
+// moves with AVX-512); packing was 17% of a sampling step with a loop per
+// value. It reports false for other shapes.
+func (s *convShape) packWholeRows(xp, panel []float32, pc, kb, oy0, ox0, cols int) bool {
+	const nr = fastgemm.NR
+	wo, wp := s.wo, s.w+2*s.g.Pad
+	offs := s.offs[pc : pc+kb]
+	switch {
+	case cols == nr && wo%nr == 0:
+		packPanels(panel, xp, offs, oy0*wp+ox0, 16, 16)
+	case ox0 != 0 || cols%wo != 0 || (wo != 16 && wo != 8 && wo != 4):
+		return false
+	case cols == nr && wo != 4:
+		packPanels(panel, xp, offs, oy0*wp, wp, wo)
+	default: // rows of 4, or the last panel of a small image
+		for p, off := range offs {
+			src, dst := xp[off+oy0*wp:], panel[p*nr:(p+1)*nr]
+			for q := 0; q < cols/wo; q++ {
+				copy(dst[q*wo:(q+1)*wo], src[q*wp:q*wp+wo])
+			}
+			clear(dst[cols:])
+		}
+	}
+	return true
+}
+
+// rowOffsets returns, for every patch row r = (ci, ki, kj), the offset in
+// the padded image of its value for output (0, 0): (ci·hp + ki)·wp + kj,
+// increasing in r.
+func rowOffsets(s *convShape) []int {
+	wp, hp := s.w+2*s.g.Pad, s.h+2*s.g.Pad
+	offs := make([]int, 0, s.c*s.kh*s.kw)
+	for ci := 0; ci < s.c; ci++ {
+		for ki := 0; ki < s.kh; ki++ {
+			for kj := 0; kj < s.kw; kj++ {
+				offs = append(offs, (ci*hp+ki)*wp+kj)
+			}
+		}
+	}
+	return offs
+}
+
+// packPanelsGo is packPanels without assembly.
+func packPanelsGo(dst, xp []float32, offs []int, add, step, w int) {
+	for i, off := range offs {
+		d := dst[32*i : 32*i+32]
+		for q := 0; q < 32/w; q++ {
+			copy(d[q*w:(q+1)*w], xp[off+add+q*step:])
 		}
 	}
 }

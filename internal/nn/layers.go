@@ -79,24 +79,17 @@ func (b *Builder) GroupNorm(name string, x *G.Node, groups int, silu bool) *G.No
 }
 
 // LayerNorm normalises each row of x (M, D) over D, with learnt scale and
-// shift, composed from stock single-axis reductions.
+// shift.
 func (b *Builder) LayerNorm(name string, x *G.Node) *G.Node {
 	d := x.Shape()[1]
 	s := b.Scope(name)
 	gamma := s.Param("weight", []int{d}, Ones, d, d)
 	beta := s.Param("bias", []int{d}, Zeros, d, d)
-	mean := b.check(name)(G.Mean(x, 1))
-	xc := b.check(name)(G.BroadcastSub(x, mean, nil, []byte{1}))
-	variance := b.check(name)(G.Mean(b.check(name)(G.Square(xc)), 1))
-	inv := b.check(name)(G.Pow(b.check(name)(G.Add(variance, b.Scalar(1e-5))), b.Scalar(-0.5)))
-	xh := b.check(name)(G.BroadcastHadamardProd(xc, inv, nil, []byte{1}))
-	g2 := b.check(name)(Reshape(gamma, 1, d))
-	y := b.check(name)(G.BroadcastHadamardProd(xh, g2, nil, []byte{0}))
-	return b.check(name)(b.Ops.AddChannel(y, beta))
+	return b.check(name)(b.Ops.LayerNorm(x, gamma, beta, 1e-5))
 }
 
 // SiLU is x·sigmoid(x).
-func (b *Builder) SiLU(x *G.Node) *G.Node { return b.check("silu")(SiLU(x)) }
+func (b *Builder) SiLU(x *G.Node) *G.Node { return b.check("silu")(b.Ops.SiLU(x)) }
 
 // Add is x + y (same shape).
 func (b *Builder) Add(x, y *G.Node) *G.Node { return b.check("add")(G.Add(x, y)) }
@@ -141,8 +134,7 @@ func (b *Builder) Attention(name string, x, ctx *G.Node, heads int) *G.Node {
 	k := split(s.Linear("to_k", c2, d, false), lc)
 	v := split(s.Linear("to_v", c2, d, false), lc)
 	scores := s.check("scores")(G.BatchedMatMul(q, k, false, true))
-	scores = s.check("scale")(G.Mul(scores, s.Scalar(1/math.Sqrt(float64(dh)))))
-	attn := s.check("softmax")(G.SoftMax(scores, 2))
+	attn := s.check("softmax")(Softmax(scores, 1/math.Sqrt(float64(dh))))
 	o := s.check("mix")(G.BatchedMatMul(attn, v))
 	o = s.Reshape(o, bs, heads, l, dh)
 	o = s.check("merge-heads")(SwapAxes12(o))

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -291,6 +292,159 @@ func TestSigmoidVec(t *testing.T) {
 		want := 1 / (1 + math.Exp(-float64(a)))
 		if d := math.Abs(float64(dst[i]) - want); d > 3e-7*want && d > 1e-7 {
 			t.Fatalf("σ(%g) = %g, want %g", a, dst[i], want)
+		}
+	}
+}
+
+func TestSoftmaxGrad(t *testing.T) {
+	for _, scale := range []float64{1, 0.35} {
+		checkGrad(t, "softmax", []*tensor.Dense{randn(7, 2, 3, 5)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+			y, err := Softmax(xs[0], scale)
+			if err != nil {
+				return nil, err
+			}
+			return WeightedSum(g, y, 8)
+		})
+	}
+}
+
+// TestSoftmaxValues checks Softmax against hand-computed values and
+// gorgonia's SoftMax of the scaled input, in float32 and float64.
+func TestSoftmaxValues(t *testing.T) {
+	// softmax(0.5·[0, 2, 4]) = e^{0,1,2} / (1 + e + e²)
+	z := 1 + math.E + math.E*math.E
+	want := []float64{1 / z, math.E / z, math.E * math.E / z}
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		g := G.NewGraph()
+		var back any = []float64{0, 2, 4, 1000, 1002, 1004}
+		if dt == tensor.Float32 {
+			back = []float32{0, 2, 4, 1000, 1002, 1004}
+		}
+		x := G.NewTensor(g, dt, 2, G.WithShape(2, 3), G.WithValue(tensor.New(tensor.WithShape(2, 3), tensor.WithBacking(back))))
+		y := G.Must(Softmax(x, 0.5))
+		stock := G.Must(G.SoftMax(G.Must(G.Mul(x, G.NewScalar(g, dt, G.WithValue(castScalar(dt, 0.5))))), 1))
+		var yv, sv G.Value
+		G.Read(y, &yv)
+		G.Read(stock, &sv)
+		vm := G.NewTapeMachine(g)
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		vm.Close()
+		got, ref := toF64(yv.Data()), toF64(sv.Data())
+		for i, v := range got {
+			if w := want[i%3]; math.Abs(v-w) > 1e-6 { // the second row: max subtracted, no overflow
+				t.Errorf("%v: softmax[%d] = %g, want %g", dt, i, v, w)
+			}
+			if i < 3 && math.Abs(v-ref[i]) > 1e-6 {
+				t.Errorf("%v: softmax[%d] = %g, gorgonia %g", dt, i, v, ref[i])
+			}
+		}
+	}
+}
+
+func castScalar(dt tensor.Dtype, v float64) any {
+	if dt == tensor.Float32 {
+		return float32(v)
+	}
+	return v
+}
+
+func toF64(d any) []float64 {
+	switch d := d.(type) {
+	case []float32:
+		o := make([]float64, len(d))
+		for i, v := range d {
+			o[i] = float64(v)
+		}
+		return o
+	case []float64:
+		return d
+	}
+	return nil
+}
+
+func TestLayerNormGrad(t *testing.T) {
+	checkGrad(t, "layernorm", []*tensor.Dense{randn(1, 4, 6), randn(2, 6), randn(3, 6)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+		y, err := LayerNorm(xs[0], xs[1], xs[2], 1e-5)
+		if err != nil {
+			return nil, err
+		}
+		return WeightedSum(g, y, 9)
+	})
+}
+
+// TestLayerNormMatchesStock compares the fused op with the composition from
+// gorgonia's ops, values and gradients of x, γ and β.
+func TestLayerNormMatchesStock(t *testing.T) {
+	run := func(ops Ops) (y []float64, grads [3][]float64) {
+		g := G.NewGraph()
+		var xs [3]*G.Node
+		for i, shape := range [][]int{{5, 7}, {7}, {7}} {
+			xs[i] = G.NewTensor(g, tensor.Float64, len(shape), G.WithShape(shape...), G.WithValue(randn(uint64(i+1), shape...)), G.WithName(fmt.Sprint("in", i)))
+		}
+		out := G.Must(ops.LayerNorm(xs[0], xs[1], xs[2], 1e-5))
+		var yv G.Value
+		G.Read(out, &yv)
+		if _, err := G.Grad(G.Must(WeightedSum(g, out, 4)), xs[:]...); err != nil {
+			t.Fatal(err)
+		}
+		vm := G.NewTapeMachine(g)
+		defer vm.Close()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range xs {
+			gv, err := n.Grad()
+			if err != nil {
+				t.Fatal(err)
+			}
+			grads[i] = append([]float64(nil), gv.Data().([]float64)...)
+		}
+		return append([]float64(nil), yv.Data().([]float64)...), grads
+	}
+	yo, go_ := run(Owned{})
+	ys, gs := run(Stock{})
+	for _, c := range []struct {
+		what string
+		a, b []float64
+	}{{"y", yo, ys}, {"dx", go_[0], gs[0]}, {"dγ", go_[1], gs[1]}, {"dβ", go_[2], gs[2]}} {
+		for i := range c.a {
+			if math.Abs(c.a[i]-c.b[i]) > 1e-10 {
+				t.Fatalf("%s[%d]: owned %g stock %g", c.what, i, c.a[i], c.b[i])
+			}
+		}
+	}
+}
+
+func TestSiLUGrad(t *testing.T) {
+	checkGrad(t, "silu", []*tensor.Dense{randn(4, 3, 5)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+		y, err := SiLU(xs[0])
+		if err != nil {
+			return nil, err
+		}
+		return WeightedSum(g, y, 5)
+	})
+}
+
+// TestSiLUFloat32 checks the float32 path (vector sigmoid, chunked across
+// cores) against x·σ(x) in float64 over more than one chunk, and its
+// gradient op against σ(x)(1 + x(1 − σ(x))).
+func TestSiLUFloat32(t *testing.T) {
+	const n = 9000
+	x, g, y, dy := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i], g[i] = float32(i-n/2)/300, float32(i%7)-3
+	}
+	silu32(x, nil, y)
+	silu32(x, g, dy)
+	for i, v := range x {
+		s := 1 / (1 + math.Exp(-float64(v)))
+		if want := float64(v) * s; math.Abs(float64(y[i])-want) > 1e-5*math.Max(1, math.Abs(want)) {
+			t.Fatalf("silu(%g) = %g, want %g", v, y[i], want)
+		}
+		if want := float64(g[i]) * s * (1 + float64(v)*(1-s)); math.Abs(float64(dy[i])-want) > 1e-5*math.Max(1, math.Abs(want)) {
+			t.Fatalf("silu'(%g)·%g = %g, want %g", v, g[i], dy[i], want)
 		}
 	}
 }
