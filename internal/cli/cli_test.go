@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -166,5 +167,19 @@ func TestSelftestEndToEnd(t *testing.T) {
 	_, err = execute(t, NewRootCmd(), "selftest", "--steps", "2", "--min-reduction", "1e9")
 	if err == nil || !strings.Contains(err.Error(), "FAILED") {
 		t.Errorf("impossible reduction passed: %v", err)
+	}
+}
+
+// TestJSONLogDurations: durations in JSON logs read as in text logs, not as
+// integer nanoseconds.
+func TestJSONLogDurations(t *testing.T) {
+	var b strings.Builder
+	l, err := NewLogger(&b, "info", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Info("subject done", "elapsed", 413*time.Second)
+	if !strings.Contains(b.String(), `"elapsed":"6m53s"`) {
+		t.Errorf("log line %s", b.String())
 	}
 }
