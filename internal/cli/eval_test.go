@@ -91,7 +91,7 @@ func TestEvalEncodersEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, got)
 	}
-	for _, want := range []string{"class top-1", "r_λ > wrong identity", "align-mini", "dino-mini"} {
+	for _, want := range []string{"class top-1", "r_λ > wrong identity", "align-mini", "dino-mini", "align-mini, worst classes: "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
@@ -124,5 +124,18 @@ func TestParseMethodBeta(t *testing.T) {
 	o.Method, o.Beta = "rpo", 0
 	if _, err := parseMethod(o); err == nil {
 		t.Error("β 0 accepted")
+	}
+}
+
+func TestWorstClasses(t *testing.T) {
+	m := map[string]float64{
+		"class_top1": 0.7, "class_top1/dog": 0.5, "class_top1/cat": 0.25, "class_top1/vase": 1,
+		"confusion/dog→cat": 0.5, "confusion/cat→dog": 0.5, "confusion/cat→teapot": 0.25,
+	}
+	if got, want := worstClasses(m, 2), "cat 25% (→ dog 50%), dog 50% (→ cat 50%)"; got != want {
+		t.Errorf("worstClasses = %q, want %q", got, want)
+	}
+	if got, want := worstClasses(m, 9), "cat 25% (→ dog 50%), dog 50% (→ cat 50%), vase 100%"; got != want {
+		t.Errorf("worstClasses = %q, want %q", got, want)
 	}
 }

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -112,5 +115,45 @@ func RunEvalEncoders(ctx context.Context, o *EvalEncodersOptions) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, pct(r.Metrics, "class_top1"), pct(r.Metrics, "context_top1"), pct(r.Metrics, "identity_top1"),
 			pct(r.Metrics, "reward_wrong_context"), pct(r.Metrics, "reward_wrong_identity"), r.Model)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if line := worstClasses(r.Metrics, 5); line != "" {
+			fmt.Fprintf(o.Out, "%s, worst classes: %s\n", r.Name, line)
+		}
+	}
+	return nil
+}
+
+// worstClasses lists the n classes of lowest class top-1 with the wrong
+// class most of their images went to: "cat 52% (→ dog 31%), …".
+func worstClasses(m map[string]float64, n int) string {
+	type class struct {
+		name, to     string
+		acc, toShare float64
+	}
+	var cs []class
+	for k, v := range m {
+		if name, ok := strings.CutPrefix(k, "class_top1/"); ok {
+			cs = append(cs, class{name: name, acc: v})
+		}
+	}
+	for i := range cs {
+		for k, v := range m {
+			if rest, ok := strings.CutPrefix(k, "confusion/"+cs[i].name+"→"); ok && (v > cs[i].toShare || v == cs[i].toShare && rest < cs[i].to) {
+				cs[i].to, cs[i].toShare = rest, v
+			}
+		}
+	}
+	slices.SortFunc(cs, func(a, b class) int { return cmp.Or(cmp.Compare(a.acc, b.acc), strings.Compare(a.name, b.name)) })
+	var parts []string
+	for _, c := range cs[:min(n, len(cs))] {
+		p := fmt.Sprintf("%s %.0f%%", c.name, 100*c.acc)
+		if c.to != "" {
+			p += fmt.Sprintf(" (→ %s %.0f%%)", c.to, 100*c.toShare)
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -85,9 +85,15 @@ func EvaluateEncoder(e *models.Encoder, n int, seed uint64) (map[string]float64,
 		return nil, err
 	}
 	classOK, ctxOK := 0, 0
+	confusion := make([][]int, len(world.Classes)) // [true][predicted]
+	for i := range confusion {
+		confusion[i] = make([]int, len(world.Classes))
+	}
 	for i, emb := range ie {
 		c := scenes[i].Identity.Class
-		if z.class(emb) == slices.Index(world.Classes, c) {
+		ci, pred := slices.Index(world.Classes, c), z.class(emb)
+		confusion[ci][pred]++
+		if pred == ci {
 			classOK++
 		}
 		xi, err := z.setting(emb, c)
@@ -98,7 +104,31 @@ func EvaluateEncoder(e *models.Encoder, n int, seed uint64) (map[string]float64,
 			ctxOK++
 		}
 	}
-	return map[string]float64{"class_top1": float64(classOK) / float64(n), "context_top1": float64(ctxOK) / float64(n)}, nil
+	m := map[string]float64{"class_top1": float64(classOK) / float64(n), "context_top1": float64(ctxOK) / float64(n)}
+	addConfusion(m, confusion)
+	return m, nil
+}
+
+// addConfusion adds, for every class with images, its class top-1
+// ("class_top1/dog") and the share of its images given to each wrong class
+// ("confusion/dog→cat"), from counts [true][predicted].
+func addConfusion(m map[string]float64, counts [][]int) {
+	for ci, row := range counts {
+		total := 0
+		for _, k := range row {
+			total += k
+		}
+		if total == 0 {
+			continue
+		}
+		name := world.Classes[ci].Name
+		m["class_top1/"+name] = float64(row[ci]) / float64(total)
+		for pi, k := range row {
+			if pi != ci && k > 0 {
+				m["confusion/"+name+"→"+world.Classes[pi].Name] = float64(k) / float64(total)
+			}
+		}
+	}
 }
 
 // referenceEmbeddings embeds the reference renders of subject s.

@@ -193,3 +193,23 @@ func TestTimeLine(t *testing.T) {
 		t.Error("a report without times has a time line")
 	}
 }
+
+func TestAddConfusion(t *testing.T) {
+	counts := make([][]int, len(world.Classes))
+	for i := range counts {
+		counts[i] = make([]int, len(world.Classes))
+	}
+	counts[0][0], counts[0][1], counts[0][2] = 2, 1, 1 // class 0: 4 images, 2 right
+	m := map[string]float64{}
+	addConfusion(m, counts)
+	c0, c1, c2 := world.Classes[0].Name, world.Classes[1].Name, world.Classes[2].Name
+	want := map[string]float64{"class_top1/" + c0: 0.5, "confusion/" + c0 + "→" + c1: 0.25, "confusion/" + c0 + "→" + c2: 0.25}
+	if len(m) != len(want) {
+		t.Fatalf("got %v, want %v", m, want)
+	}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("%s = %g, want %g", k, m[k], v)
+		}
+	}
+}
