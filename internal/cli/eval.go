@@ -110,8 +110,8 @@ func newEvalMergeCmd() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			meta := eval.Meta{Method: "merged", PromptCleaning: "token removed, class kept"}
-			if r, err := eval.ReadReport(args[0]); err == nil {
-				meta = r.Meta // results.json is JSON: read with yaml, its snake_case fields came back empty
+			if m, err := eval.ReadMeta(args[0]); err == nil {
+				meta = m
 			}
 			rep, err := eval.Merge(args, out, meta)
 			if err != nil {
@@ -316,6 +316,12 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		method.Name = rowName(method)
 	}
 	sampler := diffusion.Sampler{Steps: o.Steps, Guidance: o.Guidance}
+	meta := eval.Meta{Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "align-mini " + m.RewardModel, "clip-mini " + m.ClipModel, "dino-mini " + m.DinoModel},
+		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
+		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
+	if err := eval.WriteMeta(o.OutDir, meta); err != nil {
+		return err
+	}
 	start := time.Now()
 	err = eval.Run(ctx, eval.Options{
 		Bench: b, BenchName: benchName, Out: o.OutDir, Runs: o.Runs, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
@@ -331,9 +337,6 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	meta := eval.Meta{Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "align-mini " + m.RewardModel, "clip-mini " + m.ClipModel, "dino-mini " + m.DinoModel},
-		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
-		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
 	rep, err := eval.Merge([]string{o.OutDir}, o.OutDir, meta)
 	if err != nil {
 		return err

@@ -58,6 +58,17 @@ func TestEvalEndToEnd(t *testing.T) {
 	if _, err := execute(t, NewRootCmd(), append(args[:len(args):len(args)], "--shard", "3/2")...); err == nil || !strings.Contains(err.Error(), "--shard") {
 		t.Errorf("bad shard: %v", err)
 	}
+	// a run stopped before its results.json: its meta.json still describes it
+	if err := os.Remove(filepath.Join(out, "results.json")); err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(t.TempDir(), "partial")
+	if _, err := execute(t, NewRootCmd(), "eval", "merge", "--out", partial, out); err != nil {
+		t.Fatal(err)
+	}
+	if md, _ := os.ReadFile(filepath.Join(partial, "results.md")); !strings.Contains(string(md), "1 images per prompt") || !strings.Contains(string(md), "# MiniDreamBench") {
+		t.Errorf("merge without results.json lost the meta:\n%s", md)
+	}
 	if _, err := execute(t, NewRootCmd(), "eval", "--bench", "dreambench", "--model", model, "--reward-model", align, "--clip-model", align, "--dino-model", dino); err == nil || !strings.Contains(err.Error(), "--data") {
 		t.Errorf("dreambench without data: %v", err)
 	}

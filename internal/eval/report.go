@@ -49,6 +49,28 @@ func ReadReport(dir string) (*Report, error) {
 	return &r, nil
 }
 
+// WriteMeta writes an evaluation's description to DIR/meta.json when it
+// starts, so that `rpo eval merge` of a directory whose run was stopped
+// before its results.json still describes it.
+func WriteMeta(dir string, m Meta) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return ckpt.WriteFileAtomic(filepath.Join(dir, "meta.json"), b)
+}
+
+// ReadMeta returns the description of the evaluation in dir: from its
+// results.json, or from the meta.json written when it started.
+func ReadMeta(dir string) (Meta, error) {
+	if r, err := ReadReport(dir); err == nil {
+		return r.Meta, nil
+	}
+	var m Meta
+	err := readJSON(filepath.Join(dir, "meta.json"), &m)
+	return m, err
+}
+
 // readJSON reads the JSON file at path into v; errors name the file
 // (os.ErrNotExist stays detectable with errors.Is).
 func readJSON(path string, v any) error {
