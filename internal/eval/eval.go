@@ -225,7 +225,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 		}
 		defer tuned.Close()
 		model = tuned
-		r.Seconds["train"] = time.Since(start).Seconds()
+		r.Seconds["train"] = time.Since(start).Seconds() + res.Resumed // a resumed run: its earlier sittings too
 	}
 	start := time.Now()
 	templates := o.Bench.Prompts.For(s.Class)

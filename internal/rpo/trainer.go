@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -92,7 +93,10 @@ type Result struct {
 	Stopped  bool // by early stopping
 	Best     map[string]float64
 	BestStep map[string]int
-	Timing   map[string]float64 // seconds: negatives, steps, validations
+	Timing   map[string]float64 // seconds: negatives, steps, validations (of every sitting)
+	// Resumed is the seconds the earlier sittings of a resumed run had
+	// spent up to its checkpoint (their part of Timing).
+	Resumed float64
 }
 
 const stage = "rpo"
@@ -160,6 +164,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 	pcg := rand.NewPCG(o.Seed, 0x790)
 	rng := rand.New(pcg)
 	step := 0
+	var stepsBefore float64 // seconds of steps in earlier sittings
 	ckDir := filepath.Join(o.Out, "checkpoints")
 	if o.Resume {
 		st, err := ckpt.LoadTrainState(ckDir, stage, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
@@ -173,6 +178,12 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 				return res, fmt.Errorf("rpo: %s: %w", ckDir, err)
 			}
 			t.selector.Best, t.selector.Step, t.stopper = extra.Best, extra.BestStep, extra.Stopper
+			res.Timing["negatives_and_rewards"] += extra.Timing["negatives_and_rewards"]
+			res.Timing["validations"] = extra.Timing["validations"]
+			stepsBefore = extra.Timing["steps"]
+			for _, v := range extra.Timing {
+				res.Resumed += v
+			}
 		}
 	}
 	mf, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -181,8 +192,14 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 	}
 	defer mf.Close()
 	enc := json.NewEncoder(mf)
+	stepsStart, valsBefore := time.Now(), res.Timing["validations"]
+	stepsTime := func() float64 { // steps alone: validations in between left out
+		return stepsBefore + time.Since(stepsStart).Seconds() - (res.Timing["validations"] - valsBefore)
+	}
 	save := func() error {
-		extra, _ := json.Marshal(trainerExtra{Best: t.selector.Best, BestStep: t.selector.Step, Stopper: t.stopper})
+		timing := maps.Clone(res.Timing)
+		timing["steps"] = stepsTime()
+		extra, _ := json.Marshal(trainerExtra{Best: t.selector.Best, BestStep: t.selector.Step, Stopper: t.stopper, Timing: timing})
 		return ckpt.SaveTrainState(ckDir, ckpt.TrainState{Stage: stage, Step: step, Extra: extra}, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
 	}
 	validate := func() (bool, error) {
@@ -210,7 +227,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		}
 	}
 	lastSave := time.Now()
-	stepsStart, valsBefore := time.Now(), res.Timing["validations"]
+	stepsStart, valsBefore = time.Now(), res.Timing["validations"]
 	for step < o.Steps {
 		if err := ctx.Err(); err != nil {
 			if serr := save(); serr != nil {
@@ -254,7 +271,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 			lastSave = time.Now()
 		}
 	}
-	res.Timing["steps"] = time.Since(stepsStart).Seconds() - (res.Timing["validations"] - valsBefore)
+	res.Timing["steps"] = stepsTime()
 	res.Steps, res.Best, res.BestStep = step, t.selector.Best, t.selector.Step
 	return res, save()
 }
@@ -263,6 +280,9 @@ type trainerExtra struct {
 	Best     map[string]float64 `json:"best"`
 	BestStep map[string]int     `json:"best_step"`
 	Stopper  EarlyStopper       `json:"stopper"`
+	// Timing is Result.Timing up to the checkpoint, so that a resumed run
+	// reports the time of the whole run, not of its last sitting.
+	Timing map[string]float64 `json:"timing,omitempty"`
 }
 
 // negativesCache is where base-model samples (negatives, class images)

@@ -124,3 +124,35 @@ func TestTrainWithPriorPreservation(t *testing.T) {
 		t.Errorf("class images not in the cache: %v", err)
 	}
 }
+
+// TestResumeKeepsTiming: a resumed run reports the time of the whole run
+// (Result.Timing is kept in the checkpoint), not of its last sitting.
+func TestResumeKeepsTiming(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	first, err := Train(ctx, tinyRun(t, dir, 6), func(e StepEvent) {
+		if e.Step == 2 {
+			cancel()
+		}
+	}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupt: %v", err)
+	}
+	if first.Timing["validations"] <= 0 {
+		t.Fatalf("first sitting: timing %v", first.Timing)
+	}
+	// resumed at its last step: nothing left to train, every second is the first sitting's
+	o := tinyRun(t, dir, 2)
+	o.Resume = true
+	res, err := Train(context.Background(), o, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Timing["validations"] != first.Timing["validations"] || res.Timing["steps"] <= 0 || res.Timing["negatives_and_rewards"] < first.Timing["negatives_and_rewards"] ||
+		res.Resumed < first.Timing["validations"]+first.Timing["negatives_and_rewards"] {
+		t.Errorf("resumed timing %v, first sitting %v", res.Timing, first.Timing)
+	}
+}
