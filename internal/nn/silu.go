@@ -48,12 +48,13 @@ func (o *siluOp) Do(vals ...G.Value) (G.Value, error) {
 		if o.grad {
 			g = contiguous[float64](in[1])
 		}
+		y := out.Data().([]float64)
 		for i, v := range contiguous[float64](in[0]) {
 			s := 1 / (1 + math.Exp(-v))
 			if g != nil {
-				out.Data().([]float64)[i] = g[i] * s * (1 + v*(1-s))
+				y[i] = g[i] * s * (1 + v*(1-s))
 			} else {
-				out.Data().([]float64)[i] = v * s
+				y[i] = v * s
 			}
 		}
 	}

@@ -19,14 +19,16 @@ func Softmax(x *G.Node, scale float64) (*G.Node, error) {
 	if xs.Dims() < 1 {
 		return nil, fmt.Errorf("nn: softmax: input %v has no axis", xs)
 	}
-	op := &softmaxOp{opBase{name: fmt.Sprintf("Softmax%v·%g", xs, scale), inDims: []int{xs.Dims()}, outDim: xs.Dims()}, xs, scale}
+	op := &softmaxOp{opBase{name: fmt.Sprintf("Softmax%v·%g", xs, scale), inDims: []int{xs.Dims()}, outDim: xs.Dims()}, xs, scale, false}
 	return G.ApplyOp(op, x)
 }
 
+// softmaxOp is Softmax, or with grad set its gradient from (y, ∂L/∂y).
 type softmaxOp struct {
 	opBase
 	x     tensor.Shape
 	scale float64
+	grad  bool
 }
 
 func (o *softmaxOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.x.Clone(), nil }
@@ -41,8 +43,12 @@ func (o *softmaxOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	out := o.output(in[0].Dtype(), false, o.x...)
 	n := o.x[o.x.Dims()-1]
-	switch in[0].Dtype() {
-	case tensor.Float32:
+	switch {
+	case o.grad && in[0].Dtype() == tensor.Float32:
+		softmaxGrad(contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32), n, float32(o.scale))
+	case o.grad:
+		softmaxGrad(contiguous[float64](in[0]), contiguous[float64](in[1]), out.Data().([]float64), n, o.scale)
+	case in[0].Dtype() == tensor.Float32:
 		softmaxRows(contiguous[float32](in[0]), out.Data().([]float32), n, float32(o.scale))
 	default:
 		softmaxRows(contiguous[float64](in[0]), out.Data().([]float64), n, o.scale)
@@ -75,37 +81,15 @@ func softmaxRows[T Float](x, y []T, n int, scale T) {
 	})
 }
 
-func (o *softmaxOp) DiffWRT(int) []bool { return []bool{true} }
+func (o *softmaxOp) DiffWRT(n int) []bool { return []bool{!o.grad, false}[:n] }
 
 func (o *softmaxOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	op := &softmaxGradOp{opBase{name: fmt.Sprintf("SoftmaxGrad%v·%g", o.x, o.scale), inDims: []int{o.x.Dims(), o.x.Dims()}, outDim: o.x.Dims()}, o.x, o.scale}
+	if o.grad {
+		return nil, fmt.Errorf("nn: %s is a gradient op and has no gradient of its own", o.name)
+	}
+	op := &softmaxOp{opBase{name: fmt.Sprintf("SoftmaxGrad%v·%g", o.x, o.scale), inDims: []int{o.x.Dims(), o.x.Dims()}, outDim: o.x.Dims()}, o.x, o.scale, true}
 	dx, err := G.ApplyOp(op, output, grad)
 	return G.Nodes{dx}, err
-}
-
-// softmaxGradOp is ∂L/∂x of Softmax from its output y and ∂L/∂y.
-type softmaxGradOp struct {
-	opBase
-	x     tensor.Shape
-	scale float64
-}
-
-func (o *softmaxGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.x.Clone(), nil }
-
-func (o *softmaxGradOp) Do(vals ...G.Value) (G.Value, error) {
-	in, err := dense(&o.opBase, vals)
-	if err != nil {
-		return nil, err
-	}
-	out := o.output(in[0].Dtype(), false, o.x...)
-	n := o.x[o.x.Dims()-1]
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		softmaxGrad(contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32), n, float32(o.scale))
-	default:
-		softmaxGrad(contiguous[float64](in[0]), contiguous[float64](in[1]), out.Data().([]float64), n, o.scale)
-	}
-	return out, nil
 }
 
 func softmaxGrad[T Float](y, g, dx []T, n int, scale T) {
@@ -121,10 +105,4 @@ func softmaxGrad[T Float](y, g, dx []T, n int, scale T) {
 			}
 		}
 	})
-}
-
-func (o *softmaxGradOp) DiffWRT(int) []bool { return []bool{false, false} }
-
-func (o *softmaxGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
-	return nil, fmt.Errorf("nn: %s has no second derivative", o.name)
 }
