@@ -96,7 +96,8 @@ func RunEvalT2I(ctx context.Context, o *EvalT2IOptions) error {
 	fmt.Fprintf(o.Out, "model %s, clip %s, %d held-out captions, DDIM %d, guidance %g (%s)\n", label, clipLabel, r.Captions, o.Steps, o.Guidance, time.Since(start).Round(time.Second))
 	fmt.Fprintf(o.Out, "CLIP-T  generated %.4f ± %.4f   real renders %.4f ± %.4f   ratio %.1f%%\n",
 		r.CLIPTGenerated.Mean, r.CLIPTGenerated.CI95, r.CLIPTReal.Mean, r.CLIPTReal.CI95, 100*r.CLIPTRatio)
-	fmt.Fprintf(o.Out, "class top-1    generated %.1f%%   real renders %.1f%%\n", 100*r.ClassGenerated, 100*r.ClassReal)
+	fmt.Fprintf(o.Out, "class top-1    generated %.1f%%   real renders %.1f%%   (one prompt \"a <class>\": %.1f%%, %.1f%%)\n",
+		100*r.ClassGenerated, 100*r.ClassReal, 100*r.ClassGeneratedPlain, 100*r.ClassRealPlain)
 	fmt.Fprintf(o.Out, "setting top-1  generated %.1f%%   real renders %.1f%%\n", 100*r.ContextGenerated, 100*r.ContextReal)
 	fmt.Fprintf(o.Out, "wrote %s\n", o.OutDir)
 	return nil

@@ -275,6 +275,7 @@ type PretrainEncodersOptions struct {
 	Steps           int           `mapstructure:"steps" yaml:"steps"`
 	Batch           int           `mapstructure:"batch" yaml:"batch"`
 	LR              float64       `mapstructure:"lr" yaml:"lr"`
+	LRSchedule      string        `mapstructure:"lr_schedule" yaml:"lr_schedule"`
 	Seed            uint64        `mapstructure:"seed" yaml:"seed"`
 	CheckpointEvery time.Duration `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
 	EvalEvery       int           `mapstructure:"eval_every" yaml:"eval_every"`
@@ -303,6 +304,7 @@ func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) 
 	f.Int("steps", 1500, "step budget per encoder")
 	f.Int("batch", 64, "images (dual encoders) or identity pairs (dino-mini) per step")
 	f.Float64("lr", 1e-3, "AdamW learning rate")
+	f.String("lr-schedule", "cosine", "constant, or cosine decay to 5% at the step budget")
 	f.Uint64("seed", 7, "seed (each encoder adds its own offset)")
 	f.Duration("checkpoint-every", 3*time.Minute, "checkpoint interval")
 	f.Int("eval-every", 250, "held-out evaluation every this many steps (0: only at the end)")
@@ -339,7 +341,7 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 		}
 		prog := NewProgress(o.Err, o.Logger, "pretrain "+name, o.Steps, o.LogEvery)
 		res, err := pretrain.TrainEncoder(ctx, pretrain.EncoderOptions{
-			Out: dir, Config: c, Steps: o.Steps, Batch: o.Batch, LR: o.LR, Seed: o.Seed + uint64(101*k),
+			Out: dir, Config: c, Steps: o.Steps, Batch: o.Batch, LR: o.LR, LRSchedule: o.LRSchedule, Seed: o.Seed + uint64(101*k),
 			CheckpointEvery: o.CheckpointEvery, EvalEvery: o.EvalEvery, EvalImages: o.EvalImages, LogEvery: o.LogEvery, Twins: o.Twins, ClassOnly: o.ClassOnly, Init: initDir,
 			Resume: resume, Version: Version,
 		}, func(m pretrain.Metrics) {

@@ -6,53 +6,95 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/reward"
 	"github.com/rpo-dev/rpo/internal/world"
 )
 
-// zeroShot classifies image embeddings with a dual encoder's text tower:
-// the class among prompts "a <class>", the setting among prompts
-// "a <class> <setting>" over every setting, the class given (text
-// embeddings computed once per class, on first use).
+// zeroShot classifies image embeddings with a dual encoder's text tower.
+// The class: against one text embedding per class, the prompt ensemble of
+// CLIP's zero-shot protocol (Radford et al. 2021, §3.1.4): the normalised
+// mean of the unit embeddings of "a <class>" and of "a <class> <setting>"
+// over every setting of the world, so that the class prompt does not sit
+// in one setting more than another; plainClasses keeps the single prompt
+// "a <class>" for comparison. The setting: among prompts "a <class>
+// <setting>" over every setting, the class given (text embeddings computed
+// once per class, on first use).
 type zeroShot struct {
-	e        *models.Encoder
-	classes  [][]float64
-	settings map[*world.Class][][]float64
+	e            *models.Encoder
+	classes      [][]float64
+	plainClasses [][]float64
+	settings     map[*world.Class][][]float64
 }
 
 func newZeroShot(e *models.Encoder) (*zeroShot, error) {
 	if e.Config.Text == nil {
 		return nil, fmt.Errorf("eval: zero-shot classification needs a dual encoder (image and text towers), not %s", e.Config.Name)
 	}
+	z := &zeroShot{e: e, settings: map[*world.Class][][]float64{}}
 	ps := make([]string, len(world.Classes))
 	for i, c := range world.Classes {
 		ps[i] = "a " + c.Name
 	}
-	ce, err := e.EmbedTexts(ps)
-	return &zeroShot{e: e, classes: ce, settings: map[*world.Class][][]float64{}}, err
+	var err error
+	if z.plainClasses, err = e.EmbedTexts(ps); err != nil {
+		return nil, err
+	}
+	for i, c := range world.Classes {
+		set, err := z.settingEmbeddings(c)
+		if err != nil {
+			return nil, err
+		}
+		z.classes = append(z.classes, ensemble(append([][]float64{z.plainClasses[i]}, set...)))
+	}
+	return z, nil
+}
+
+// ensemble returns the unit-length mean of the unit-length vectors of vs.
+func ensemble(vs [][]float64) []float64 {
+	m := make([]float64, len(vs[0]))
+	for _, v := range vs {
+		floats.AddScaled(m, 1/floats.Norm(v, 2), v)
+	}
+	floats.Scale(1/floats.Norm(m, 2), m)
+	return m
 }
 
 // class returns the index in world.Classes of the class image embedding x
-// is closest to.
+// is closest to (prompt ensemble).
 func (z *zeroShot) class(x []float64) int { return argmaxCos(x, z.classes) }
+
+// plainClass is class with the single prompt "a <class>".
+func (z *zeroShot) plainClass(x []float64) int { return argmaxCos(x, z.plainClasses) }
 
 // setting returns the index in world.Contexts of the setting x is closest
 // to, given its class c.
 func (z *zeroShot) setting(x []float64, c *world.Class) (int, error) {
-	emb, ok := z.settings[c]
-	if !ok {
-		ps := make([]string, len(world.Contexts))
-		for j, s := range world.Contexts {
-			ps[j] = "a " + c.Name + " " + s.Phrase
-		}
-		var err error
-		if emb, err = z.e.EmbedTexts(ps); err != nil {
-			return -1, err
-		}
-		z.settings[c] = emb
+	emb, err := z.settingEmbeddings(c)
+	if err != nil {
+		return -1, err
 	}
 	return argmaxCos(x, emb), nil
+}
+
+// settingEmbeddings returns the text embeddings of "a <c.Name> <setting>"
+// for every setting of the world, computed once per class.
+func (z *zeroShot) settingEmbeddings(c *world.Class) ([][]float64, error) {
+	if emb, ok := z.settings[c]; ok {
+		return emb, nil
+	}
+	ps := make([]string, len(world.Contexts))
+	for j, s := range world.Contexts {
+		ps[j] = "a " + c.Name + " " + s.Phrase
+	}
+	emb, err := z.e.EmbedTexts(ps)
+	if err != nil {
+		return nil, err
+	}
+	z.settings[c] = emb
+	return emb, nil
 }
 
 // EvaluateEncoder measures an encoder on renders of identities that
@@ -84,7 +126,7 @@ func EvaluateEncoder(e *models.Encoder, n int, seed uint64) (map[string]float64,
 	if err != nil {
 		return nil, err
 	}
-	classOK, ctxOK := 0, 0
+	classOK, plainOK, ctxOK := 0, 0, 0
 	confusion := make([][]int, len(world.Classes)) // [true][predicted]
 	for i := range confusion {
 		confusion[i] = make([]int, len(world.Classes))
@@ -96,6 +138,9 @@ func EvaluateEncoder(e *models.Encoder, n int, seed uint64) (map[string]float64,
 		if pred == ci {
 			classOK++
 		}
+		if z.plainClass(emb) == ci {
+			plainOK++
+		}
 		xi, err := z.setting(emb, c)
 		if err != nil {
 			return nil, err
@@ -104,7 +149,8 @@ func EvaluateEncoder(e *models.Encoder, n int, seed uint64) (map[string]float64,
 			ctxOK++
 		}
 	}
-	m := map[string]float64{"class_top1": float64(classOK) / float64(n), "context_top1": float64(ctxOK) / float64(n)}
+	m := map[string]float64{"class_top1": float64(classOK) / float64(n), "class_top1_plain": float64(plainOK) / float64(n),
+		"context_top1": float64(ctxOK) / float64(n)}
 	addConfusion(m, confusion)
 	return m, nil
 }

@@ -26,7 +26,8 @@ type T2ICheckOptions struct {
 
 // T2ICheck holds the numbers of the check: CLIP-T of generated images and of
 // real renders of the same captions (clip-mini), their ratio, and
-// zero-shot class accuracy (prompts "a <class>") of both.
+// zero-shot class accuracy of both (the prompt ensemble of zeroShot, and the
+// single prompt "a <class>").
 type T2ICheck struct {
 	Captions       int           `json:"captions"`
 	Seed           uint64        `json:"seed"`
@@ -37,6 +38,10 @@ type T2ICheck struct {
 	CLIPTRatio     float64       `json:"clip_t_ratio"` // generated / real, of the means
 	ClassGenerated float64       `json:"class_acc_generated"`
 	ClassReal      float64       `json:"class_acc_real"`
+	// ClassGeneratedPlain and ClassRealPlain: class accuracy with the single
+	// prompt "a <class>" instead of the ensemble.
+	ClassGeneratedPlain float64 `json:"class_acc_generated_one_prompt"`
+	ClassRealPlain      float64 `json:"class_acc_real_one_prompt"`
 	// ContextGenerated and ContextReal: zero-shot setting top-1 among the
 	// world's settings, the class given (captions that name a setting).
 	ContextGenerated float64 `json:"context_acc_generated"`
@@ -128,6 +133,12 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 		if z.class(eg[i]) == ci {
 			r.ClassGenerated++
 		}
+		if z.plainClass(er[i]) == ci {
+			r.ClassRealPlain++
+		}
+		if z.plainClass(eg[i]) == ci {
+			r.ClassGeneratedPlain++
+		}
 		if s.Context.Reference {
 			continue // "a dog" on a plain background may be captioned without its setting
 		}
@@ -151,6 +162,8 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 	n := float64(len(scenes))
 	r.ClassReal /= n
 	r.ClassGenerated /= n
+	r.ClassRealPlain /= n
+	r.ClassGeneratedPlain /= n
 	if nCtx > 0 {
 		r.ContextReal /= float64(nCtx)
 		r.ContextGenerated /= float64(nCtx)

@@ -45,7 +45,7 @@ func TestMeasureCaptionsIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.CLIPTRatio != 1 || r.ClassGenerated != r.ClassReal || r.ContextGenerated != r.ContextReal || r.CLIPTGenerated.Mean != r.CLIPTReal.Mean {
+	if r.CLIPTRatio != 1 || r.ClassGenerated != r.ClassReal || r.ClassGeneratedPlain != r.ClassRealPlain || r.ContextGenerated != r.ContextReal || r.CLIPTGenerated.Mean != r.CLIPTReal.Mean {
 		t.Errorf("identical images: %+v", r)
 	}
 	shuffled := append(real[1:len(real):len(real)], real[0])

@@ -92,8 +92,8 @@ func TrainAutoencoder(ctx context.Context, o AutoencoderOptions, report func(Met
 	if o.Steps < 1 || o.Batch < 1 || o.LR <= 0 {
 		return res, fmt.Errorf("pretrain: autoencoder needs steps ≥ 1, batch ≥ 1, lr > 0")
 	}
-	if o.LRSchedule != "" && o.LRSchedule != "constant" && o.LRSchedule != "cosine" {
-		return res, fmt.Errorf("pretrain: learning-rate schedule %q is not constant or cosine", o.LRSchedule)
+	if err := checkSchedule(o.LRSchedule); err != nil {
+		return res, err
 	}
 	if err := os.MkdirAll(filepath.Join(o.Out, "samples"), 0o755); err != nil {
 		return res, fmt.Errorf("pretrain: %w", err)
@@ -317,8 +317,16 @@ func (r *aeRun) evaluate(gridPath string) (float64, float64, error) {
 	return psnrSum / float64(len(r.heldOut)), math.Sqrt(sumSq/float64(count) - mean*mean), nil
 }
 
-// schedule returns the learning-rate schedule of a name ("" or constant:
-// none).
+// checkSchedule rejects a learning-rate schedule schedule does not know.
+func checkSchedule(name string) error {
+	if name != "" && name != "constant" && name != "cosine" {
+		return fmt.Errorf("pretrain: learning-rate schedule %q is not constant or cosine", name)
+	}
+	return nil
+}
+
+// schedule returns the learning rate of each step for a schedule name:
+// nil (constant) or a cosine decay to 5% of lr at the step budget.
 func schedule(name string, lr float64, steps int) func(int) float64 {
 	if name == "cosine" {
 		return Cosine(lr, 0.05, steps)

@@ -27,6 +27,7 @@ type EncoderOptions struct {
 	Steps           int                  `json:"steps"`
 	Batch           int                  `json:"batch"`
 	LR              float64              `json:"lr"`
+	LRSchedule      string               `json:"lr_schedule"` // constant or cosine
 	Seed            uint64               `json:"seed"`
 	CheckpointEvery time.Duration        `json:"checkpoint_every"`
 	EvalEvery       int                  `json:"eval_every"`
@@ -55,6 +56,9 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 	var res EncoderResult
 	if o.Steps < 1 || o.Batch < 2 || o.LR <= 0 {
 		return res, fmt.Errorf("pretrain: %s needs steps ≥ 1, batch ≥ 2, lr > 0", o.Config.Name)
+	}
+	if err := checkSchedule(o.LRSchedule); err != nil {
+		return res, err
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return res, fmt.Errorf("pretrain: %w", err)
@@ -101,7 +105,7 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 	l := &loop{
 		out: o.Out, stage: c.Name, steps: o.Steps, checkpointEvery: o.CheckpointEvery, logEvery: o.LogEvery,
 		evalEvery: o.EvalEvery, resume: o.Resume, options: o, store: enc.Store, opt: opt,
-		pcg: rand.NewPCG(o.Seed, 0xe1c),
+		pcg: rand.NewPCG(o.Seed, 0xe1c), schedule: schedule(o.LRSchedule, o.LR, o.Steps),
 		step: func(rng *rand.Rand) (Metrics, error) {
 			xs := xa.Data().([]float32)
 			var ids []int

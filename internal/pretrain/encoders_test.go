@@ -2,6 +2,7 @@ package pretrain
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ func tinyEncoder(dir string, steps int, dual bool) EncoderOptions {
 		c.Name = "tiny-align"
 		c.Text = &text.EncoderConfig{Vocab: tk.Size(), MaxLen: 8, Width: 8, Layers: 1, Heads: 2}
 	}
-	return EncoderOptions{Out: dir, Config: c, Steps: steps, Batch: 6, LR: 3e-3, Seed: 2,
+	return EncoderOptions{Out: dir, Config: c, Steps: steps, Batch: 6, LR: 3e-3, LRSchedule: "cosine", Seed: 2,
 		CheckpointEvery: time.Hour, EvalImages: 20, LogEvery: 1}
 }
 
@@ -51,13 +52,21 @@ func TestEncodersTrainEvaluateResume(t *testing.T) {
 		}
 		e.Close()
 	}
-	// resume: 2 + 2 steps equal 4 straight
+	// resume: 4 steps stopped after 2 (Ctrl-C) and resumed equal 4
+	// straight, the cosine learning rate included
 	a, b := t.TempDir(), t.TempDir()
 	if _, err := TrainEncoder(context.Background(), tinyEncoder(a, 4, true), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := TrainEncoder(context.Background(), tinyEncoder(b, 2, true), nil); err != nil {
-		t.Fatal(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped, err := TrainEncoder(ctx, tinyEncoder(b, 4, true), func(m Metrics) {
+		if m.Step == 2 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) || stopped.Steps >= 4 {
+		t.Fatalf("stopped run: step %d, %v", stopped.Steps, err)
 	}
 	ob := tinyEncoder(b, 4, true)
 	ob.Resume = true
@@ -70,6 +79,17 @@ func TestEncodersTrainEvaluateResume(t *testing.T) {
 		if string(wa.Tensors[n].Data) != string(wb.Tensors[n].Data) {
 			t.Fatalf("%s differs between straight and resumed runs", n)
 		}
+	}
+	// and the schedule is applied: a constant rate ends elsewhere
+	c := t.TempDir()
+	oc := tinyEncoder(c, 4, true)
+	oc.LRSchedule = "constant"
+	if _, err := TrainEncoder(context.Background(), oc, nil); err != nil {
+		t.Fatal(err)
+	}
+	wc, _ := ckpt.Read(filepath.Join(c, "checkpoint", "weights.safetensors"))
+	if n := "image.conv_in.bias"; string(wa.Tensors[n].Data) == string(wc.Tensors[n].Data) {
+		t.Errorf("%s: cosine and constant learning rates give the same weights", n)
 	}
 }
 
@@ -97,6 +117,11 @@ func TestEncoderInit(t *testing.T) {
 		if d := x[0][i] - y[0][i]; d > 1e-3 || d < -1e-3 {
 			t.Fatalf("embedding %d: %v vs %v after --init", i, x[0][i], y[0][i])
 		}
+	}
+	o = tinyEncoder(t.TempDir(), 1, true)
+	o.LRSchedule = "linear"
+	if _, err := TrainEncoder(context.Background(), o, nil); err == nil || !strings.Contains(err.Error(), `"linear"`) {
+		t.Errorf("unknown schedule: %v", err)
 	}
 	o = tinyEncoder(t.TempDir(), 1, true)
 	o.Init = filepath.Join(a, "nothing")

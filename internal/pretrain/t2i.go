@@ -71,6 +71,9 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 	if o.Steps < 1 || o.Batch < 1 || o.LR <= 0 {
 		return res, fmt.Errorf("pretrain: t2i needs steps ≥ 1, batch ≥ 1, lr > 0")
 	}
+	if err := checkSchedule(o.LRSchedule); err != nil {
+		return res, err
+	}
 	aeInfo, err := ckpt.ReadModelDir(o.Autoencoder)
 	if err != nil {
 		return res, fmt.Errorf("pretrain: --autoencoder: %w", err)
