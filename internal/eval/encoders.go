@@ -19,35 +19,37 @@ import (
 // mean of the unit embeddings of "a <class>" and of "a <class> <setting>"
 // over every setting of the world, so that the class prompt does not sit
 // in one setting more than another; plainClasses keeps the single prompt
-// "a <class>" for comparison. The setting: among prompts "a <class>
-// <setting>" over every setting, the class given (text embeddings computed
-// once per class, on first use).
+// "a <class>" for comparison. The setting: among the prompts "a <class>
+// <setting>", the class given. All indexed like world.Classes and
+// world.Contexts.
 type zeroShot struct {
-	e            *models.Encoder
 	classes      [][]float64
 	plainClasses [][]float64
-	settings     map[*world.Class][][]float64
+	settings     [][][]float64 // [class][setting]
 }
 
 func newZeroShot(e *models.Encoder) (*zeroShot, error) {
 	if e.Config.Text == nil {
 		return nil, fmt.Errorf("eval: zero-shot classification needs a dual encoder (image and text towers), not %s", e.Config.Name)
 	}
-	z := &zeroShot{e: e, settings: map[*world.Class][][]float64{}}
-	ps := make([]string, len(world.Classes))
-	for i, c := range world.Classes {
-		ps[i] = "a " + c.Name
+	k := 1 + len(world.Contexts) // per class: "a <class>", then one prompt per setting
+	ps := make([]string, 0, len(world.Classes)*k)
+	for _, c := range world.Classes {
+		ps = append(ps, "a "+c.Name)
+		for _, x := range world.Contexts {
+			ps = append(ps, "a "+c.Name+" "+x.Phrase)
+		}
 	}
-	var err error
-	if z.plainClasses, err = e.EmbedTexts(ps); err != nil {
+	emb, err := e.EmbedTexts(ps)
+	if err != nil {
 		return nil, err
 	}
-	for i, c := range world.Classes {
-		set, err := z.settingEmbeddings(c)
-		if err != nil {
-			return nil, err
-		}
-		z.classes = append(z.classes, ensemble(append([][]float64{z.plainClasses[i]}, set...)))
+	z := &zeroShot{}
+	for i := range world.Classes {
+		block := emb[i*k : (i+1)*k]
+		z.plainClasses = append(z.plainClasses, block[0])
+		z.settings = append(z.settings, block[1:])
+		z.classes = append(z.classes, ensemble(block))
 	}
 	return z, nil
 }
@@ -70,36 +72,12 @@ func (z *zeroShot) class(x []float64) int { return argmaxCos(x, z.classes) }
 func (z *zeroShot) plainClass(x []float64) int { return argmaxCos(x, z.plainClasses) }
 
 // setting returns the index in world.Contexts of the setting x is closest
-// to, given its class c.
-func (z *zeroShot) setting(x []float64, c *world.Class) (int, error) {
-	emb, err := z.settingEmbeddings(c)
-	if err != nil {
-		return -1, err
-	}
-	return argmaxCos(x, emb), nil
-}
-
-// settingEmbeddings returns the text embeddings of "a <c.Name> <setting>"
-// for every setting of the world, computed once per class.
-func (z *zeroShot) settingEmbeddings(c *world.Class) ([][]float64, error) {
-	if emb, ok := z.settings[c]; ok {
-		return emb, nil
-	}
-	ps := make([]string, len(world.Contexts))
-	for j, s := range world.Contexts {
-		ps[j] = "a " + c.Name + " " + s.Phrase
-	}
-	emb, err := z.e.EmbedTexts(ps)
-	if err != nil {
-		return nil, err
-	}
-	z.settings[c] = emb
-	return emb, nil
-}
+// to, given its class (an index in world.Classes).
+func (z *zeroShot) setting(x []float64, class int) int { return argmaxCos(x, z.settings[class]) }
 
 // EvaluateEncoder measures an encoder on renders of identities that
-// pretraining never samples. Dual encoders: zero-shot class top-1 (prompts
-// "a <class>") and setting top-1 (prompts "a <class> <setting>" over every
+// pretraining never samples. Dual encoders: zero-shot class top-1 (the
+// prompt ensemble of zeroShot, and the single prompt "a <class>") and setting top-1 (prompts "a <class> <setting>" over every
 // setting, the class given). Image encoders: identity retrieval top-1 among
 // the 30 MiniDreamBench subjects (gallery: the mean embedding of each
 // subject's references; queries: n renders in other settings, with
@@ -132,8 +110,7 @@ func EvaluateEncoder(e *models.Encoder, n int, seed uint64) (map[string]float64,
 		confusion[i] = make([]int, len(world.Classes))
 	}
 	for i, emb := range ie {
-		c := scenes[i].Identity.Class
-		ci, pred := slices.Index(world.Classes, c), z.class(emb)
+		ci, pred := slices.Index(world.Classes, scenes[i].Identity.Class), z.class(emb)
 		confusion[ci][pred]++
 		if pred == ci {
 			classOK++
@@ -141,11 +118,7 @@ func EvaluateEncoder(e *models.Encoder, n int, seed uint64) (map[string]float64,
 		if z.plainClass(emb) == ci {
 			plainOK++
 		}
-		xi, err := z.setting(emb, c)
-		if err != nil {
-			return nil, err
-		}
-		if xi == slices.Index(world.Contexts, scenes[i].Context) {
+		if z.setting(emb, ci) == slices.Index(world.Contexts, scenes[i].Context) {
 			ctxOK++
 		}
 	}

@@ -125,8 +125,7 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 	for i, s := range scenes {
 		ctR = append(ctR, reward.Cosine(txt[i], er[i]))
 		ctG = append(ctG, reward.Cosine(txt[i], eg[i]))
-		c := s.Identity.Class
-		ci := slices.Index(world.Classes, c)
+		ci := slices.Index(world.Classes, s.Identity.Class)
 		if z.class(er[i]) == ci {
 			r.ClassReal++
 		}
@@ -144,18 +143,10 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 		}
 		nCtx++
 		xi := slices.Index(world.Contexts, s.Context)
-		xr, err := z.setting(er[i], c)
-		if err != nil {
-			return nil, err
-		}
-		xg, err := z.setting(eg[i], c)
-		if err != nil {
-			return nil, err
-		}
-		if xr == xi {
+		if z.setting(er[i], ci) == xi {
 			r.ContextReal++
 		}
-		if xg == xi {
+		if z.setting(eg[i], ci) == xi {
 			r.ContextGenerated++
 		}
 	}

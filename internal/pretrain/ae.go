@@ -92,7 +92,8 @@ func TrainAutoencoder(ctx context.Context, o AutoencoderOptions, report func(Met
 	if o.Steps < 1 || o.Batch < 1 || o.LR <= 0 {
 		return res, fmt.Errorf("pretrain: autoencoder needs steps ≥ 1, batch ≥ 1, lr > 0")
 	}
-	if err := checkSchedule(o.LRSchedule); err != nil {
+	lrAt, err := schedule(o.LRSchedule, o.LR, o.Steps)
+	if err != nil {
 		return res, err
 	}
 	if err := os.MkdirAll(filepath.Join(o.Out, "samples"), 0o755); err != nil {
@@ -114,7 +115,7 @@ func TrainAutoencoder(ctx context.Context, o AutoencoderOptions, report func(Met
 	l := &loop{
 		out: o.Out, stage: aeStage, steps: o.Steps, checkpointEvery: o.CheckpointEvery, logEvery: o.LogEvery,
 		evalEvery: o.EvalEvery, resume: o.Resume, options: o, store: r.store, opt: opt, pcg: rand.NewPCG(o.Seed, 0xae),
-		schedule: schedule(o.LRSchedule, o.LR, o.Steps),
+		schedule: lrAt,
 		step: func(rng *rand.Rand) (Metrics, error) {
 			r.fillBatch(rng)
 			if _, err := r.train.Run(); err != nil {
@@ -317,21 +318,17 @@ func (r *aeRun) evaluate(gridPath string) (float64, float64, error) {
 	return psnrSum / float64(len(r.heldOut)), math.Sqrt(sumSq/float64(count) - mean*mean), nil
 }
 
-// checkSchedule rejects a learning-rate schedule schedule does not know.
-func checkSchedule(name string) error {
-	if name != "" && name != "constant" && name != "cosine" {
-		return fmt.Errorf("pretrain: learning-rate schedule %q is not constant or cosine", name)
-	}
-	return nil
-}
-
 // schedule returns the learning rate of each step for a schedule name:
-// nil (constant) or a cosine decay to 5% of lr at the step budget.
-func schedule(name string, lr float64, steps int) func(int) float64 {
-	if name == "cosine" {
-		return Cosine(lr, 0.05, steps)
+// nil for constant (or ""), a cosine decay to 5% of lr at the step budget
+// for cosine; an error for any other name.
+func schedule(name string, lr float64, steps int) (func(int) float64, error) {
+	switch name {
+	case "", "constant":
+		return nil, nil
+	case "cosine":
+		return Cosine(lr, 0.05, steps), nil
 	}
-	return nil
+	return nil, fmt.Errorf("pretrain: learning-rate schedule %q is not constant or cosine", name)
 }
 
 // psnr of an MSE measured on [−1, 1] images.

@@ -57,7 +57,8 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 	if o.Steps < 1 || o.Batch < 2 || o.LR <= 0 {
 		return res, fmt.Errorf("pretrain: %s needs steps ≥ 1, batch ≥ 2, lr > 0", o.Config.Name)
 	}
-	if err := checkSchedule(o.LRSchedule); err != nil {
+	lrAt, err := schedule(o.LRSchedule, o.LR, o.Steps)
+	if err != nil {
 		return res, err
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
@@ -105,7 +106,7 @@ func TrainEncoder(ctx context.Context, o EncoderOptions, report func(Metrics)) (
 	l := &loop{
 		out: o.Out, stage: c.Name, steps: o.Steps, checkpointEvery: o.CheckpointEvery, logEvery: o.LogEvery,
 		evalEvery: o.EvalEvery, resume: o.Resume, options: o, store: enc.Store, opt: opt,
-		pcg: rand.NewPCG(o.Seed, 0xe1c), schedule: schedule(o.LRSchedule, o.LR, o.Steps),
+		pcg: rand.NewPCG(o.Seed, 0xe1c), schedule: lrAt,
 		step: func(rng *rand.Rand) (Metrics, error) {
 			xs := xa.Data().([]float32)
 			var ids []int

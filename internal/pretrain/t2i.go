@@ -71,7 +71,8 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 	if o.Steps < 1 || o.Batch < 1 || o.LR <= 0 {
 		return res, fmt.Errorf("pretrain: t2i needs steps ≥ 1, batch ≥ 1, lr > 0")
 	}
-	if err := checkSchedule(o.LRSchedule); err != nil {
+	lrAt, err := schedule(o.LRSchedule, o.LR, o.Steps)
+	if err != nil {
 		return res, err
 	}
 	aeInfo, err := ckpt.ReadModelDir(o.Autoencoder)
@@ -118,7 +119,7 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 	l := &loop{
 		out: o.Out, stage: t2iStage, steps: o.Steps, checkpointEvery: o.CheckpointEvery, logEvery: o.LogEvery,
 		evalEvery: o.SampleEvery, resume: o.Resume, options: o, store: m.Denoiser, opt: opt,
-		extra: []namedStore{{"ema", ema}}, pcg: rand.NewPCG(o.Seed, 0x721), schedule: schedule(o.LRSchedule, o.LR, o.Steps),
+		extra: []namedStore{{"ema", ema}}, pcg: rand.NewPCG(o.Seed, 0x721), schedule: lrAt,
 		step: func(rng *rand.Rand) (Metrics, error) {
 			if err := run.fillBatch(rng); err != nil {
 				return Metrics{}, err
