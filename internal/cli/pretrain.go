@@ -208,6 +208,7 @@ type PretrainT2IOptions struct {
 	LRSchedule      string        `mapstructure:"lr_schedule" yaml:"lr_schedule"`
 	CaptionDropout  float64       `mapstructure:"caption_dropout" yaml:"caption_dropout"`
 	EMADecay        float64       `mapstructure:"ema_decay" yaml:"ema_decay"`
+	SNRGamma        float64       `mapstructure:"snr_gamma" yaml:"snr_gamma"`
 	Seed            uint64        `mapstructure:"seed" yaml:"seed"`
 	CheckpointEvery time.Duration `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
 	SampleEvery     int           `mapstructure:"sample_every" yaml:"sample_every"`
@@ -236,6 +237,7 @@ func NewPretrainT2ICmd(run func(context.Context, *PretrainT2IOptions) error) *co
 	f.String("lr-schedule", "cosine", "constant, or cosine decay to 5% at the step budget")
 	f.Float64("caption-dropout", 0.1, "share of empty captions (classifier-free guidance)")
 	f.Float64("ema-decay", 0.999, "decay of the EMA of the weights used for samples and the final model")
+	f.Float64("snr-gamma", 0, "Min-SNR-γ loss weighting (diffusers' --snr_gamma; 5 is the paper's value); 0: plain MSE")
 	f.Uint64("seed", 1, "seed of the weights and of the rendered data")
 	f.Duration("checkpoint-every", 3*time.Minute, "checkpoint interval")
 	f.Int("sample-every", 500, "a grid of the fixed sample prompts every this many steps")
@@ -249,9 +251,13 @@ func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
 	prog := NewProgress(o.Err, o.Logger, "pretrain t2i", o.Steps, o.LogEvery)
 	res, err := pretrain.TrainT2I(ctx, pretrain.T2IOptions{
 		Out: o.OutDir, Autoencoder: o.Autoencoder, Steps: o.Steps, Batch: o.Batch, LR: o.LR, LRSchedule: o.LRSchedule,
-		CaptionDropout: o.CaptionDropout, EMADecay: o.EMADecay, Seed: o.Seed, CheckpointEvery: o.CheckpointEvery,
+		CaptionDropout: o.CaptionDropout, EMADecay: o.EMADecay, SNRGamma: o.SNRGamma, Seed: o.Seed, CheckpointEvery: o.CheckpointEvery,
 		SampleEvery: o.SampleEvery, SampleSteps: o.SampleSteps, LogEvery: o.LogEvery, Resume: o.Resume, Init: o.Init, Version: Version,
 	}, func(m pretrain.Metrics) {
+		if m.MSE != 0 {
+			prog.Step(m.Step, fmt.Sprintf("loss %.4f (mse %.4f)", m.Loss, m.MSE), "loss", m.Loss, "mse", m.MSE, "grad_norm", m.GradNorm)
+			return
+		}
 		prog.Step(m.Step, fmt.Sprintf("loss %.4f", m.Loss), "loss", m.Loss, "grad_norm", m.GradNorm)
 	})
 	prog.Close()
@@ -262,7 +268,7 @@ func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "pretrain t2i: %d steps; loss (last 100 steps) %.4f; wrote %s\n", res.Steps, res.Loss, res.ModelDir)
+	fmt.Fprintf(o.Out, "pretrain t2i: %d steps; MSE (last 100 steps) %.4f; wrote %s\n", res.Steps, res.MSE, res.ModelDir)
 	return nil
 }
 

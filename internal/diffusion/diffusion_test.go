@@ -138,3 +138,28 @@ func TestSamplingIsSeeded(t *testing.T) {
 		t.Error("different seeds, same latents")
 	}
 }
+
+func TestMinSNRWeightHandChecked(t *testing.T) {
+	s := &Schedule{Betas: []float64{0.1, 0.4444}, AlphaBars: []float64{0.9, 0.5}} // SNR 9 and 1
+	cases := []struct {
+		p     Prediction
+		t     int
+		gamma float64
+		want  float64
+	}{
+		{Epsilon, 0, 5, 5.0 / 9}, // capped: min(9, 5)/9
+		{Epsilon, 1, 5, 1},       // below γ: SNR/SNR
+		{V, 0, 5, 5.0 / 10},      // min(9, 5)/(9+1)
+		{V, 1, 5, 1.0 / 2},       // 1/(1+1)
+		{Epsilon, 0, 0, 1},       // off
+		{V, 0, -1, 1},            // off
+	}
+	for _, c := range cases {
+		if got := s.MinSNRWeight(c.p, c.t, c.gamma); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s t=%d γ=%g: got %g want %g", c.p, c.t, c.gamma, got, c.want)
+		}
+	}
+	if got := s.SNR(0); math.Abs(got-9) > 1e-12 {
+		t.Errorf("SNR(0) = %g, want 9", got)
+	}
+}

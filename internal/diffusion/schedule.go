@@ -74,6 +74,26 @@ func (s *Schedule) Target(p Prediction, dst, x0, eps []float32, t int) error {
 	return nil
 }
 
+// SNR is the signal-to-noise ratio of step t: ᾱ_t / (1 − ᾱ_t).
+func (s *Schedule) SNR(t int) float64 { return s.AlphaBars[t] / (1 - s.AlphaBars[t]) }
+
+// MinSNRWeight is the loss weight of step t under Min-SNR-γ weighting (Hang
+// et al. 2023, as diffusers' --snr_gamma computes it): min(SNR_t, γ)/SNR_t
+// for ε-prediction and min(SNR_t, γ)/(SNR_t + 1) for v-prediction. It caps
+// the weight of the nearly noise-free steps, whose ε-loss is large and is
+// about fine texture, so that the high-noise steps, where layout and shape
+// form, get their share. γ ≤ 0 turns it off (weight 1).
+func (s *Schedule) MinSNRWeight(p Prediction, t int, gamma float64) float64 {
+	if gamma <= 0 {
+		return 1
+	}
+	snr := s.SNR(t)
+	if p == V {
+		return math.Min(snr, gamma) / (snr + 1)
+	}
+	return math.Min(snr, gamma) / snr
+}
+
 // Split turns a network output at x_t into the predicted x0 and ε:
 //
 //	ε-prediction: x0 = (x_t − √(1−ᾱ)·ε)/√ᾱ

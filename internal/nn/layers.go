@@ -207,6 +207,17 @@ func TimestepEmbedding(ts []float64, dim int) []float64 {
 	return out
 }
 
+// WeightedMSE is the mean of w ⊙ (a − y)² over all elements: per-element
+// weights of the loss (Min-SNR-γ gives each sample one weight, repeated over
+// its elements). w has the shape of a.
+func (b *Builder) WeightedMSE(a, y, w *G.Node) *G.Node {
+	d := b.check("weighted mse")(G.Sub(a, y))
+	sq := b.check("weighted mse")(G.Square(d))
+	ws := b.check("weighted mse")(G.HadamardProd(sq, w))
+	flat := b.Reshape(ws, ws.Shape().TotalSize())
+	return b.check("weighted mse")(G.Mean(flat))
+}
+
 // MSE is the mean of (a − b)² over all elements.
 func (b *Builder) MSE(a, y *G.Node) *G.Node {
 	d := b.check("mse")(G.Sub(a, y))

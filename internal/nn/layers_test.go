@@ -41,6 +41,9 @@ func TestLayerGrads(t *testing.T) {
 		{"mse", []*tensor.Dense{randn(1, 2, 3), randn(2, 2, 3)}, func(b *Builder, xs G.Nodes) *G.Node {
 			return b.MSE(xs[0], xs[1])
 		}},
+		{"weighted mse", []*tensor.Dense{randn(1, 2, 3), randn(2, 2, 3), randn(3, 2, 3)}, func(b *Builder, xs G.Nodes) *G.Node {
+			return b.WeightedMSE(xs[0], xs[1], xs[2])
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkLayerGrad(t, c.name, nil, c.inputs, c.build) })
@@ -125,5 +128,26 @@ func TestClosedProgramsAreCollected(t *testing.T) {
 	}
 	if grown := int64(heap()) - int64(before); grown > 16<<20 {
 		t.Errorf("the heap grew by %d MB over 10 closed programs of ~12 MB each", grown>>20)
+	}
+}
+
+func TestWeightedMSEHandChecked(t *testing.T) {
+	b := NewBuilder(NewStore(tensor.Float64, 1), nil)
+	val := func(name string, v ...float64) *G.Node {
+		return G.NewTensor(b.G, tensor.Float64, 1, G.WithShape(len(v)), G.WithName(name),
+			G.WithValue(tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v))))
+	}
+	var loss *G.Node
+	if err := Build(func() { loss = b.WeightedMSE(val("a", 1, 2), val("y", 0, 0), val("w", 0.5, 2)) }); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(b.G)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	// (0.5·1² + 2·2²)/2 = 4.25
+	if got := loss.Value().Data().(float64); math.Abs(got-4.25) > 1e-12 {
+		t.Fatalf("weighted MSE %g, want 4.25", got)
 	}
 }

@@ -59,13 +59,19 @@ func (p *Program) Run() (float64, error) {
 	if p.lossVal == nil {
 		return 0, nil
 	}
-	switch v := p.lossVal.Data().(type) {
+	return ScalarValue(p.lossVal)
+}
+
+// ScalarValue is the number in a float32 or float64 scalar value (a loss,
+// or another scalar read with G.Read).
+func ScalarValue(v G.Value) (float64, error) {
+	switch x := v.Data().(type) {
 	case float32:
-		return float64(v), nil
+		return float64(x), nil
 	case float64:
-		return v, nil
+		return x, nil
 	}
-	return 0, fmt.Errorf("nn: loss of type %T", p.lossVal.Data())
+	return 0, fmt.Errorf("nn: scalar of type %T", v.Data())
 }
 
 // Grads returns the gradients of the last Run by parameter name. The

@@ -45,6 +45,7 @@ type AutoencoderOptions struct {
 type Metrics struct {
 	Step     int                `json:"step"`
 	Loss     float64            `json:"loss,omitempty"`
+	MSE      float64            `json:"mse,omitempty"` // t2i with a weighted loss: the unweighted MSE
 	Recon    float64            `json:"recon,omitempty"`
 	KL       float64            `json:"kl,omitempty"`
 	PSNR     float64            `json:"psnr,omitempty"`      // of this batch's reconstructions (posterior samples), dB

@@ -34,6 +34,7 @@ type T2IOptions struct {
 	LRSchedule      string            `json:"lr_schedule"`     // constant or cosine
 	CaptionDropout  float64           `json:"caption_dropout"` // empty captions, for classifier-free guidance
 	EMADecay        float64           `json:"ema_decay"`
+	SNRGamma        float64           `json:"snr_gamma,omitempty"` // Min-SNR-γ loss weighting; 0: plain MSE
 	Seed            uint64            `json:"seed"`
 	CheckpointEvery time.Duration     `json:"checkpoint_every"`
 	SampleEvery     int               `json:"sample_every"`
@@ -55,7 +56,7 @@ var SamplePrompts = []string{
 // T2IResult is what the stage ends with.
 type T2IResult struct {
 	Steps    int
-	Loss     float64 // mean training loss of the last 100 steps
+	MSE      float64 // mean unweighted ε (or v) MSE of the last 100 steps
 	ModelDir string
 }
 
@@ -68,8 +69,8 @@ const t2iStage = "t2i"
 // model.
 func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResult, error) {
 	var res T2IResult
-	if o.Steps < 1 || o.Batch < 1 || o.LR <= 0 {
-		return res, fmt.Errorf("pretrain: t2i needs steps ≥ 1, batch ≥ 1, lr > 0")
+	if o.Steps < 1 || o.Batch < 1 || o.LR <= 0 || o.SNRGamma < 0 {
+		return res, fmt.Errorf("pretrain: t2i needs steps ≥ 1, batch ≥ 1, lr > 0, snr gamma ≥ 0")
 	}
 	lrAt, err := schedule(o.LRSchedule, o.LR, o.Steps)
 	if err != nil {
@@ -128,15 +129,25 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 			if err != nil || math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return Metrics{Loss: loss}, err
 			}
+			mse := loss
+			if run.mse != nil {
+				if mse, err = nn.ScalarValue(run.mse); err != nil {
+					return Metrics{}, err
+				}
+			}
 			norm, err := opt.Update(m.Denoiser, run.train.Grads())
 			if err != nil {
 				return Metrics{}, err
 			}
 			updateEMA(ema, m.Denoiser, o.EMADecay)
-			if recent = append(recent, loss); len(recent) > 100 {
+			if recent = append(recent, mse); len(recent) > 100 {
 				recent = recent[1:]
 			}
-			return Metrics{Loss: loss, GradNorm: norm}, nil
+			m := Metrics{Loss: loss, GradNorm: norm}
+			if run.mse != nil {
+				m.MSE = mse
+			}
+			return m, nil
 		},
 		evaluate: func(n int, _ *Metrics) error {
 			return run.sampleGrid(ema, filepath.Join(o.Out, "samples", fmt.Sprintf("step-%06d.png", n)))
@@ -151,7 +162,7 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 	if err := run.sampleGrid(ema, filepath.Join(o.Out, "samples", "final.png")); err != nil {
 		return res, err
 	}
-	res = T2IResult{Steps: step, Loss: mean(recent), ModelDir: filepath.Join(o.Out, "model")}
+	res = T2IResult{Steps: step, MSE: mean(recent), ModelDir: filepath.Join(o.Out, "model")}
 	return res, run.writeModel(ema, step, o)
 }
 
@@ -181,8 +192,10 @@ type t2iRun struct {
 	o                        T2IOptions
 	train, encode            *nn.Program
 	onehot, xt, temb, target *tensor.Dense
+	weight                   *tensor.Dense // per-element loss weights (Min-SNR-γ); nil: plain MSE
 	images                   *tensor.Dense
 	latents                  G.Value
+	mse                      G.Value // the unweighted MSE, read when the loss is weighted
 }
 
 func newT2IRun(m *models.T2I, o T2IOptions) (*t2iRun, error) {
@@ -210,8 +223,20 @@ func newT2IRun(m *models.T2I, o T2IOptions) (*t2iRun, error) {
 	xt, r.xt = b.InputData("x_t", B, c.UNet.InChannels, s, s)
 	te, r.temb = b.InputData("t_emb", B, c.UNet.Channels[0])
 	tg, r.target = b.InputData("target", B, c.UNet.OutChannels, s, s)
+	var w *G.Node
+	if o.SNRGamma > 0 {
+		w, r.weight = b.InputData("loss_weight", B, c.UNet.OutChannels, s, s)
+	}
 	var loss *G.Node
-	if err := nn.Build(func() { loss = b.MSE(c.DenoiserGraph(b, oh, xt, te, B), tg) }); err != nil {
+	if err := nn.Build(func() {
+		pred := c.DenoiserGraph(b, oh, xt, te, B)
+		if w == nil {
+			loss = b.MSE(pred, tg)
+			return
+		}
+		loss = b.WeightedMSE(pred, tg, w)
+		G.Read(b.MSE(pred, tg), &r.mse)
+	}); err != nil {
 		return nil, err
 	}
 	if r.train, err = nn.Compile(b, loss, true); err != nil {
@@ -263,6 +288,13 @@ func (r *t2iRun) fillBatch(rng *rand.Rand) error {
 		r.m.Schedule.AddNoise(xt[i*lp:(i+1)*lp], x0, eps, t)
 		if err := r.m.Schedule.Target(c.Prediction, tg[i*lp:(i+1)*lp], x0, eps, t); err != nil {
 			return err
+		}
+		if r.weight != nil {
+			wt := float32(r.m.Schedule.MinSNRWeight(c.Prediction, t, r.o.SNRGamma))
+			ws := r.weight.Data().([]float32)[i*lp : (i+1)*lp]
+			for k := range ws {
+				ws[k] = wt
+			}
 		}
 	}
 	te := r.temb.Data().([]float32)

@@ -3,6 +3,7 @@ package pretrain
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -92,5 +93,45 @@ func TestT2ILearnsAndResumes(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("interrupt: %v", err)
+	}
+}
+
+// TestT2IMinSNR: with --snr-gamma the loss is the Min-SNR-weighted MSE (ε
+// weights are ≤ 1, so it is at most the plain MSE, and below it whenever a
+// batch has a step with SNR > γ), and the unweighted MSE it reports is the
+// plain run's loss at the same step.
+func TestT2IMinSNR(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	plain := tinyT2I(t, t.TempDir(), 1)
+	var want float64
+	if _, err := TrainT2I(context.Background(), plain, func(m Metrics) { want = m.Loss }); err != nil {
+		t.Fatal(err)
+	}
+	w := plain
+	w.Out, w.Steps, w.SNRGamma = t.TempDir(), 10, 5
+	var got []Metrics
+	if _, err := TrainT2I(context.Background(), w, func(m Metrics) { got = append(got, m) }); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got[0].MSE-want) > 1e-6*want {
+		t.Errorf("step 1: unweighted MSE %g, plain run's loss %g", got[0].MSE, want)
+	}
+	below := 0
+	for _, m := range got {
+		if m.Loss > m.MSE*(1+1e-6) {
+			t.Errorf("step %d: weighted loss %g above the MSE %g", m.Step, m.Loss, m.MSE)
+		}
+		if m.Loss < m.MSE*(1-1e-3) {
+			below++
+		}
+	}
+	if below == 0 {
+		t.Error("no step had a weight below 1")
+	}
+	w.SNRGamma = -1
+	if _, err := TrainT2I(context.Background(), w, nil); err == nil {
+		t.Error("a negative snr gamma was accepted")
 	}
 }
