@@ -185,7 +185,7 @@ func RunPretrainAE(ctx context.Context, o *PretrainAEOptions) error {
 	})
 	prog.Close()
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. Resume with:\n  rpo pretrain ae --out %s --resume\n", res.Steps, o.OutDir)
+		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. Resume with the options this run was given, and:\n  rpo pretrain ae --out %s --resume\n", res.Steps, o.OutDir)
 		return err
 	}
 	if err != nil {
@@ -262,7 +262,7 @@ func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
 	})
 	prog.Close()
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. Resume with:\n  rpo pretrain t2i --autoencoder %s --out %s --resume\n", res.Steps, o.Autoencoder, o.OutDir)
+		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. Resume with the options this run was given, and:\n  rpo pretrain t2i --autoencoder %s --out %s --resume\n", res.Steps, o.Autoencoder, o.OutDir)
 		return err
 	}
 	if err != nil {
@@ -358,7 +358,7 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 		})
 		prog.Close()
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(o.Err, "interrupted %s at step %d; checkpoint saved. Resume with:\n  rpo pretrain encoders --out %s --which %s --resume\n", name, res.Steps, o.OutDir, strings.Join(o.Which[i:], ","))
+			fmt.Fprintf(o.Err, "interrupted %s at step %d; checkpoint saved. Resume with the options this run was given, and:\n  rpo pretrain encoders --out %s --which %s --resume\n", name, res.Steps, o.OutDir, strings.Join(o.Which[i:], ","))
 			return err
 		}
 		if err != nil {

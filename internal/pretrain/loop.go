@@ -55,7 +55,7 @@ func (l *loop) run(ctx context.Context, report func(Metrics)) (int, error) {
 	step, elapsed := 0, 0.0
 	if l.resume {
 		var err error
-		step, elapsed, err = loadCheckpoint(l.out, l.stage, l.pcg, l.store, l.opt, l.extra...)
+		step, elapsed, err = loadCheckpoint(l.out, l.stage, l.options, l.pcg, l.store, l.opt, l.extra...)
 		if errors.Is(err, errNoCheckpoint) {
 			return 0, fmt.Errorf("pretrain: --resume: %s has no checkpoint", l.out)
 		}
