@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/rpo-dev/rpo/internal/nn"
 )
@@ -125,4 +129,48 @@ func LoadTrainState(dir, stage string, pcg *rand.PCG, stores map[string]*nn.Stor
 		return st, fmt.Errorf("ckpt: %s: rng: %w", dir, err)
 	}
 	return st, nil
+}
+
+// CheckResumeOptions compares the options saved in a checkpoint (saved, as
+// JSON decodes them) with those of the resumed run (now, any value that
+// marshals to a JSON object). A run resumed with another learning rate,
+// batch, seed or loss would silently become another run, so any difference
+// outside mayChange (JSON keys) is an error that names each option as a
+// flag, with both values, and the checkpoint's file (path).
+func CheckResumeOptions(path string, saved, now any, mayChange map[string]bool) error {
+	var cur map[string]any
+	b, err := json.Marshal(now)
+	if err == nil {
+		err = json.Unmarshal(b, &cur)
+	}
+	if err != nil {
+		return fmt.Errorf("ckpt: options: %w", err)
+	}
+	old, _ := saved.(map[string]any)
+	keys := map[string]bool{}
+	for k := range old {
+		keys[k] = true
+	}
+	for k := range cur {
+		keys[k] = true
+	}
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if mayChange[k] || reflect.DeepEqual(old[k], cur[k]) {
+			continue
+		}
+		diffs = append(diffs, fmt.Sprintf("--%s: %s in the checkpoint, %s now", strings.ReplaceAll(k, "_", "-"), showJSON(old[k]), showJSON(cur[k])))
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("--resume: %s was written by a run with other options (%s); resume with the run's options", path, strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+func showJSON(v any) string {
+	if v == nil {
+		return "unset"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }

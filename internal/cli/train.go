@@ -227,8 +227,12 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	}
 	b := ReadBuildInfo()
 	runYAML = append(runYAML, []byte(fmt.Sprintf("class: %s\nlive: %v\nversion: %s\ncommit: %s\nbase_model_id: %s\n", class, live, b.Version, b.Commit, baseID))...)
-	if err := ckpt.WriteFileAtomic(filepath.Join(o.OutDir, "run.yaml"), runYAML); err != nil {
-		return err
+	// a resumed run keeps the run.yaml it started with (rpo.Train refuses
+	// to resume under other options, so it still describes the run)
+	if runFile := filepath.Join(o.OutDir, "run.yaml"); !o.Resume || !fileExists(runFile) {
+		if err := ckpt.WriteFileAtomic(runFile, runYAML); err != nil {
+			return err
+		}
 	}
 	neg := diffusion.Sampler{Steps: o.NegSteps, Guidance: o.Guidance}
 	val := diffusion.Sampler{Steps: o.ValSteps, Guidance: o.Guidance}

@@ -2,6 +2,8 @@ package rpo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +59,30 @@ type Options struct {
 	CheckpointEvery time.Duration
 	Resume          bool
 	Version         string
+}
+
+// resumeOptions are the options that make a run what it is, under their
+// flag names: a checkpoint records them, and --resume refuses to continue
+// it under others (only the step budget may grow). The references are
+// recorded by a digest of their pixels, the base model by its BaseID.
+func (o Options) resumeOptions() map[string]any {
+	h := sha256.New()
+	for _, r := range o.Refs {
+		h.Write(r.Pix)
+	}
+	rules := make([]string, len(o.Rules))
+	for i, r := range o.Rules {
+		rules[i] = r.Name()
+	}
+	return map[string]any{
+		"subject": o.Class, "token": o.Token, "prompts": o.Prompts, "refs": hex.EncodeToString(h.Sum(nil))[:16],
+		"model": o.BaseID, "steps": o.Steps, "lr": o.LR, "beta": o.Beta, "lambda_train": o.LambdaTrain,
+		"select": strings.Join(rules, ","), "val_every": o.ValEvery, "val_per_prompt": o.ValPerPrompt,
+		"val_steps": o.ValSampler.Steps, "guidance": o.ValSampler.Guidance, "negatives_per_prompt": o.NegPerPrompt,
+		"negative_steps": o.NegSampler.Steps, "class_images": o.ClassImages, "seed": o.Seed,
+		"label_mode": string(o.LabelMode), "loss": fmt.Sprintf("sim %g, pref %g, prior %g", o.Loss.Sim, o.Loss.Pref, o.Loss.Prior),
+		"shared_noise": o.SharedNoise, "patience": o.Stopper.Patience, "min_delta": o.Stopper.MinDelta,
+	}
 }
 
 // InstancePrompt is c_inst = "a photo of [V] <class>".
@@ -171,6 +197,11 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		if err != nil && !errors.Is(err, ckpt.ErrNoTrainState) {
 			return res, err
 		}
+		if err == nil && st.Options != nil { // checkpoints before session 7 recorded no options
+			if err := ckpt.CheckResumeOptions(filepath.Join(ckDir, "state.json"), st.Options, o.resumeOptions(), map[string]bool{"steps": true}); err != nil {
+				return res, err
+			}
+		}
 		if err == nil {
 			step = st.Step
 			var extra trainerExtra
@@ -200,7 +231,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		timing := maps.Clone(res.Timing)
 		timing["steps"] = stepsTime()
 		extra, _ := json.Marshal(trainerExtra{Best: t.selector.Best, BestStep: t.selector.Step, Stopper: t.stopper, Timing: timing})
-		return ckpt.SaveTrainState(ckDir, ckpt.TrainState{Stage: stage, Step: step, Extra: extra}, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
+		return ckpt.SaveTrainState(ckDir, ckpt.TrainState{Stage: stage, Step: step, Options: o.resumeOptions(), Extra: extra}, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
 	}
 	validate := func() (bool, error) {
 		vs := time.Now()

@@ -3,6 +3,7 @@ package rpo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
@@ -82,7 +83,13 @@ func TestTrainRunDirectoryAndResume(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupt: %v", err)
 	}
+	// resumed under another β: refused, naming the option and both values
 	o := tinyRun(t, split, 6)
+	o.Resume, o.Beta = true, o.Beta*2
+	if _, err := Train(context.Background(), o, nil, nil); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("--beta: %g in the checkpoint, %g now", o.Beta/2, o.Beta)) {
+		t.Fatalf("resumed under another beta: %v", err)
+	}
+	o = tinyRun(t, split, 6)
 	o.Resume = true
 	if _, err := Train(context.Background(), o, nil, nil); err != nil {
 		t.Fatal(err)
