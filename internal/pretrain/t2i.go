@@ -130,7 +130,7 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 				return Metrics{Loss: loss}, err
 			}
 			mse := loss
-			if run.mse != nil {
+			if run.weight != nil {
 				if mse, err = nn.ScalarValue(run.mse); err != nil {
 					return Metrics{}, err
 				}
@@ -144,7 +144,7 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 				recent = recent[1:]
 			}
 			m := Metrics{Loss: loss, GradNorm: norm}
-			if run.mse != nil {
+			if run.weight != nil {
 				m.MSE = mse
 			}
 			return m, nil
