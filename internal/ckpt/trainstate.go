@@ -80,9 +80,11 @@ func HasTrainState(dir string) bool {
 }
 
 // LoadTrainState restores the stores (whose parameters must exist), the
-// optimizer and the PCG from dir, checking that it is a checkpoint of
-// stage. It returns ErrNoTrainState when dir has no state.json.
-func LoadTrainState(dir, stage string, pcg *rand.PCG, stores map[string]*nn.Store, opt *nn.AdamW) (TrainState, error) {
+// optimizer and the PCG from dir, checking first that it is a checkpoint of
+// stage written under the same options as the resumed run's (options, any
+// value that marshals to a JSON object; keys in mayChange may differ; see
+// checkOptions). It returns ErrNoTrainState when dir has no state.json.
+func LoadTrainState(dir, stage string, options any, mayChange map[string]bool, pcg *rand.PCG, stores map[string]*nn.Store, opt *nn.AdamW) (TrainState, error) {
 	var st TrainState
 	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -96,6 +98,9 @@ func LoadTrainState(dir, stage string, pcg *rand.PCG, stores map[string]*nn.Stor
 	}
 	if st.Stage != stage {
 		return st, fmt.Errorf("ckpt: %s holds a %q checkpoint, not %q", dir, st.Stage, stage)
+	}
+	if err := checkOptions(filepath.Join(dir, "state.json"), st.Options, options, mayChange); err != nil {
+		return st, err
 	}
 	for name, s := range stores {
 		p := filepath.Join(dir, name+".safetensors")
@@ -131,13 +136,17 @@ func LoadTrainState(dir, stage string, pcg *rand.PCG, stores map[string]*nn.Stor
 	return st, nil
 }
 
-// CheckResumeOptions compares the options saved in a checkpoint (saved, as
-// JSON decodes them) with those of the resumed run (now, any value that
-// marshals to a JSON object). A run resumed with another learning rate,
-// batch, seed or loss would silently become another run, so any difference
-// outside mayChange (JSON keys) is an error that names each option as a
-// flag, with both values, and the checkpoint's file (path).
-func CheckResumeOptions(path string, saved, now any, mayChange map[string]bool) error {
+// checkOptions compares the options saved in a checkpoint (saved, as JSON
+// decodes them) with those of the resumed run (now). A run resumed with
+// another learning rate, batch, seed or loss would silently become another
+// run, so any difference outside mayChange (JSON keys) is an error that
+// names each option as a flag, with both values, and the checkpoint's file
+// (path). A checkpoint that recorded no options (RPO runs before session 7)
+// is not checked.
+func checkOptions(path string, saved, now any, mayChange map[string]bool) error {
+	if saved == nil {
+		return nil
+	}
 	var cur map[string]any
 	b, err := json.Marshal(now)
 	if err == nil {

@@ -254,11 +254,11 @@ func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
 		CaptionDropout: o.CaptionDropout, EMADecay: o.EMADecay, SNRGamma: o.SNRGamma, Seed: o.Seed, CheckpointEvery: o.CheckpointEvery,
 		SampleEvery: o.SampleEvery, SampleSteps: o.SampleSteps, LogEvery: o.LogEvery, Resume: o.Resume, Init: o.Init, Version: Version,
 	}, func(m pretrain.Metrics) {
-		if m.MSE != 0 {
-			prog.Step(m.Step, fmt.Sprintf("loss %.4f (mse %.4f)", m.Loss, m.MSE), "loss", m.Loss, "mse", m.MSE, "grad_norm", m.GradNorm)
-			return
+		msg, attrs := fmt.Sprintf("loss %.4f", m.Loss), []any{"loss", m.Loss, "grad_norm", m.GradNorm}
+		if m.MSE != 0 { // --snr-gamma: the loss is weighted
+			msg, attrs = msg+fmt.Sprintf(" (mse %.4f)", m.MSE), append(attrs, "mse", m.MSE)
 		}
-		prog.Step(m.Step, fmt.Sprintf("loss %.4f", m.Loss), "loss", m.Loss, "grad_norm", m.GradNorm)
+		prog.Step(m.Step, msg, attrs...)
 	})
 	prog.Close()
 	if errors.Is(err, context.Canceled) {

@@ -207,21 +207,23 @@ func TimestepEmbedding(ts []float64, dim int) []float64 {
 	return out
 }
 
-// WeightedMSE is the mean of w ⊙ (a − y)² over all elements: per-element
-// weights of the loss (Min-SNR-γ gives each sample one weight, repeated over
-// its elements). w has the shape of a.
-func (b *Builder) WeightedMSE(a, y, w *G.Node) *G.Node {
-	d := b.check("weighted mse")(G.Sub(a, y))
-	sq := b.check("weighted mse")(G.Square(d))
-	ws := b.check("weighted mse")(G.HadamardProd(sq, w))
-	flat := b.Reshape(ws, ws.Shape().TotalSize())
-	return b.check("weighted mse")(G.Mean(flat))
+// WeightedMSE is the mean of w ⊙ (a − y)² over all elements (per-element
+// weights of the loss: Min-SNR-γ gives each sample one weight, repeated over
+// its elements; w has the shape of a), and beside it the plain MSE, from the
+// same squared errors.
+func (b *Builder) WeightedMSE(a, y, w *G.Node) (weighted, plain *G.Node) {
+	sq := b.squaredError(a, y)
+	return b.meanAll(b.check("weighted mse")(G.HadamardProd(sq, w))), b.meanAll(sq)
 }
 
 // MSE is the mean of (a − b)² over all elements.
-func (b *Builder) MSE(a, y *G.Node) *G.Node {
-	d := b.check("mse")(G.Sub(a, y))
-	sq := b.check("mse")(G.Square(d))
-	flat := b.Reshape(sq, sq.Shape().TotalSize())
-	return b.check("mse")(G.Mean(flat))
+func (b *Builder) MSE(a, y *G.Node) *G.Node { return b.meanAll(b.squaredError(a, y)) }
+
+func (b *Builder) squaredError(a, y *G.Node) *G.Node {
+	return b.check("mse")(G.Square(b.check("mse")(G.Sub(a, y))))
+}
+
+// meanAll is the mean over all elements.
+func (b *Builder) meanAll(x *G.Node) *G.Node {
+	return b.check("mean")(G.Mean(b.Reshape(x, x.Shape().TotalSize())))
 }

@@ -42,7 +42,8 @@ func TestLayerGrads(t *testing.T) {
 			return b.MSE(xs[0], xs[1])
 		}},
 		{"weighted mse", []*tensor.Dense{randn(1, 2, 3), randn(2, 2, 3), randn(3, 2, 3)}, func(b *Builder, xs G.Nodes) *G.Node {
-			return b.WeightedMSE(xs[0], xs[1], xs[2])
+			weighted, _ := b.WeightedMSE(xs[0], xs[1], xs[2])
+			return weighted
 		}},
 	}
 	for _, c := range cases {
@@ -137,8 +138,8 @@ func TestWeightedMSEHandChecked(t *testing.T) {
 		return G.NewTensor(b.G, tensor.Float64, 1, G.WithShape(len(v)), G.WithName(name),
 			G.WithValue(tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v))))
 	}
-	var loss *G.Node
-	if err := Build(func() { loss = b.WeightedMSE(val("a", 1, 2), val("y", 0, 0), val("w", 0.5, 2)) }); err != nil {
+	var loss, plain *G.Node
+	if err := Build(func() { loss, plain = b.WeightedMSE(val("a", 1, 2), val("y", 0, 0), val("w", 0.5, 2)) }); err != nil {
 		t.Fatal(err)
 	}
 	vm := G.NewTapeMachine(b.G)
@@ -149,5 +150,9 @@ func TestWeightedMSEHandChecked(t *testing.T) {
 	// (0.5·1² + 2·2²)/2 = 4.25
 	if got := loss.Value().Data().(float64); math.Abs(got-4.25) > 1e-12 {
 		t.Fatalf("weighted MSE %g, want 4.25", got)
+	}
+	// (1² + 2²)/2 = 2.5
+	if got := plain.Value().Data().(float64); math.Abs(got-2.5) > 1e-12 {
+		t.Fatalf("plain MSE %g, want 2.5", got)
 	}
 }

@@ -37,19 +37,13 @@ func saveCheckpoint(dir, stage string, step int, pcg *rand.PCG, store *nn.Store,
 
 // loadCheckpoint restores a run from dir/checkpoint/ and returns the step
 // and the elapsed seconds. It refuses a checkpoint written under other
-// training options than options (ckpt.CheckResumeOptions).
+// training options than options, outside resumeMayChange.
 func loadCheckpoint(dir, stage string, options any, pcg *rand.PCG, store *nn.Store, opt *nn.AdamW, extra ...namedStore) (int, float64, error) {
-	st, err := ckpt.LoadTrainState(filepath.Join(dir, "checkpoint"), stage, pcg, storesOf(store, extra), opt)
+	st, err := ckpt.LoadTrainState(filepath.Join(dir, "checkpoint"), stage, options, resumeMayChange, pcg, storesOf(store, extra), opt)
 	if errors.Is(err, ckpt.ErrNoTrainState) {
 		return 0, 0, errNoCheckpoint
 	}
-	if err != nil {
-		return 0, 0, err
-	}
-	if err := ckpt.CheckResumeOptions(filepath.Join(dir, "checkpoint", "state.json"), st.Options, options, resumeMayChange); err != nil {
-		return 0, 0, err
-	}
-	return st.Step, st.Elapsed, nil
+	return st.Step, st.Elapsed, err
 }
 
 // resumeMayChange are the options a resumed run may change: the step budget

@@ -129,25 +129,21 @@ func TrainT2I(ctx context.Context, o T2IOptions, report func(Metrics)) (T2IResul
 			if err != nil || math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return Metrics{Loss: loss}, err
 			}
-			mse := loss
-			if run.weight != nil {
+			mt, mse := Metrics{Loss: loss}, loss
+			if run.weight != nil { // the loss is weighted: report the plain MSE beside it
 				if mse, err = nn.ScalarValue(run.mse); err != nil {
 					return Metrics{}, err
 				}
+				mt.MSE = mse
 			}
-			norm, err := opt.Update(m.Denoiser, run.train.Grads())
-			if err != nil {
+			if mt.GradNorm, err = opt.Update(m.Denoiser, run.train.Grads()); err != nil {
 				return Metrics{}, err
 			}
 			updateEMA(ema, m.Denoiser, o.EMADecay)
 			if recent = append(recent, mse); len(recent) > 100 {
 				recent = recent[1:]
 			}
-			m := Metrics{Loss: loss, GradNorm: norm}
-			if run.weight != nil {
-				m.MSE = mse
-			}
-			return m, nil
+			return mt, nil
 		},
 		evaluate: func(n int, _ *Metrics) error {
 			return run.sampleGrid(ema, filepath.Join(o.Out, "samples", fmt.Sprintf("step-%06d.png", n)))
@@ -234,8 +230,9 @@ func newT2IRun(m *models.T2I, o T2IOptions) (*t2iRun, error) {
 			loss = b.MSE(pred, tg)
 			return
 		}
-		loss = b.WeightedMSE(pred, tg, w)
-		G.Read(b.MSE(pred, tg), &r.mse)
+		var plain *G.Node
+		loss, plain = b.WeightedMSE(pred, tg, w)
+		G.Read(plain, &r.mse)
 	}); err != nil {
 		return nil, err
 	}

@@ -187,20 +187,16 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 	defer t.refProg.Close()
 	defer t.polProg.Close()
 
+	runOptions := o.resumeOptions() // recorded by every checkpoint, checked by --resume
 	pcg := rand.NewPCG(o.Seed, 0x790)
 	rng := rand.New(pcg)
 	step := 0
 	var stepsBefore float64 // seconds of steps in earlier sittings
 	ckDir := filepath.Join(o.Out, "checkpoints")
 	if o.Resume {
-		st, err := ckpt.LoadTrainState(ckDir, stage, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
+		st, err := ckpt.LoadTrainState(ckDir, stage, runOptions, map[string]bool{"steps": true}, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
 		if err != nil && !errors.Is(err, ckpt.ErrNoTrainState) {
 			return res, err
-		}
-		if err == nil && st.Options != nil { // checkpoints before session 7 recorded no options
-			if err := ckpt.CheckResumeOptions(filepath.Join(ckDir, "state.json"), st.Options, o.resumeOptions(), map[string]bool{"steps": true}); err != nil {
-				return res, err
-			}
 		}
 		if err == nil {
 			step = st.Step
@@ -231,7 +227,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		timing := maps.Clone(res.Timing)
 		timing["steps"] = stepsTime()
 		extra, _ := json.Marshal(trainerExtra{Best: t.selector.Best, BestStep: t.selector.Step, Stopper: t.stopper, Timing: timing})
-		return ckpt.SaveTrainState(ckDir, ckpt.TrainState{Stage: stage, Step: step, Options: o.resumeOptions(), Extra: extra}, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
+		return ckpt.SaveTrainState(ckDir, ckpt.TrainState{Stage: stage, Step: step, Options: runOptions, Extra: extra}, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
 	}
 	validate := func() (bool, error) {
 		vs := time.Now()
