@@ -250,3 +250,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckOptions: a difference outside mayChange is refused with the flag
+// and both values; an option the checkpoint did not record (added by a later
+// version) and a checkpoint without options are not checked.
+func TestCheckOptions(t *testing.T) {
+	saved := map[string]any{"lr": 0.003, "steps": 100.0, "seed": 5.0}
+	if err := checkOptions("s.json", saved, map[string]any{"lr": 0.003, "steps": 200, "seed": 5, "reward_model": "x"}, map[string]bool{"steps": true}); err != nil {
+		t.Fatalf("budget grown, new option: %v", err)
+	}
+	err := checkOptions("s.json", saved, map[string]any{"lr": 0.001, "steps": 100, "seed": 5}, nil)
+	if err == nil || !strings.Contains(err.Error(), "--lr: 0.003 in the checkpoint, 0.001 now") || !strings.Contains(err.Error(), "s.json") {
+		t.Fatalf("other lr: %v", err)
+	}
+	if err := checkOptions("s.json", saved, map[string]any{"lr": 0.003, "steps": 100}, nil); err == nil || !strings.Contains(err.Error(), "--seed: 5 in the checkpoint, unset now") {
+		t.Fatalf("option dropped: %v", err)
+	}
+	if err := checkOptions("s.json", nil, map[string]any{"lr": 1}, nil); err != nil {
+		t.Fatalf("no saved options: %v", err)
+	}
+}

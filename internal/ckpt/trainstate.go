@@ -161,7 +161,9 @@ func checkOptions(path string, saved, now any, mayChange map[string]bool) error 
 		keys[k] = true
 	}
 	for k := range cur {
-		keys[k] = true
+		if _, known := old[k]; known {
+			keys[k] = true
+		}
 	}
 	var diffs []string
 	for _, k := range slices.Sorted(maps.Keys(keys)) {

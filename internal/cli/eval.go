@@ -307,6 +307,9 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		}
 		defer (*e.dst).Close()
 	}
+	if m.AlignID, err = modelID(o.RewardModel, embedded.AlignMini); err != nil {
+		return err
+	}
 	var rules []rpo.Rule
 	if method.Train {
 		// every selection row of the paper from one training run

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/rpo"
 )
 
 // modelFS returns the model directory dir, or the embedded model name when
@@ -38,4 +39,14 @@ func openEncoder(dir, name string) (*models.Encoder, string, error) {
 	}
 	e, err := models.LoadEncoderFrom(fsys, label)
 	return e, label, err
+}
+
+// modelID identifies the weights of the model directory dir (the embedded
+// name when dir is empty): rpo.ModelID.
+func modelID(dir, name string) (string, error) {
+	fsys, _, err := modelFS(dir, name)
+	if err != nil {
+		return "", err
+	}
+	return rpo.ModelID(fsys)
 }

@@ -207,6 +207,10 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		return err
 	}
 	defer rm.Close()
+	rewardID, err := modelID(o.RewardModel, embedded.AlignMini)
+	if err != nil {
+		return err
+	}
 	tpl := prompts.TrainObject()
 	if live {
 		tpl = prompts.TrainLive()
@@ -240,7 +244,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	o.Logger.Info("preparing negatives and rewards", "prompts", len(ps), "negatives_per_prompt", o.NegPerPrompt)
 	res, err := rpo.Train(ctx, rpo.Options{
 		Out: o.OutDir, Class: class, Token: o.Token, Refs: refs, Prompts: ps, Base: base, BaseID: baseID, BaseDir: baseLabel,
-		Reward: rm, Steps: o.Steps, LR: o.LR, Beta: o.Beta, LambdaTrain: o.LambdaTrain, Rules: rules,
+		Reward: rm, RewardID: rewardID, Steps: o.Steps, LR: o.LR, Beta: o.Beta, LambdaTrain: o.LambdaTrain, Rules: rules,
 		ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: val, NegPerPrompt: o.NegPerPrompt, NegSampler: neg,
 		NegativesCache: o.NegativesCache, ClassImages: o.ClassImages, Seed: o.Seed, LabelMode: mode, Loss: loss, SharedNoise: o.SharedNoise,
 		Stopper: rpo.EarlyStopper{Patience: o.Patience, MinDelta: o.MinDelta}, CheckpointEvery: o.CheckpointEvery,

@@ -33,6 +33,7 @@ type Models struct {
 	BaseDir     string
 	BaseID      string
 	Align       *models.Encoder // the reward (align-mini)
+	AlignID     string          // rpo.ModelID of Align
 	Clip        *models.Encoder // CLIP-I and CLIP-T (clip-mini)
 	Dino        *models.Encoder // DINO (dino-mini)
 	RewardModel string          // paths, for the report
@@ -200,7 +201,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 		to := o.Train
 		to.Out = filepath.Join(o.Runs, s.Name)
 		to.Class, to.Token, to.Refs, to.Prompts = s.Class, o.Token, refs, ps
-		to.Base, to.BaseID, to.BaseDir, to.Reward = m.Base, m.BaseID, m.BaseDir, m.Align
+		to.Base, to.BaseID, to.BaseDir, to.Reward, to.RewardID = m.Base, m.BaseID, m.BaseDir, m.Align, m.AlignID
 		to.Loss, to.Steps, to.LR, to.Beta = o.Method.Loss, o.Method.Steps, o.Method.LR, o.Method.beta()
 		if err := claimRun(to.Out, o.Method, to); err != nil {
 			return nil, err

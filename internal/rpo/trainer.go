@@ -39,6 +39,7 @@ type Options struct {
 	BaseID          string        // identifies the base weights (negatives cache key)
 	BaseDir         string
 	Reward          *models.Encoder // align-mini
+	RewardID        string          // identifies the reward weights (ModelID), recorded for --resume
 	Steps           int
 	LR              float64
 	Beta            float64
@@ -64,7 +65,8 @@ type Options struct {
 // resumeOptions are the options that make a run what it is, under their
 // flag names: a checkpoint records them, and --resume refuses to continue
 // it under others (only the step budget may grow). The references are
-// recorded by a digest of their pixels, the base model by its BaseID.
+// recorded by a digest of their pixels, the base and reward models by their
+// ids.
 func (o Options) resumeOptions() map[string]any {
 	h := sha256.New()
 	for _, r := range o.Refs {
@@ -76,7 +78,7 @@ func (o Options) resumeOptions() map[string]any {
 	}
 	return map[string]any{
 		"subject": o.Class, "token": o.Token, "prompts": o.Prompts, "refs": hex.EncodeToString(h.Sum(nil))[:16],
-		"model": o.BaseID, "steps": o.Steps, "lr": o.LR, "beta": o.Beta, "lambda_train": o.LambdaTrain,
+		"model": o.BaseID, "reward_model": o.RewardID, "steps": o.Steps, "lr": o.LR, "beta": o.Beta, "lambda_train": o.LambdaTrain,
 		"select": strings.Join(rules, ","), "val_every": o.ValEvery, "val_per_prompt": o.ValPerPrompt,
 		"val_steps": o.ValSampler.Steps, "guidance": o.ValSampler.Guidance, "negatives_per_prompt": o.NegPerPrompt,
 		"negative_steps": o.NegSampler.Steps, "class_images": o.ClassImages, "seed": o.Seed,

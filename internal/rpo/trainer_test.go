@@ -43,7 +43,7 @@ func tinyRun(t *testing.T, out string, steps int) Options {
 	}
 	rules, _ := ParseRules("best@0.5,last", 0.5)
 	return Options{
-		Out: out, Class: "dog", Token: "sks", Refs: refs, Prompts: ps, Base: base, BaseID: "tiny", Reward: rm,
+		Out: out, Class: "dog", Token: "sks", Refs: refs, Prompts: ps, Base: base, BaseID: "tiny", Reward: rm, RewardID: "tiny-align",
 		Steps: steps, LR: 1e-3, Beta: 1, LambdaTrain: 0, Rules: rules, ValEvery: 3, ValPerPrompt: 2,
 		ValSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5}, NegPerPrompt: 2, NegSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5},
 		Seed: 4, LabelMode: Bernoulli, Loss: LossWeights{Sim: 1, Pref: 1}, CheckpointEvery: time.Hour,
@@ -83,11 +83,16 @@ func TestTrainRunDirectoryAndResume(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupt: %v", err)
 	}
-	// resumed under another β: refused, naming the option and both values
+	// resumed under another β or reward model: refused, naming the option and both values
 	o := tinyRun(t, split, 6)
 	o.Resume, o.Beta = true, o.Beta*2
 	if _, err := Train(context.Background(), o, nil, nil); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("--beta: %g in the checkpoint, %g now", o.Beta/2, o.Beta)) {
 		t.Fatalf("resumed under another beta: %v", err)
+	}
+	o = tinyRun(t, split, 6)
+	o.Resume, o.RewardID = true, "other-align"
+	if _, err := Train(context.Background(), o, nil, nil); err == nil || !strings.Contains(err.Error(), `--reward-model: "tiny-align" in the checkpoint, "other-align" now`) {
+		t.Fatalf("resumed under another reward model: %v", err)
 	}
 	o = tinyRun(t, split, 6)
 	o.Resume = true
