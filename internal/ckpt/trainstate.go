@@ -85,21 +85,8 @@ func HasTrainState(dir string) bool {
 // value that marshals to a JSON object; keys in mayChange may differ; see
 // checkOptions). It returns ErrNoTrainState when dir has no state.json.
 func LoadTrainState(dir, stage string, options any, mayChange map[string]bool, pcg *rand.PCG, stores map[string]*nn.Store, opt *nn.AdamW) (TrainState, error) {
-	var st TrainState
-	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return st, ErrNoTrainState
-	}
+	st, err := CheckTrainState(dir, stage, options, mayChange)
 	if err != nil {
-		return st, fmt.Errorf("ckpt: %w", err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("ckpt: %s: %w", filepath.Join(dir, "state.json"), err)
-	}
-	if st.Stage != stage {
-		return st, fmt.Errorf("ckpt: %s holds a %q checkpoint, not %q", dir, st.Stage, stage)
-	}
-	if err := checkOptions(filepath.Join(dir, "state.json"), st.Options, options, mayChange); err != nil {
 		return st, err
 	}
 	for name, s := range stores {
@@ -134,6 +121,30 @@ func LoadTrainState(dir, stage string, options any, mayChange map[string]bool, p
 		return st, fmt.Errorf("ckpt: %s: rng: %w", dir, err)
 	}
 	return st, nil
+}
+
+// CheckTrainState reads dir's state.json and checks, without loading any
+// weights, that it is a checkpoint of stage written under the same options
+// (see LoadTrainState), so that a run can refuse a resume before it does any
+// expensive preparation. It returns ErrNoTrainState when dir has no
+// state.json.
+func CheckTrainState(dir, stage string, options any, mayChange map[string]bool) (TrainState, error) {
+	var st TrainState
+	path := filepath.Join(dir, "state.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, ErrNoTrainState
+	}
+	if err != nil {
+		return st, fmt.Errorf("ckpt: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("ckpt: %s: %w", path, err)
+	}
+	if st.Stage != stage {
+		return st, fmt.Errorf("ckpt: %s holds a %q checkpoint, not %q", dir, st.Stage, stage)
+	}
+	return st, checkOptions(path, st.Options, options, mayChange)
 }
 
 // checkOptions compares the options saved in a checkpoint (saved, as JSON

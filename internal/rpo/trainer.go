@@ -172,6 +172,14 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 			return res, fmt.Errorf("rpo: %w", err)
 		}
 	}
+	runOptions := o.resumeOptions() // recorded by every checkpoint, checked by --resume
+	ckDir := filepath.Join(o.Out, "checkpoints")
+	mayChange := map[string]bool{"steps": true}
+	if o.Resume { // refused before the negatives are prepared, not after
+		if _, err := ckpt.CheckTrainState(ckDir, stage, runOptions, mayChange); err != nil && !errors.Is(err, ckpt.ErrNoTrainState) {
+			return res, err
+		}
+	}
 	start := time.Now()
 	if err := t.prepareNegatives(); err != nil {
 		return res, err
@@ -189,14 +197,12 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 	defer t.refProg.Close()
 	defer t.polProg.Close()
 
-	runOptions := o.resumeOptions() // recorded by every checkpoint, checked by --resume
 	pcg := rand.NewPCG(o.Seed, 0x790)
 	rng := rand.New(pcg)
 	step := 0
 	var stepsBefore float64 // seconds of steps in earlier sittings
-	ckDir := filepath.Join(o.Out, "checkpoints")
 	if o.Resume {
-		st, err := ckpt.LoadTrainState(ckDir, stage, runOptions, map[string]bool{"steps": true}, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
+		st, err := ckpt.LoadTrainState(ckDir, stage, runOptions, mayChange, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
 		if err != nil && !errors.Is(err, ckpt.ErrNoTrainState) {
 			return res, err
 		}

@@ -83,7 +83,12 @@ func TestTrainRunDirectoryAndResume(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupt: %v", err)
 	}
-	// resumed under another β or reward model: refused, naming the option and both values
+	// resumed under another β or reward model: refused, naming the option and
+	// both values, before any negatives are made (the cache is removed here
+	// and must not come back)
+	if err := os.RemoveAll(filepath.Join(split, "negatives")); err != nil {
+		t.Fatal(err)
+	}
 	o := tinyRun(t, split, 6)
 	o.Resume, o.Beta = true, o.Beta*2
 	if _, err := Train(context.Background(), o, nil, nil); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("--beta: %g in the checkpoint, %g now", o.Beta/2, o.Beta)) {
@@ -93,6 +98,9 @@ func TestTrainRunDirectoryAndResume(t *testing.T) {
 	o.Resume, o.RewardID = true, "other-align"
 	if _, err := Train(context.Background(), o, nil, nil); err == nil || !strings.Contains(err.Error(), `--reward-model: "tiny-align" in the checkpoint, "other-align" now`) {
 		t.Fatalf("resumed under another reward model: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(split, "negatives")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused resume made negatives: %v", err)
 	}
 	o = tinyRun(t, split, 6)
 	o.Resume = true
