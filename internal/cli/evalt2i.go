@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -99,6 +103,16 @@ func RunEvalT2I(ctx context.Context, o *EvalT2IOptions) error {
 	fmt.Fprintf(o.Out, "class top-1    generated %.1f%%   real renders %.1f%%   (one prompt \"a <class>\": %.1f%%, %.1f%%)\n",
 		100*r.ClassGenerated, 100*r.ClassReal, 100*r.ClassGeneratedPlain, 100*r.ClassRealPlain)
 	fmt.Fprintf(o.Out, "setting top-1  generated %.1f%%   real renders %.1f%%\n", 100*r.ContextGenerated, 100*r.ContextReal)
+	fmt.Fprintf(o.Out, "class top-1 without cube shape or painting style (%d captions)  generated %.1f%%   real renders %.1f%%\n",
+		r.Unreshaped.N, 100*r.Unreshaped.Generated, 100*r.Unreshaped.Real)
+	classes := slices.Sorted(maps.Keys(r.ByClass))
+	slices.SortStableFunc(classes, func(a, b string) int { return cmp.Compare(r.ByClass[a].Generated, r.ByClass[b].Generated) })
+	var worst []string
+	for _, c := range classes[:min(6, len(classes))] {
+		a := r.ByClass[c]
+		worst = append(worst, fmt.Sprintf("%s %.0f%% (real %.0f%%, %d)", c, 100*a.Generated, 100*a.Real, a.N))
+	}
+	fmt.Fprintf(o.Out, "worst classes, generated: %s\n", strings.Join(worst, ", "))
 	fmt.Fprintf(o.Out, "wrote %s\n", o.OutDir)
 	return nil
 }

@@ -46,6 +46,25 @@ type T2ICheck struct {
 	// world's settings, the class given (captions that name a setting).
 	ContextGenerated float64 `json:"context_acc_generated"`
 	ContextReal      float64 `json:"context_acc_real"`
+	// ByClass breaks class accuracy down by the scene's class; Unreshaped
+	// counts only the scenes whose caption asks for no cube shape and no
+	// painting style, the modifiers that change what a class looks like
+	// (real renders of the others are often not recognisable as the class).
+	ByClass    map[string]ClassAcc `json:"class_acc_by_class"`
+	Unreshaped ClassAcc            `json:"class_acc_unreshaped"`
+}
+
+// ClassAcc is class top-1 (the prompt ensemble) over N scenes.
+type ClassAcc struct {
+	N         int     `json:"n"`
+	Generated float64 `json:"generated"`
+	Real      float64 `json:"real"`
+}
+
+// reshaped reports whether s has a modifier that changes what its class
+// looks like: a shape (cube) or a style (painting).
+func reshaped(s *world.Scene) bool {
+	return s.Modifier(world.Shape) != nil || s.Modifier(world.Style) != nil
 }
 
 // HeldOutCaptions draws n scenes with identities that pretraining never
@@ -119,18 +138,22 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 	if err != nil {
 		return nil, err
 	}
-	r := &T2ICheck{Captions: len(caps)}
+	r := &T2ICheck{Captions: len(caps), ByClass: map[string]ClassAcc{}}
 	var ctR, ctG []float64
 	var nCtx int
 	for i, s := range scenes {
 		ctR = append(ctR, reward.Cosine(txt[i], er[i]))
 		ctG = append(ctG, reward.Cosine(txt[i], eg[i]))
 		ci := slices.Index(world.Classes, s.Identity.Class)
-		if z.class(er[i]) == ci {
-			r.ClassReal++
+		okR, okG := b2f(z.class(er[i]) == ci), b2f(z.class(eg[i]) == ci)
+		r.ClassReal += okR
+		r.ClassGenerated += okG
+		add := func(a ClassAcc) ClassAcc {
+			return ClassAcc{N: a.N + 1, Generated: a.Generated + okG, Real: a.Real + okR}
 		}
-		if z.class(eg[i]) == ci {
-			r.ClassGenerated++
+		r.ByClass[s.Identity.Class.Name] = add(r.ByClass[s.Identity.Class.Name])
+		if !reshaped(s) {
+			r.Unreshaped = add(r.Unreshaped)
 		}
 		if z.plainClass(er[i]) == ci {
 			r.ClassRealPlain++
@@ -159,9 +182,29 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 		r.ContextReal /= float64(nCtx)
 		r.ContextGenerated /= float64(nCtx)
 	}
+	for k, a := range r.ByClass {
+		r.ByClass[k] = a.mean()
+	}
+	r.Unreshaped = r.Unreshaped.mean()
 	r.CLIPTReal, r.CLIPTGenerated = bench.Summarize(ctR), bench.Summarize(ctG)
 	if r.CLIPTReal.Mean != 0 {
 		r.CLIPTRatio = r.CLIPTGenerated.Mean / r.CLIPTReal.Mean
 	}
 	return r, nil
+}
+
+// mean turns the counts of correct answers into shares of N.
+func (a ClassAcc) mean() ClassAcc {
+	if a.N > 0 {
+		a.Generated /= float64(a.N)
+		a.Real /= float64(a.N)
+	}
+	return a
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

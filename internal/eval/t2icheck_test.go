@@ -48,10 +48,28 @@ func TestMeasureCaptionsIdentity(t *testing.T) {
 	if r.CLIPTRatio != 1 || r.ClassGenerated != r.ClassReal || r.ClassGeneratedPlain != r.ClassRealPlain || r.ContextGenerated != r.ContextReal || r.CLIPTGenerated.Mean != r.CLIPTReal.Mean {
 		t.Errorf("identical images: %+v", r)
 	}
+	n, unreshaped := 0, 0
+	for _, s := range scenes {
+		if !reshaped(s) {
+			unreshaped++
+		}
+	}
+	for c, a := range r.ByClass {
+		n += a.N
+		if a.Generated != a.Real || a.Real < 0 || a.Real > 1 {
+			t.Errorf("identical images, class %s: %+v", c, a)
+		}
+	}
+	if n != len(scenes) || r.Unreshaped.N != unreshaped || r.Unreshaped.Generated != r.Unreshaped.Real {
+		t.Errorf("by class %d scenes of %d; unreshaped %+v of %d", n, len(scenes), r.Unreshaped, unreshaped)
+	}
 	shuffled := append(real[1:len(real):len(real)], real[0])
 	r2, err := MeasureCaptions(e, scenes, caps, real, shuffled)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r2.ByClass["dog"].Real != r.ByClass["dog"].Real || r2.Unreshaped.Real != r.Unreshaped.Real {
+		t.Errorf("shuffled images changed the real side: %+v → %+v", r.ByClass, r2.ByClass)
 	}
 	if r2.CLIPTReal.Mean != r.CLIPTReal.Mean || r2.CLIPTGenerated.Mean == r.CLIPTGenerated.Mean {
 		t.Errorf("shuffled images: real %v→%v, generated %v→%v", r.CLIPTReal, r2.CLIPTReal, r.CLIPTGenerated, r2.CLIPTGenerated)
