@@ -66,38 +66,25 @@ type manifest struct {
 }
 
 // Negatives returns k negatives for each prompt, sampling only those the
-// cache directory does not hold yet (keyed by NegativeKey) and adding them
-// to it; nothing in the cache is ever deleted. Seeds are seed, seed+1, …
-// per prompt.
+// cache directory does not hold yet and adding them to it; nothing in the
+// cache is ever deleted. Seeds are seed, seed+1, … per prompt. A negative is
+// found by its file, NegativeKey + ".png", not through the manifest
+// (negatives.json, an index for people): runs that share a cache at the same
+// time (eval shards) may overwrite each other's manifest, never lose an
+// image; each call adds what it uses back to the manifest.
 func Negatives(m *models.T2I, modelID string, prompts []string, k int, seed uint64, s diffusion.Sampler, cache string) ([]Negative, error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, fmt.Errorf("rpo: %w", err)
-	}
-	mp := filepath.Join(cache, "negatives.json")
-	var man manifest
-	if b, err := os.ReadFile(mp); err == nil {
-		if err := json.Unmarshal(b, &man); err != nil {
-			return nil, fmt.Errorf("rpo: %s: %w", mp, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("rpo: %w", err)
-	}
-	have := map[string]Negative{}
-	for _, n := range man.Negatives {
-		have[n.Key] = n
 	}
 	var out []Negative
 	var todo []int
 	for _, p := range prompts {
 		for i := 0; i < k; i++ {
 			n := Negative{Prompt: p, Seed: seed + uint64(i), Key: NegativeKey(modelID, p, seed+uint64(i), s)}
-			if c, ok := have[n.Key]; ok {
-				img, err := imageio.Load(filepath.Join(cache, c.File), m.Config.Resolution)
-				if err == nil {
-					n.File, n.Image = c.File, img
-				}
-			}
-			if n.Image == nil {
+			n.File = n.Key + ".png"
+			if img, err := imageio.Load(filepath.Join(cache, n.File), m.Config.Resolution); err == nil {
+				n.Image = img
+			} else {
 				todo = append(todo, len(out))
 			}
 			out = append(out, n)
@@ -116,22 +103,47 @@ func Negatives(m *models.T2I, modelID string, prompts []string, k int, seed uint
 		}
 		for j, i := range idx {
 			out[i].Image = imgs[j]
-			out[i].File = out[i].Key + ".png"
 			if err := imageio.SavePNG(filepath.Join(cache, out[i].File), imgs[j]); err != nil {
 				return nil, err
 			}
-			if _, ok := have[out[i].Key]; !ok {
-				man.Negatives = append(man.Negatives, out[i])
-				have[out[i].Key] = out[i]
-			}
 		}
-		b, err := json.MarshalIndent(man, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		if err := ckpt.WriteFileAtomic(mp, b); err != nil {
+		if err := addToManifest(cache, out); err != nil { // a partial run keeps its index
 			return nil, err
 		}
 	}
-	return out, nil
+	return out, addToManifest(cache, out)
+}
+
+// addToManifest adds the negatives of ns that have an image to the cache's
+// negatives.json, re-read just before writing so that entries another run
+// wrote meanwhile are kept; it writes only when something is new.
+func addToManifest(cache string, ns []Negative) error {
+	mp := filepath.Join(cache, "negatives.json")
+	var man manifest
+	if b, err := os.ReadFile(mp); err == nil {
+		if err := json.Unmarshal(b, &man); err != nil {
+			return fmt.Errorf("rpo: %s: %w", mp, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("rpo: %w", err)
+	}
+	have := map[string]bool{}
+	for _, n := range man.Negatives {
+		have[n.Key] = true
+	}
+	added := false
+	for _, n := range ns {
+		if n.Image != nil && !have[n.Key] {
+			man.Negatives = append(man.Negatives, n)
+			have[n.Key], added = true, true
+		}
+	}
+	if !added {
+		return nil
+	}
+	b, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return err
+	}
+	return ckpt.WriteFileAtomic(mp, b)
 }

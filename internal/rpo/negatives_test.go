@@ -1,0 +1,72 @@
+package rpo
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/models"
+)
+
+// TestNegativesCache: a second call samples nothing (it returns what is on
+// disk under each key), and a manifest that lost its entries (overwritten by
+// a concurrent run) neither hides a cached image nor stays incomplete.
+func TestNegativesCache(t *testing.T) {
+	base, err := models.NewT2I(models.TinyT2IConfig(16), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	cache, s := t.TempDir(), diffusion.Sampler{Steps: 2, Guidance: 7.5}
+	ps := []string{"a sks dog on the beach", "a sks dog in the snow"}
+	first, err := Negatives(base, "tiny", ps, 2, 4, s, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 4 || first[0].Image == nil || first[3].Seed != 5 || first[2].Prompt != ps[1] {
+		t.Fatalf("negatives: %+v", first)
+	}
+	// mark each cached file, and drop the manifest's entries
+	marked := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	draw.Draw(marked, marked.Bounds(), image.NewUniform(color.RGBA{200, 200, 200, 255}), image.Point{}, draw.Src)
+	for _, n := range first {
+		if err := imageio.SavePNG(filepath.Join(cache, n.File), marked); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(cache, "negatives.json"), []byte(`{"negatives": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Negatives(base, "tiny", ps, 2, 4, s, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range again {
+		if n.Key != first[i].Key || n.Image.RGBAAt(3, 3) != (color.RGBA{200, 200, 200, 255}) {
+			t.Errorf("negative %d was sampled again, not read from the cache: %s %s %v", i, n.Key, first[i].Key, n.Image.RGBAAt(3, 3))
+		}
+	}
+	man, err := os.ReadFile(filepath.Join(cache, "negatives.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range first {
+		if !strings.Contains(string(man), n.Key) {
+			t.Errorf("manifest lacks %s after the second call", n.Key)
+		}
+	}
+	// another sampler is another key: sampled, not read
+	other, err := Negatives(base, "tiny", ps[:1], 1, 4, diffusion.Sampler{Steps: 3, Guidance: 7.5}, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other[0].Key == first[0].Key || other[0].Image.RGBAAt(3, 3) == (color.RGBA{200, 200, 200, 255}) {
+		t.Errorf("another sampler's negative came from the cache")
+	}
+}
