@@ -124,3 +124,12 @@ func (l *loop) run(ctx context.Context, report func(Metrics)) (int, error) {
 	}
 	return step, save()
 }
+
+// initNote is the provenance note's part about --init: the steps a run
+// counts are then added to those of the model it started from.
+func initNote(init string) string {
+	if init == "" {
+		return ""
+	}
+	return fmt.Sprintf(", continuing the weights of %s (their steps not counted)", init)
+}

@@ -336,12 +336,3 @@ func (r *t2iRun) writeModel(ema *nn.Store, step int, o T2IOptions) error {
 		Notes: fmt.Sprintf("EMA weights after %d steps of batch %d on the procedural world%s", step, o.Batch, initNote(o.Init)),
 	})
 }
-
-// initNote is the provenance note's part about --init: the steps a run
-// counts are then added to those of the model it started from.
-func initNote(init string) string {
-	if init == "" {
-		return ""
-	}
-	return fmt.Sprintf(", continuing the weights of %s (their steps not counted)", init)
-}
