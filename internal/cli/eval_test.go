@@ -149,4 +149,11 @@ func TestWorstClasses(t *testing.T) {
 	if got, want := worstClasses(m, 9), "cat 25% (→ dog 50%), dog 50% (→ cat 50%), vase 100%"; got != want {
 		t.Errorf("worstClasses = %q, want %q", got, want)
 	}
+	// the held-out line of rpo pretrain encoders: headline keys, then the three worst classes
+	if got, want := formatEval(m), "class_top1 70.0%; worst classes: cat 25% (→ dog 50%), dog 50% (→ cat 50%), vase 100%"; got != want {
+		t.Errorf("formatEval = %q, want %q", got, want)
+	}
+	if got, want := formatEval(map[string]float64{"identity_top1": 0.9}), "identity_top1 90.0%"; got != want {
+		t.Errorf("formatEval = %q, want %q", got, want)
+	}
 }

@@ -352,7 +352,7 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 			Resume: resume, Version: Version,
 		}, func(m pretrain.Metrics) {
 			if m.Eval != nil {
-				o.Logger.Info("held-out", "encoder", name, "step", m.Step, "eval", m.Eval)
+				o.Logger.Info("held-out", "encoder", name, "step", m.Step, "eval", formatEval(m.Eval))
 			}
 			prog.Step(m.Step, fmt.Sprintf("loss %.3f", m.Loss), "loss", m.Loss)
 		})
@@ -372,14 +372,20 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 func formatEval(m map[string]float64) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
-		keys = append(keys, k)
+		if !strings.Contains(k, "/") { // the per-class and confusion keys: worstClasses
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s %.1f%%", k, 100*m[k])
 	}
-	return strings.Join(parts, ", ")
+	line := strings.Join(parts, ", ")
+	if w := worstClasses(m, 3); w != "" {
+		line += "; worst classes: " + w
+	}
+	return line
 }
 
 func fileExists(path string) bool {
