@@ -81,7 +81,7 @@ func TestEvalT2IEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, got)
 	}
-	for _, want := range []string{"5 held-out captions", "CLIP-T", "class top-1", "ratio", "without cube shape or painting style", "worst classes, generated: "} {
+	for _, want := range []string{"5 held-out captions", "CLIP-T", "class top-1", "ratio", "without cube shape or painting style", "worst classes, generated: ", "; → "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}

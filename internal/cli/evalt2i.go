@@ -110,7 +110,16 @@ func RunEvalT2I(ctx context.Context, o *EvalT2IOptions) error {
 	var worst []string
 	for _, c := range classes[:min(6, len(classes))] {
 		a := r.ByClass[c]
-		worst = append(worst, fmt.Sprintf("%s %.0f%% (real %.0f%%, %d)", c, 100*a.Generated, 100*a.Real, a.N))
+		to := ""
+		for _, k := range slices.Sorted(maps.Keys(a.GeneratedAs)) {
+			if to == "" || a.GeneratedAs[k] > a.GeneratedAs[to] {
+				to = k
+			}
+		}
+		if to != "" {
+			to = fmt.Sprintf("; → %s %d", to, a.GeneratedAs[to])
+		}
+		worst = append(worst, fmt.Sprintf("%s %.0f%% (real %.0f%%, %d%s)", c, 100*a.Generated, 100*a.Real, a.N, to))
 	}
 	fmt.Fprintf(o.Out, "worst classes, generated: %s\n", strings.Join(worst, ", "))
 	fmt.Fprintf(o.Out, "wrote %s\n", o.OutDir)

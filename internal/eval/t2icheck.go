@@ -54,11 +54,13 @@ type T2ICheck struct {
 	Unreshaped ClassAcc            `json:"class_acc_unreshaped"`
 }
 
-// ClassAcc is class top-1 (the prompt ensemble) over N scenes.
+// ClassAcc is class top-1 (the prompt ensemble) over N scenes; in ByClass,
+// GeneratedAs counts the classes the misclassified generated images went to.
 type ClassAcc struct {
-	N         int     `json:"n"`
-	Generated float64 `json:"generated"`
-	Real      float64 `json:"real"`
+	N           int            `json:"n"`
+	Generated   float64        `json:"generated"`
+	Real        float64        `json:"real"`
+	GeneratedAs map[string]int `json:"generated_as,omitempty"`
 }
 
 // reshaped reports whether s has a modifier that changes what its class
@@ -145,13 +147,22 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 		ctR = append(ctR, reward.Cosine(txt[i], er[i]))
 		ctG = append(ctG, reward.Cosine(txt[i], eg[i]))
 		ci := slices.Index(world.Classes, s.Identity.Class)
-		okR, okG := b2f(z.class(er[i]) == ci), b2f(z.class(eg[i]) == ci)
+		predG := z.class(eg[i])
+		okR, okG := b2f(z.class(er[i]) == ci), b2f(predG == ci)
 		r.ClassReal += okR
 		r.ClassGenerated += okG
 		add := func(a ClassAcc) ClassAcc {
-			return ClassAcc{N: a.N + 1, Generated: a.Generated + okG, Real: a.Real + okR}
+			a.N, a.Generated, a.Real = a.N+1, a.Generated+okG, a.Real+okR
+			return a
 		}
-		r.ByClass[s.Identity.Class.Name] = add(r.ByClass[s.Identity.Class.Name])
+		bc := add(r.ByClass[s.Identity.Class.Name])
+		if predG != ci {
+			if bc.GeneratedAs == nil {
+				bc.GeneratedAs = map[string]int{}
+			}
+			bc.GeneratedAs[world.Classes[predG].Name]++
+		}
+		r.ByClass[s.Identity.Class.Name] = bc
 		if !reshaped(s) {
 			r.Unreshaped = add(r.Unreshaped)
 		}

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"image"
+	"math"
 	"testing"
 
 	"github.com/rpo-dev/rpo/internal/models"
@@ -67,6 +68,18 @@ func TestMeasureCaptionsIdentity(t *testing.T) {
 	r2, err := MeasureCaptions(e, scenes, caps, real, shuffled)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for c, a := range r2.ByClass { // every misclassified generated image is counted where it went
+		wrong := 0
+		for to, k := range a.GeneratedAs {
+			if to == c || k < 1 {
+				t.Errorf("class %s: generated_as %v", c, a.GeneratedAs)
+			}
+			wrong += k
+		}
+		if want := a.N - int(math.Round(a.Generated*float64(a.N))); wrong != want {
+			t.Errorf("class %s: %d misclassified generated images counted, %d wrong", c, wrong, want)
+		}
 	}
 	if r2.ByClass["dog"].Real != r.ByClass["dog"].Real || r2.Unreshaped.Real != r.Unreshaped.Real {
 		t.Errorf("shuffled images changed the real side: %+v → %+v", r.ByClass, r2.ByClass)
