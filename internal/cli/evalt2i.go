@@ -41,8 +41,10 @@ func NewEvalT2ICmd(run func(context.Context, *EvalT2IOptions) error) *cobra.Comm
 		Long: `Generate one image for each of --captions held-out captions (world scenes whose
 identities pretraining never samples) and measure them with clip-mini: CLIP-T of
 the generated images against CLIP-T of real renders of the same captions (and
-their ratio), and zero-shot class and setting accuracy of both. Writes
-check.json and grid.png (real renders above, generated images below) to --out.`,
+their ratio), and zero-shot class and setting accuracy of both: overall, by
+class (with the classes the misclassified generated images went to), and on
+the captions without a cube shape or painting style. Writes check.json and
+grid.png (real renders above, generated images below) to --out.`,
 		Example: `  rpo eval t2i --out eval/t2i
   rpo eval t2i --model runs/t2i/model --clip-model runs/encoders/clip-mini/model --captions 200`,
 		Args: cobra.NoArgs,
