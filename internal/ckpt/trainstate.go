@@ -167,17 +167,9 @@ func checkOptions(path string, saved, now any, mayChange map[string]bool) error 
 		return fmt.Errorf("ckpt: options: %w", err)
 	}
 	old, _ := saved.(map[string]any)
-	keys := map[string]bool{}
-	for k := range old {
-		keys[k] = true
-	}
-	for k := range cur {
-		if _, known := old[k]; known {
-			keys[k] = true
-		}
-	}
 	var diffs []string
-	for _, k := range slices.Sorted(maps.Keys(keys)) {
+	for _, k := range slices.Sorted(maps.Keys(old)) { // the checkpoint's keys: a later version's new ones are not checked
+
 		if mayChange[k] || reflect.DeepEqual(old[k], cur[k]) {
 			continue
 		}

@@ -113,13 +113,8 @@ func RunEvalT2I(ctx context.Context, o *EvalT2IOptions) error {
 	for _, c := range classes[:min(6, len(classes))] {
 		a := r.ByClass[c]
 		to := ""
-		for _, k := range slices.Sorted(maps.Keys(a.GeneratedAs)) {
-			if to == "" || a.GeneratedAs[k] > a.GeneratedAs[to] {
-				to = k
-			}
-		}
-		if to != "" {
-			to = fmt.Sprintf("; → %s %d", to, a.GeneratedAs[to])
+		if c, n := a.MostConfused(); n > 0 {
+			to = fmt.Sprintf("; → %s %d", c, n)
 		}
 		worst = append(worst, fmt.Sprintf("%s %.0f%% (real %.0f%%, %d%s)", c, 100*a.Generated, 100*a.Real, a.N, to))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"maps"
 	"math/rand/v2"
 	"slices"
 
@@ -202,6 +203,17 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 		r.CLIPTRatio = r.CLIPTGenerated.Mean / r.CLIPTReal.Mean
 	}
 	return r, nil
+}
+
+// MostConfused is the class most of the misclassified generated images went
+// to (the first by name among equals) and how many; "" when none was.
+func (a ClassAcc) MostConfused() (class string, n int) {
+	for _, k := range slices.Sorted(maps.Keys(a.GeneratedAs)) {
+		if a.GeneratedAs[k] > n {
+			class, n = k, a.GeneratedAs[k]
+		}
+	}
+	return class, n
 }
 
 // mean turns the counts of correct answers into shares of N.

@@ -88,3 +88,12 @@ func TestMeasureCaptionsIdentity(t *testing.T) {
 		t.Errorf("shuffled images: real %v→%v, generated %v→%v", r.CLIPTReal, r2.CLIPTReal, r.CLIPTGenerated, r2.CLIPTGenerated)
 	}
 }
+
+func TestMostConfused(t *testing.T) {
+	if c, n := (ClassAcc{GeneratedAs: map[string]int{"vase": 2, "boot": 5, "toy": 5}}).MostConfused(); c != "boot" || n != 5 {
+		t.Errorf("MostConfused = %s %d, want boot 5", c, n)
+	}
+	if c, n := (ClassAcc{}).MostConfused(); c != "" || n != 0 {
+		t.Errorf("MostConfused of none = %q %d", c, n)
+	}
+}
