@@ -35,6 +35,7 @@ type EvalOptions struct {
 	OutDir          string   `mapstructure:"out" yaml:"out"`
 	Runs            string   `mapstructure:"runs" yaml:"runs"`
 	NegativesCache  string   `mapstructure:"negatives_cache" yaml:"negatives_cache"`
+	KeepBase        bool     `mapstructure:"keep_base" yaml:"keep_base"`
 	Select          string   `mapstructure:"select" yaml:"select"`
 	Subjects        []string `mapstructure:"subjects" yaml:"subjects"`
 	Shard           string   `mapstructure:"shard" yaml:"shard"`
@@ -98,6 +99,7 @@ and combine the directories with rpo eval merge.`,
 	f.Int("val-every", 40, "validation interval of trained methods (rpo train --val-every)")
 	f.Int("val-per-prompt", 4, "validation images per training prompt (rpo train --val-per-prompt)")
 	f.String("token", "sks", "unique identifier token")
+	f.Bool("keep-base", false, "trained methods: let best@λ keep the base model's weights when no fine-tuned weights score higher (as before session 9; default: choose among fine-tuned weights, as the reference code does)")
 	cmd.AddCommand(newEvalMergeCmd(), newEvalTableCmd())
 	return cmd
 }
@@ -333,7 +335,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 			o.Logger.Info("training", "subject", subject, "validation_step", ev.Step, "of", method.Steps, "reward", ev.Reward, "elapsed", time.Since(start).Round(time.Second))
 		},
 		Train: rpo.Options{Rules: rules, ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
-			NegPerPrompt: 4, NegSampler: sampler, NegativesCache: o.NegativesCache, ClassImages: 16, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
+			NegPerPrompt: 4, NegSampler: sampler, NegativesCache: o.NegativesCache, KeepBase: o.KeepBase, ClassImages: 16, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
 	}, m, func(subject string, done, total int) {
 		o.Logger.Info("subject done", "subject", subject, "done", done, "of", total, "elapsed", time.Since(start).Round(time.Second))
 	})

@@ -53,6 +53,7 @@ type TrainOptions struct {
 	ClassImages     int           `mapstructure:"class_images" yaml:"class_images"`
 	Patience        int           `mapstructure:"patience" yaml:"patience"`
 	MinDelta        float64       `mapstructure:"min_delta" yaml:"min_delta"`
+	KeepBase        bool          `mapstructure:"keep_base" yaml:"keep_base"`
 	Seed            uint64        `mapstructure:"seed" yaml:"seed"`
 	CheckpointEvery time.Duration `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
 	Resume          bool          `mapstructure:"resume" yaml:"resume"`
@@ -69,7 +70,9 @@ frozen base model samples negatives for 8 training prompts, the reward model
 scores references and negatives, each step draws a (reference, negative) pair
 and a Bradley–Terry label, and the U-Net minimises L_sim + L_pref against a frozen
 copy of itself. Every --val-every steps the run samples fixed-noise validation
-images and keeps the weights the selection rules choose (--select).
+images and keeps the weights the selection rules choose (--select). The base
+model is validated first, at step 0: its reward is the baseline that the
+output compares the kept weights with (--keep-base makes it a candidate).
 
 The run directory holds run.yaml, negatives/, rewards.json, val/step-NNNN/,
 checkpoints/ (resume with --resume), one model directory per selection rule
@@ -109,6 +112,7 @@ checkpoints/ (resume with --resume), one model directory per selection rule
 	f.Int("class-images", 16, "class images (\"a photo of <class>\") for prior preservation")
 	f.Int("patience", 0, "stop after this many validations without improvement (0: run to the last step)")
 	f.Float64("min-delta", 0, "an improvement of the validation reward must exceed this")
+	f.Bool("keep-base", false, "let best@λ keep the base model's weights (step 0) when no fine-tuned weights score higher (default: they choose among fine-tuned weights, as the reference code does)")
 	f.Uint64("seed", 0, "seed of negatives, pairs, labels and noise")
 	f.Duration("checkpoint-every", 2*time.Minute, "checkpoint interval between validations")
 	f.Bool("resume", false, "continue the run in --out from its checkpoint")
@@ -247,7 +251,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		Reward: rm, RewardID: rewardID, Steps: o.Steps, LR: o.LR, Beta: o.Beta, LambdaTrain: o.LambdaTrain, Rules: rules,
 		ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: val, NegPerPrompt: o.NegPerPrompt, NegSampler: neg,
 		NegativesCache: o.NegativesCache, ClassImages: o.ClassImages, Seed: o.Seed, LabelMode: mode, Loss: loss, SharedNoise: o.SharedNoise,
-		Stopper: rpo.EarlyStopper{Patience: o.Patience, MinDelta: o.MinDelta}, CheckpointEvery: o.CheckpointEvery,
+		Stopper: rpo.EarlyStopper{Patience: o.Patience, MinDelta: o.MinDelta}, KeepBase: o.KeepBase, CheckpointEvery: o.CheckpointEvery,
 		Resume: o.Resume, Version: Version,
 	}, func(e rpo.StepEvent) {
 		prog.Step(e.Step, fmt.Sprintf("L_sim %.4f L_pref %.4f", e.LSim, e.LPref), "l_sim", e.LSim, "l_pref", e.LPref, "delta", e.Delta, "y", e.Y, "p", e.P)
@@ -268,7 +272,14 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(o.Out, "%s: step %d (reward %.4f) → %s\n", n, res.BestStep[n], res.Best[n], filepath.Join(o.OutDir, n))
+		fmt.Fprintf(o.Out, "%s: step %d (reward %.4f", n, res.BestStep[n], res.Best[n])
+		if base, ok := res.Base[n]; ok {
+			fmt.Fprintf(o.Out, "; base model %.4f", base)
+		}
+		fmt.Fprintf(o.Out, ") → %s\n", filepath.Join(o.OutDir, n))
+		if base, ok := res.Base[n]; ok && res.Best[n] < base {
+			o.Logger.Warn("no fine-tuned weights scored above the base model on the validation reward; the kept weights are the best fine-tuned ones (--keep-base keeps the base model instead)", "rule", n, "kept", res.Best[n], "base", base)
+		}
 	}
 	fmt.Fprintf(o.Out, "rpo train: %d steps; negatives and rewards %.0fs, steps %.0fs, validations %.0fs\n", res.Steps, res.Timing["negatives_and_rewards"], res.Timing["steps"], res.Timing["validations"])
 	return nil

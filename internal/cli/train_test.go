@@ -47,10 +47,15 @@ func TestTrainEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, got)
 	}
-	for _, want := range []string{"best@0.3: step", "best@0.7: step", "last: step 4", "rpo train: 4 steps"} {
+	// the base model is the baseline, not a candidate: every rule keeps a
+	// step after 0, and the output names the base model's reward
+	for _, want := range []string{"best@0.3: step", "; base model 0.", "best@0.7: step", "last: step 4", "rpo train: 4 steps"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
+	}
+	if strings.Contains(got, ": step 0 ") {
+		t.Errorf("a rule kept the base model's weights:\n%s", got)
 	}
 	runYAML, _ := os.ReadFile(filepath.Join(out, "run.yaml"))
 	if !strings.Contains(string(runYAML), "class: dog") || !strings.Contains(string(runYAML), "live: true") {

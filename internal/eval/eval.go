@@ -269,18 +269,26 @@ type runClaim struct {
 	Beta  float64         `json:"beta,omitempty"` // absent in claims written before --beta: 1
 	Rules []string        `json:"rules"`
 	Val   [2]int          `json:"validation"` // every, images per prompt
+	// KeepBase: the base model's weights were a candidate of the best@λ
+	// rules; absent in claims written before it became optional (when
+	// they always were).
+	KeepBase *bool `json:"keep_base,omitempty"`
 }
 
 // claimRun writes dir/eval-run.json for a new run, or checks that an
 // existing run was trained the way m asks and keeps m.Rule's weights.
 func claimRun(dir string, m Method, to rpo.Options) error {
-	want := runClaim{Loss: m.Loss, Steps: m.Steps, LR: m.LR, Beta: m.beta(), Val: [2]int{to.ValEvery, to.ValPerPrompt}}
+	want := runClaim{Loss: m.Loss, Steps: m.Steps, LR: m.LR, Beta: m.beta(), Val: [2]int{to.ValEvery, to.ValPerPrompt}, KeepBase: &to.KeepBase}
 	for _, r := range to.Rules {
 		want.Rules = append(want.Rules, r.Name())
 	}
 	path := filepath.Join(dir, "eval-run.json")
 	have := runClaim{Beta: 1}
 	err := readJSON(path, &have)
+	if err == nil && have.KeepBase == nil {
+		keep := true
+		have.KeepBase = &keep
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("eval: %w", err)
@@ -291,9 +299,9 @@ func claimRun(dir string, m Method, to rpo.Options) error {
 	if err != nil {
 		return err
 	}
-	if have.Loss != want.Loss || have.Steps != want.Steps || have.LR != want.LR || have.Beta != want.Beta || have.Val != want.Val {
-		return fmt.Errorf("eval: %s: the run was trained with loss %+v, %d steps, lr %g, β %g, validation %v; this method asks for loss %+v, %d steps, lr %g, β %g, validation %v (use another --runs directory)",
-			path, have.Loss, have.Steps, have.LR, have.Beta, have.Val, want.Loss, want.Steps, want.LR, want.Beta, want.Val)
+	if have.Loss != want.Loss || have.Steps != want.Steps || have.LR != want.LR || have.Beta != want.Beta || have.Val != want.Val || *have.KeepBase != *want.KeepBase {
+		return fmt.Errorf("eval: %s: the run was trained with loss %+v, %d steps, lr %g, β %g, validation %v, base model a candidate: %v; this method asks for loss %+v, %d steps, lr %g, β %g, validation %v, base model a candidate: %v (use another --runs directory)",
+			path, have.Loss, have.Steps, have.LR, have.Beta, have.Val, *have.KeepBase, want.Loss, want.Steps, want.LR, want.Beta, want.Val, *want.KeepBase)
 	}
 	for _, r := range have.Rules {
 		if r == m.Rule {

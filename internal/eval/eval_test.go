@@ -174,6 +174,22 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	if err := Run(context.Background(), other, m, nil); err == nil || !strings.Contains(err.Error(), "β 1") {
 		t.Errorf("a run trained with β 1 was shared by a β 0.3 method: %v", err)
 	}
+	// a run trained before the base model stopped being a candidate (its
+	// claim has no keep_base) is not shared by a default method
+	claim := filepath.Join(tr.Out, "runs", "can", "eval-run.json")
+	cb, _ := os.ReadFile(claim)
+	var cm map[string]any
+	if err := json.Unmarshal(cb, &cm); err != nil || cm["keep_base"] != false {
+		t.Fatalf("claim %s: %v", cb, err)
+	}
+	delete(cm, "keep_base")
+	cb, _ = json.Marshal(cm)
+	os.WriteFile(claim, cb, 0o644)
+	other = last
+	other.Out = t.TempDir()
+	if err := Run(context.Background(), other, m, nil); err == nil || !strings.Contains(err.Error(), "base model a candidate: true") {
+		t.Errorf("an older run that kept the base model was shared: %v", err)
+	}
 	if _, err := Select(b.Subjects, []string{"unicorn"}, 0, 1); err == nil {
 		t.Error("unknown subject accepted")
 	}

@@ -104,6 +104,19 @@ func TestRulesAndSelector(t *testing.T) {
 	if s.Step["best@0.5"] != 40 || s.Step["best@0.3"] != 80 || s.Step["last"] != 80 {
 		t.Errorf("%v", s.Step)
 	}
+	// the base model as a baseline: recorded, never kept, even when no
+	// fine-tuned weights score higher
+	s = NewSelector(rules)
+	s.ObserveBase(map[float64]float64{0.3: 0.9, 0.5: 0.8})
+	if len(s.Best) != 0 || len(s.Step) != 0 || s.Base["best@0.3"] != 0.9 || s.Base["best@0.5"] != 0.8 || len(s.Base) != 2 {
+		t.Errorf("after the base: best %v, step %v, base %v", s.Best, s.Step, s.Base)
+	}
+	if got := names(s.Observe(40, map[float64]float64{0.3: 0.6, 0.5: 0.7})); got != "best@0.3 best@0.5 last " {
+		t.Errorf("step 40 below the base: %s", got)
+	}
+	if s.Step["best@0.5"] != 40 || s.Best["best@0.5"] != 0.7 {
+		t.Errorf("%v %v", s.Step, s.Best)
+	}
 }
 
 func TestEarlyStopper(t *testing.T) {

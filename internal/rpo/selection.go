@@ -60,11 +60,32 @@ type Selector struct {
 	Rules []Rule
 	Best  map[string]float64 // by rule name: best mean reward
 	Step  map[string]int     // by rule name: its step
+	// Base is the base model's reward by rule name when it was recorded
+	// with ObserveBase: a baseline to compare the kept weights with, not a
+	// candidate.
+	Base map[string]float64
 }
 
 // NewSelector starts a selector.
 func NewSelector(rules []Rule) *Selector {
-	return &Selector{Rules: rules, Best: map[string]float64{}, Step: map[string]int{}}
+	return &Selector{Rules: rules, Best: map[string]float64{}, Step: map[string]int{}, Base: map[string]float64{}}
+}
+
+// ObserveBase records the base model's validation (step 0) as the
+// baseline of each best@λ rule without making its weights a candidate:
+// the reference code's rules choose among fine-tuned weights only, so a
+// run always ends with weights that learned the subject's token.
+func (s *Selector) ObserveBase(rewards map[float64]float64) {
+	for _, r := range s.Rules {
+		if r.Last {
+			continue
+		}
+		v, ok := rewards[r.Lambda]
+		if !ok {
+			panic(fmt.Sprintf("rpo: no validation reward at λ = %g", r.Lambda))
+		}
+		s.Base[r.Name()] = v
+	}
 }
 
 // Observe records a validation at step with the mean reward under each λ

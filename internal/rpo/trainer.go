@@ -31,32 +31,37 @@ import (
 
 // Options configure one RPO fine-tuning run (RPO.md §4; defaults in the CLI).
 type Options struct {
-	Out             string
-	Class, Token    string
-	Refs            []*image.RGBA // the subject's reference images, at the model's resolution
-	Prompts         []string      // the 8 training prompts c_gen, with the token
-	Base            *models.T2I   // the frozen base model
-	BaseID          string        // identifies the base weights (negatives cache key)
-	BaseDir         string
-	Reward          *models.Encoder // align-mini
-	RewardID        string          // identifies the reward weights (ModelID), recorded for --resume
-	Steps           int
-	LR              float64
-	Beta            float64
-	LambdaTrain     float64
-	Rules           []Rule
-	ValEvery        int
-	ValPerPrompt    int
-	ValSampler      diffusion.Sampler
-	NegPerPrompt    int
-	NegSampler      diffusion.Sampler
-	NegativesCache  string
-	ClassImages     int // DreamBooth's prior preservation: class images from the base model (Loss.Prior > 0)
-	Seed            uint64
-	LabelMode       LabelMode
-	Loss            LossWeights
-	SharedNoise     bool
-	Stopper         EarlyStopper
+	Out            string
+	Class, Token   string
+	Refs           []*image.RGBA // the subject's reference images, at the model's resolution
+	Prompts        []string      // the 8 training prompts c_gen, with the token
+	Base           *models.T2I   // the frozen base model
+	BaseID         string        // identifies the base weights (negatives cache key)
+	BaseDir        string
+	Reward         *models.Encoder // align-mini
+	RewardID       string          // identifies the reward weights (ModelID), recorded for --resume
+	Steps          int
+	LR             float64
+	Beta           float64
+	LambdaTrain    float64
+	Rules          []Rule
+	ValEvery       int
+	ValPerPrompt   int
+	ValSampler     diffusion.Sampler
+	NegPerPrompt   int
+	NegSampler     diffusion.Sampler
+	NegativesCache string
+	ClassImages    int // DreamBooth's prior preservation: class images from the base model (Loss.Prior > 0)
+	Seed           uint64
+	LabelMode      LabelMode
+	Loss           LossWeights
+	SharedNoise    bool
+	Stopper        EarlyStopper
+	// KeepBase makes the base model's weights (step 0) a candidate of the
+	// best@λ rules. Off by default, as in the reference code, whose
+	// validations start after the first training steps: the base model's
+	// reward is then a baseline that Result.Base reports.
+	KeepBase        bool
 	CheckpointEvery time.Duration
 	Resume          bool
 	Version         string
@@ -84,6 +89,7 @@ func (o Options) resumeOptions() map[string]any {
 		"negative_steps": o.NegSampler.Steps, "class_images": o.ClassImages, "seed": o.Seed,
 		"label_mode": string(o.LabelMode), "loss": fmt.Sprintf("sim %g, pref %g, prior %g", o.Loss.Sim, o.Loss.Pref, o.Loss.Prior),
 		"shared_noise": o.SharedNoise, "patience": o.Stopper.Patience, "min_delta": o.Stopper.MinDelta,
+		"keep_base": o.KeepBase,
 	}
 }
 
@@ -121,7 +127,10 @@ type Result struct {
 	Stopped  bool // by early stopping
 	Best     map[string]float64
 	BestStep map[string]int
-	Timing   map[string]float64 // seconds: negatives, steps, validations (of every sitting)
+	// Base is the base model's validation reward by best@λ rule, when it
+	// was not a candidate (Options.KeepBase off).
+	Base   map[string]float64
+	Timing map[string]float64 // seconds: negatives, steps, validations (of every sitting)
 	// Resumed is the seconds the earlier sittings of a resumed run had
 	// spent up to its checkpoint (their part of Timing).
 	Resumed float64
@@ -213,6 +222,9 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 				return res, fmt.Errorf("rpo: %s: %w", ckDir, err)
 			}
 			t.selector.Best, t.selector.Step, t.stopper = extra.Best, extra.BestStep, extra.Stopper
+			if extra.Base != nil {
+				t.selector.Base = extra.Base
+			}
 			res.Timing["negatives_and_rewards"] += extra.Timing["negatives_and_rewards"]
 			res.Timing["validations"] = extra.Timing["validations"]
 			stepsBefore = extra.Timing["steps"]
@@ -234,7 +246,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 	save := func() error {
 		timing := maps.Clone(res.Timing)
 		timing["steps"] = stepsTime()
-		extra, _ := json.Marshal(trainerExtra{Best: t.selector.Best, BestStep: t.selector.Step, Stopper: t.stopper, Timing: timing})
+		extra, _ := json.Marshal(trainerExtra{Best: t.selector.Best, BestStep: t.selector.Step, Base: t.selector.Base, Stopper: t.stopper, Timing: timing})
 		return ckpt.SaveTrainState(ckDir, ckpt.TrainState{Stage: stage, Step: step, Options: runOptions, Extra: extra}, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
 	}
 	validate := func() (bool, error) {
@@ -307,13 +319,14 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		}
 	}
 	res.Timing["steps"] = stepsTime()
-	res.Steps, res.Best, res.BestStep = step, t.selector.Best, t.selector.Step
+	res.Steps, res.Best, res.BestStep, res.Base = step, t.selector.Best, t.selector.Step, t.selector.Base
 	return res, save()
 }
 
 type trainerExtra struct {
 	Best     map[string]float64 `json:"best"`
 	BestStep map[string]int     `json:"best_step"`
+	Base     map[string]float64 `json:"base,omitempty"` // the base model's reward, when not a candidate
 	Stopper  EarlyStopper       `json:"stopper"`
 	// Timing is Result.Timing up to the checkpoint, so that a resumed run
 	// reports the time of the whole run, not of its last sitting.
@@ -647,7 +660,13 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 	for l, v := range means {
 		ev.Reward[fmt.Sprint(l)] = v
 	}
-	for _, r := range t.selector.Observe(step, means) {
+	var keep []Rule
+	if step == 0 && !o.KeepBase {
+		t.selector.ObserveBase(means)
+	} else {
+		keep = t.selector.Observe(step, means)
+	}
+	for _, r := range keep {
 		ev.Kept = append(ev.Kept, r.Name())
 		if err := m.Save(filepath.Join(o.Out, r.Name()), ckpt.Provenance{
 			Tool: "rpo " + o.Version, Command: "rpo train", Created: time.Now().UTC(), Seed: o.Seed, Base: o.BaseDir,

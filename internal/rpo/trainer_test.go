@@ -64,6 +64,10 @@ func TestTrainRunDirectoryAndResume(t *testing.T) {
 	if steps != 6 || len(vals) != 3 || vals[0].Step != 0 || res.Steps != 6 {
 		t.Fatalf("%d steps, validations %+v", steps, vals)
 	}
+	// the base model (step 0) is the baseline, not a candidate
+	if len(vals[0].Kept) != 0 || res.BestStep["best@0.5"] == 0 || res.Base["best@0.5"] != vals[0].Reward["0.5"] {
+		t.Errorf("base kept %v, best@0.5 step %d, base reward %v (validated %v)", vals[0].Kept, res.BestStep["best@0.5"], res.Base, vals[0].Reward)
+	}
 	for _, p := range []string{"metrics.jsonl", "rewards.json", "negatives/negatives.json", "val/step-0000/grid.png", "val/step-0006/grid.png", "last/model.yaml", "best@0.5/model.yaml", "checkpoints/state.json", "reward.png"} {
 		if _, err := os.Stat(filepath.Join(straight, p)); err != nil {
 			t.Error(err)
@@ -126,6 +130,27 @@ func TestTrainRunDirectoryAndResume(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTrainKeepBase: with KeepBase the base model's weights are a
+// candidate: its validation keeps them under every rule.
+func TestTrainKeepBase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	o := tinyRun(t, t.TempDir(), 1)
+	o.KeepBase = true
+	var vals []ValidationEvent
+	res, err := Train(context.Background(), o, nil, func(v ValidationEvent) { vals = append(vals, v) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vals) != 2 || strings.Join(vals[0].Kept, ",") != "best@0.5,last" || len(res.Base) != 0 {
+		t.Fatalf("validations %+v, base %v", vals, res.Base)
+	}
+	if v0, v1 := vals[0].Reward["0.5"], vals[1].Reward["0.5"]; (res.BestStep["best@0.5"] == 0) != (v0 >= v1) {
+		t.Errorf("best@0.5 kept step %d; rewards %v at 0, %v at 1", res.BestStep["best@0.5"], v0, v1)
 	}
 }
 
