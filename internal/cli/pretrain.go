@@ -181,7 +181,7 @@ func RunPretrainAE(ctx context.Context, o *PretrainAEOptions) error {
 			attrs = append(attrs, "eval_psnr", m.EvalPSNR)
 			o.Logger.Info("held-out", "step", m.Step, "psnr_db", fmt.Sprintf("%.2f", m.EvalPSNR))
 		}
-		prog.Step(m.Step, fmt.Sprintf("psnr %.1f dB", m.PSNR), attrs...)
+		prog.StepElapsed(m.Step, seconds(m.Elapsed), fmt.Sprintf("psnr %.1f dB", m.PSNR), attrs...)
 	})
 	prog.Close()
 	if errors.Is(err, context.Canceled) {
@@ -258,7 +258,7 @@ func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
 		if m.MSE != 0 { // --snr-gamma: the loss is weighted
 			msg, attrs = msg+fmt.Sprintf(" (mse %.4f)", m.MSE), append(attrs, "mse", m.MSE)
 		}
-		prog.Step(m.Step, msg, attrs...)
+		prog.StepElapsed(m.Step, seconds(m.Elapsed), msg, attrs...)
 	})
 	prog.Close()
 	if errors.Is(err, context.Canceled) {
@@ -354,7 +354,7 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 			if m.Eval != nil {
 				o.Logger.Info("held-out", "encoder", name, "step", m.Step, "eval", formatEval(m.Eval))
 			}
-			prog.Step(m.Step, fmt.Sprintf("loss %.3f", m.Loss), "loss", m.Loss)
+			prog.StepElapsed(m.Step, seconds(m.Elapsed), fmt.Sprintf("loss %.3f", m.Loss), "loss", m.Loss)
 		})
 		prog.Close()
 		if errors.Is(err, context.Canceled) {

@@ -40,13 +40,19 @@ func NewProgress(w io.Writer, log *slog.Logger, label string, total, logEvery in
 
 // Step reports that step (1-based) is done, with a short status.
 func (p *Progress) Step(step int, status string, attrs ...any) {
+	p.StepElapsed(step, time.Since(p.start), status, attrs...)
+}
+
+// StepElapsed is Step for a job that knows its own elapsed time: a resumed
+// job logs the time of all its sittings, not of this one.
+func (p *Progress) StepElapsed(step int, elapsed time.Duration, status string, attrs ...any) {
 	if p.bar != nil {
 		p.bar.Describe(fmt.Sprintf("%s %s", p.label, status))
 		p.bar.Set(step)
 		return
 	}
 	if step%p.logEvery == 0 || step == p.total || step == 1 {
-		args := append([]any{"step", step, "of", p.total, "elapsed", time.Since(p.start).Round(time.Millisecond)}, attrs...)
+		args := append([]any{"step", step, "of", p.total, "elapsed", elapsed.Round(time.Millisecond)}, attrs...)
 		p.log.Info(p.label, args...)
 	}
 }
@@ -58,3 +64,6 @@ func (p *Progress) Close() {
 		p.bar.Close()
 	}
 }
+
+// seconds converts a job's recorded seconds (metrics' elapsed_s).
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
