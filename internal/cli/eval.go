@@ -99,7 +99,7 @@ and combine the directories with rpo eval merge.`,
 	f.Int("val-every", 40, "validation interval of trained methods (rpo train --val-every)")
 	f.Int("val-per-prompt", 4, "validation images per training prompt (rpo train --val-per-prompt)")
 	f.String("token", "sks", "unique identifier token")
-	f.Bool("keep-base", false, "trained methods: let best@λ keep the base model's weights when no fine-tuned weights score higher (as before session 9; default: choose among fine-tuned weights, as the reference code does)")
+	f.Bool("keep-base", false, "trained methods: let best@λ keep the base model's weights when no fine-tuned weights score higher (the rule of earlier versions, whose run directories need it; default: choose among fine-tuned weights, as the reference code does)")
 	cmd.AddCommand(newEvalMergeCmd(), newEvalTableCmd())
 	return cmd
 }

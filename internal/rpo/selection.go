@@ -74,7 +74,7 @@ func NewSelector(rules []Rule) *Selector {
 // ObserveBase records the base model's validation (step 0) as the
 // baseline of each best@λ rule without making its weights a candidate:
 // the reference code's rules choose among fine-tuned weights only, so a
-// run always ends with weights that learned the subject's token.
+// run always ends with fine-tuned weights, however they score.
 func (s *Selector) ObserveBase(rewards map[float64]float64) {
 	for _, r := range s.Rules {
 		if r.Last {
