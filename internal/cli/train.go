@@ -272,11 +272,15 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(o.Out, "%s: step %d (reward %.4f", n, res.BestStep[n], res.Best[n])
-		if base, ok := res.Base[n]; ok {
-			fmt.Fprintf(o.Out, "; base model %.4f", base)
+		fmt.Fprintf(o.Out, "%s: step %d", n, res.BestStep[n])
+		if best, ok := res.Best[n]; ok { // a best@λ rule (last has no λ)
+			fmt.Fprintf(o.Out, " (reward %.4f", best)
+			if base, ok := res.Base[n]; ok {
+				fmt.Fprintf(o.Out, "; base model %.4f", base)
+			}
+			fmt.Fprint(o.Out, ")")
 		}
-		fmt.Fprintf(o.Out, ") → %s\n", filepath.Join(o.OutDir, n))
+		fmt.Fprintf(o.Out, " → %s\n", filepath.Join(o.OutDir, n))
 		if base, ok := res.Base[n]; ok && res.Best[n] < base {
 			o.Logger.Warn("no fine-tuned weights scored above the base model on the validation reward; the kept weights are the best fine-tuned ones (--keep-base keeps the base model instead)", "rule", n, "kept", res.Best[n], "base", base)
 		}

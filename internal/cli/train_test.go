@@ -49,7 +49,7 @@ func TestTrainEndToEnd(t *testing.T) {
 	}
 	// the base model is the baseline, not a candidate: every rule keeps a
 	// step after 0, and the output names the base model's reward
-	for _, want := range []string{"best@0.3: step", "; base model 0.", "best@0.7: step", "last: step 4", "rpo train: 4 steps"} {
+	for _, want := range []string{"best@0.3: step", "; base model 0.", "best@0.7: step", "last: step 4 → ", "rpo train: 4 steps"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
