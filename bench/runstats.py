@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """One line per `rpo train` run directory (its metrics.jsonl): validation r_λ of
-the base model (step 0), the best and the last validation, the mean ALIGN-I
+the base model (step 0), the best fine-tuned validation (step > 0: what
+best@λ keeps unless --keep-base) and the last validation, the mean ALIGN-I
 and ALIGN-T of the last validation, and over the steps the mean label
 probability p, the mean label y, the mean L_sim and L_pref, and the share of
 steps whose global gradient norm exceeded the clip of 1.0.
@@ -28,7 +29,7 @@ for r in a.runs:
         continue
     rew = lambda v: v["reward"][a.lam]
     base = next((rew(v) for v in vals if v["step"] == 0), float("nan"))
-    best = max(vals, key=rew)
+    best = max([v for v in vals if v["step"] > 0] or vals, key=rew)
     last = vals[-1]
     ai = st.mean(last["align_i"].values())
     at = st.mean(last["align_t"].values())
