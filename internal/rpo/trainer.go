@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,6 +82,7 @@ func (o Options) resumeOptions() map[string]any {
 	for i, r := range o.Rules {
 		rules[i] = r.Name()
 	}
+	slices.Sort(rules) // a set: rpo eval puts the row's own rule first
 	return map[string]any{
 		"subject": o.Class, "token": o.Token, "prompts": o.Prompts, "refs": hex.EncodeToString(h.Sum(nil))[:16],
 		"model": o.BaseID, "reward_model": o.RewardID, "steps": o.Steps, "lr": o.LR, "beta": o.Beta, "lambda_train": o.LambdaTrain,

@@ -154,6 +154,24 @@ func TestTrainKeepBase(t *testing.T) {
 	}
 }
 
+// TestResumeWithRulesReordered: the selection rules are a set; a resume
+// that names them in another order (as rpo eval's rows do) is accepted.
+func TestResumeWithRulesReordered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	dir := t.TempDir()
+	if _, err := Train(context.Background(), tinyRun(t, dir, 1), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	o := tinyRun(t, dir, 1)
+	o.Resume = true
+	o.Rules, _ = ParseRules("last,best@0.5", 0.5)
+	if _, err := Train(context.Background(), o, nil, nil); err != nil {
+		t.Fatalf("resumed with the rules reordered: %v", err)
+	}
+}
+
 // TestTrainWithPriorPreservation: the DreamBooth baseline with class images.
 func TestTrainWithPriorPreservation(t *testing.T) {
 	if testing.Short() {
