@@ -169,7 +169,6 @@ func checkOptions(path string, saved, now any, mayChange map[string]bool) error 
 	old, _ := saved.(map[string]any)
 	var diffs []string
 	for _, k := range slices.Sorted(maps.Keys(old)) { // the checkpoint's keys: a later version's new ones are not checked
-
 		if mayChange[k] || reflect.DeepEqual(old[k], cur[k]) {
 			continue
 		}

@@ -77,15 +77,19 @@ func NewSelector(rules []Rule) *Selector {
 // run always ends with fine-tuned weights, however they score.
 func (s *Selector) ObserveBase(rewards map[float64]float64) {
 	for _, r := range s.Rules {
-		if r.Last {
-			continue
+		if !r.Last {
+			s.Base[r.Name()] = r.reward(rewards)
 		}
-		v, ok := rewards[r.Lambda]
-		if !ok {
-			panic(fmt.Sprintf("rpo: no validation reward at λ = %g", r.Lambda))
-		}
-		s.Base[r.Name()] = v
 	}
+}
+
+// reward is a best@λ rule's validation reward among rewards (by λ).
+func (r Rule) reward(rewards map[float64]float64) float64 {
+	v, ok := rewards[r.Lambda]
+	if !ok {
+		panic(fmt.Sprintf("rpo: no validation reward at λ = %g", r.Lambda))
+	}
+	return v
 }
 
 // Observe records a validation at step with the mean reward under each λ
@@ -100,10 +104,7 @@ func (s *Selector) Observe(step int, rewards map[float64]float64) []Rule {
 			s.Step[name] = step
 			continue
 		}
-		v, ok := rewards[r.Lambda]
-		if !ok {
-			panic(fmt.Sprintf("rpo: no validation reward at λ = %g", r.Lambda))
-		}
+		v := r.reward(rewards)
 		if best, seen := s.Best[name]; !seen || v > best {
 			s.Best[name], s.Step[name] = v, step
 			keep = append(keep, r)
