@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -34,6 +35,9 @@ type ModelInfo struct {
 	Architecture yaml.Node         `yaml:"architecture"`
 	Provenance   Provenance        `yaml:"provenance"`
 	Files        map[string]string `yaml:"files"`
+	// Digests are the size and SHA-256 of each file, checked when a
+	// component is opened (absent in hand-written model directories).
+	Digests map[string]FileDigest `yaml:"digests,omitempty"`
 
 	fsys  fs.FS  // where the files are
 	where string // the directory, for messages
@@ -56,31 +60,70 @@ func (m *ModelInfo) DecodeArchitecture(v any) error {
 	return nil
 }
 
-// WriteModelDir writes the component files and then model.yaml into dir
-// (created if needed), each atomically; model.yaml last, so a directory with
-// a model.yaml is complete.
+// WriteModelDir writes a model directory as one unit: the component files
+// and model.yaml (with the files' digests) go into a fresh sibling
+// directory, which then takes dir's place, so that dir is always either the
+// complete old model, the complete new one, or absent. dir must be absent,
+// empty or a model directory (one with a model.yaml).
 func WriteModelDir(dir string, info *ModelInfo, components map[string]*File) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir = filepath.Clean(dir)
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, ModelYAML)); err != nil {
+			return fmt.Errorf("ckpt: %s holds files but no %s; it is not a model directory to replace", dir, ModelYAML)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return fmt.Errorf("ckpt: %w", err)
 	}
-	info.Files = map[string]string{}
-	names := make([]string, 0, len(components))
-	for role := range components {
-		names = append(names, role)
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("ckpt: %w", err)
 	}
-	sort.Strings(names)
-	for _, role := range names {
+	fail := func(err error) error {
+		os.RemoveAll(tmp)
+		return err
+	}
+	info.Files, info.Digests = map[string]string{}, map[string]FileDigest{}
+	for _, role := range slices.Sorted(maps.Keys(components)) {
 		file := role + ".safetensors"
-		if err := Write(filepath.Join(dir, file), components[role]); err != nil {
-			return err
+		data, err := components[role].Marshal()
+		if err != nil {
+			return fail(fmt.Errorf("ckpt: %s: %w", filepath.Join(dir, file), err))
 		}
-		info.Files[role] = file
+		if err := writeSynced(filepath.Join(tmp, file), data); err != nil {
+			return fail(err)
+		}
+		info.Files[role], info.Digests[file] = file, Digest(data)
 	}
 	data, err := yaml.Marshal(info)
 	if err != nil {
-		return fmt.Errorf("ckpt: %s: %w", dir, err)
+		return fail(fmt.Errorf("ckpt: %s: %w", dir, err))
 	}
-	return WriteFileAtomic(filepath.Join(dir, ModelYAML), data)
+	if err := writeSynced(filepath.Join(tmp, ModelYAML), data); err != nil {
+		return fail(err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fail(fmt.Errorf("ckpt: %w", err))
+	}
+	syncDir(tmp)
+	old := ""
+	if _, err := os.Stat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return fail(fmt.Errorf("ckpt: %w", err))
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			os.Rename(old, dir)
+		}
+		return fail(fmt.Errorf("ckpt: %w", err))
+	}
+	syncDir(filepath.Dir(dir))
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return nil
 }
 
 // ReadModelDir reads dir/model.yaml and checks that every file it names exists.
@@ -133,6 +176,11 @@ func (m *ModelInfo) Open(role string) (*File, error) {
 	data, err := fs.ReadFile(m.fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("ckpt: %w", err)
+	}
+	if want, ok := m.Digests[name]; ok {
+		if got := Digest(data); got != want {
+			return nil, fmt.Errorf("ckpt: %s is damaged: %d bytes with SHA-256 %.12s…, %s recorded %d bytes with %.12s…", filepath.Join(m.where, name), got.Size, got.SHA256, ModelYAML, want.Size, want.SHA256)
+		}
 	}
 	f, err := Parse(data)
 	if err != nil {

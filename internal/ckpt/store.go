@@ -2,6 +2,7 @@ package ckpt
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -40,7 +41,13 @@ func LoadStore(store *nn.Store, f *File, prefix, source string) error {
 		if !p.Shape().Eq(tensor.Shape(t.Shape)) {
 			return fmt.Errorf("ckpt: %s: tensor %q has shape %v, the model expects %v", source, prefix+n, t.Shape, p.Shape())
 		}
-		if err := store.Set(n, nn.FromFloat64(store.Dtype(), t.Float64s(), t.Shape...)); err != nil {
+		vals := t.Float64s()
+		for i, v := range vals {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("ckpt: %s: tensor %q holds %v (element %d); the weights are not usable", source, prefix+n, v, i)
+			}
+		}
+		if err := store.Set(n, nn.FromFloat64(store.Dtype(), vals, t.Shape...)); err != nil {
 			return fmt.Errorf("ckpt: %s: %w", source, err)
 		}
 	}

@@ -36,71 +36,181 @@ type adamWState struct {
 	Step                                            int
 }
 
-// SaveTrainState writes dir: one safetensors file per store (float64,
-// exact), the optimizer's moments (float64), then state.json last, each
-// atomically, so that a directory with a state.json is a complete
-// checkpoint and a resumed run continues bit for bit.
+// A training checkpoint is one unit. SaveTrainState writes every file of it
+// (one safetensors file per store, float64 and exact; the optimizer's
+// moments; state.json) into a fresh directory dir/.tmp-*, then
+// manifest.json with the size and SHA-256 of each file, fsyncs them, and
+// renames the directory to dir/ckpt-NNNNNN, one number above the newest:
+// that rename is the moment the checkpoint exists. Older checkpoints are
+// removed only after it. A crash at any point leaves the previous complete
+// checkpoint in place, and LoadTrainState verifies the manifest of the one
+// it resumes, so a damaged file is refused by name instead of trained on.
 func SaveTrainState(dir string, st TrainState, pcg *rand.PCG, stores map[string]*nn.Store, opt *nn.AdamW) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("ckpt: %w", err)
 	}
-	for name, s := range stores {
+	tmp, err := os.MkdirTemp(dir, ".tmp-")
+	if err != nil {
+		return fmt.Errorf("ckpt: %w", err)
+	}
+	fail := func(err error) error {
+		os.RemoveAll(tmp)
+		return err
+	}
+	files := map[string][]byte{}
+	for _, name := range slices.Sorted(maps.Keys(stores)) {
 		w := &File{Metadata: map[string]string{"stage": st.Stage, "step": fmt.Sprint(st.Step)}}
-		FromStore(s, F64, "", w)
-		if err := Write(filepath.Join(dir, name+".safetensors"), w); err != nil {
-			return err
+		FromStore(stores[name], F64, "", w)
+		b, err := w.Marshal()
+		if err != nil {
+			return fail(err)
 		}
+		files[name+".safetensors"] = b
 	}
 	m := &File{Tensors: map[string]Tensor{}}
 	for name, v := range opt.M {
 		m.Tensors["m."+name] = Encode(F64, []int{len(v)}, v)
 		m.Tensors["v."+name] = Encode(F64, []int{len(v)}, opt.V[name])
 	}
-	if err := Write(filepath.Join(dir, "optimizer.safetensors"), m); err != nil {
-		return err
+	b, err := m.Marshal()
+	if err != nil {
+		return fail(err)
 	}
+	files["optimizer.safetensors"] = b
 	rng, err := pcg.MarshalBinary()
 	if err != nil {
-		return fmt.Errorf("ckpt: %w", err)
+		return fail(fmt.Errorf("ckpt: %w", err))
 	}
 	st.RNG = rng
 	st.AdamW = adamWState{opt.LR, opt.Beta1, opt.Beta2, opt.Eps, opt.WeightDecay, opt.MaxGradNorm, opt.Step}
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("ckpt: %w", err)
+	if files["state.json"], err = json.MarshalIndent(st, "", "  "); err != nil {
+		return fail(fmt.Errorf("ckpt: %w", err))
 	}
-	return WriteFileAtomic(filepath.Join(dir, "state.json"), b)
+	man := Manifest{}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := writeSynced(filepath.Join(tmp, name), files[name]); err != nil {
+			return fail(err)
+		}
+		man[name] = Digest(files[name])
+	}
+	if err := man.write(tmp); err != nil {
+		return fail(err)
+	}
+	syncDir(tmp)
+	seq := 1
+	if last, _ := LatestCheckpoint(dir); last != "" {
+		seq = checkpointSeq(last) + 1
+	}
+	final := filepath.Join(dir, fmt.Sprintf("ckpt-%06d", seq))
+	if err := os.Rename(tmp, final); err != nil {
+		return fail(fmt.Errorf("ckpt: %w", err))
+	}
+	syncDir(dir)
+	// the new checkpoint is complete: what came before it can go
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case p == final:
+		case e.IsDir() && (strings.HasPrefix(e.Name(), "ckpt-") || strings.HasPrefix(e.Name(), ".tmp-")):
+			os.RemoveAll(p)
+		case !e.IsDir() && legacyFile(e.Name()):
+			os.Remove(p)
+		}
+	}
+	return nil
 }
 
-// HasTrainState reports whether dir holds a complete training state
-// (SaveTrainState writes state.json last).
+// legacyFile reports whether name is a file of the single-directory layout
+// that earlier versions wrote (state.json beside the tensors).
+func legacyFile(name string) bool {
+	return name == "state.json" || strings.HasSuffix(name, ".safetensors") || strings.HasPrefix(name, ".state.json.tmp-") || strings.Contains(name, ".safetensors.tmp-")
+}
+
+// LatestCheckpoint returns the newest complete checkpoint directory in dir:
+// the ckpt-NNNNNN of the highest number, or dir itself when it holds a
+// checkpoint of the earlier single-directory layout (a state.json), or ""
+// when there is none.
+func LatestCheckpoint(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("ckpt: %w", err)
+	}
+	best := ""
+	for _, e := range entries {
+		if e.IsDir() && checkpointSeq(e.Name()) > 0 && (best == "" || checkpointSeq(e.Name()) > checkpointSeq(best)) {
+			best = e.Name()
+		}
+	}
+	if best != "" {
+		return filepath.Join(dir, best), nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state.json")); err == nil {
+		return dir, nil
+	}
+	return "", nil
+}
+
+// checkpointSeq is the number of a directory named ckpt-NNNNNN, else 0.
+func checkpointSeq(name string) int {
+	var n int
+	if _, err := fmt.Sscanf(filepath.Base(name), "ckpt-%d", &n); err != nil {
+		return 0
+	}
+	return n
+}
+
+// HasTrainState reports whether dir holds a complete training checkpoint.
 func HasTrainState(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "state.json"))
-	return err == nil
+	p, _ := LatestCheckpoint(dir)
+	return p != ""
 }
 
 // LoadTrainState restores the stores (whose parameters must exist), the
-// optimizer and the PCG from dir, checking first that it is a checkpoint of
-// stage written under the same options as the resumed run's (options, any
-// value that marshals to a JSON object; keys in mayChange may differ; see
-// checkOptions). It returns ErrNoTrainState when dir has no state.json.
+// optimizer and the PCG from the newest checkpoint in dir, checking first
+// that its files match its manifest and that it is a checkpoint of stage
+// written under the same options as the resumed run's (options, any value
+// that marshals to a JSON object; keys in mayChange may differ; see
+// checkOptions). It returns ErrNoTrainState when dir has no checkpoint.
 func LoadTrainState(dir, stage string, options any, mayChange map[string]bool, pcg *rand.PCG, stores map[string]*nn.Store, opt *nn.AdamW) (TrainState, error) {
 	st, err := CheckTrainState(dir, stage, options, mayChange)
 	if err != nil {
 		return st, err
 	}
-	for name, s := range stores {
-		p := filepath.Join(dir, name+".safetensors")
-		w, err := Read(p)
+	cp, err := LatestCheckpoint(dir)
+	if err != nil {
+		return st, err
+	}
+	man, err := readManifest(cp)
+	if err != nil {
+		return st, err
+	}
+	read := func(name string) (*File, error) {
+		p := filepath.Join(cp, name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("ckpt: %w", err)
+		}
+		if err := man.check(p, name, b); err != nil {
+			return nil, err
+		}
+		f, err := Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("ckpt: %s: %w", p, err)
+		}
+		return f, nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(stores)) {
+		w, err := read(name + ".safetensors")
 		if err != nil {
 			return st, err
 		}
-		if err := LoadStore(s, w, "", p); err != nil {
+		if err := LoadStore(stores[name], w, "", filepath.Join(cp, name+".safetensors")); err != nil {
 			return st, err
 		}
 	}
-	op := filepath.Join(dir, "optimizer.safetensors")
-	m, err := Read(op)
+	op := filepath.Join(cp, "optimizer.safetensors")
+	m, err := read("optimizer.safetensors")
 	if err != nil {
 		return st, err
 	}
@@ -118,7 +228,7 @@ func LoadTrainState(dir, stage string, options any, mayChange map[string]bool, p
 	a := st.AdamW
 	opt.LR, opt.Beta1, opt.Beta2, opt.Eps, opt.WeightDecay, opt.MaxGradNorm, opt.Step = a.LR, a.Beta1, a.Beta2, a.Eps, a.WeightDecay, a.MaxGradNorm, a.Step
 	if err := pcg.UnmarshalBinary(st.RNG); err != nil {
-		return st, fmt.Errorf("ckpt: %s: rng: %w", dir, err)
+		return st, fmt.Errorf("ckpt: %s: rng: %w", cp, err)
 	}
 	return st, nil
 }
@@ -127,16 +237,27 @@ func LoadTrainState(dir, stage string, options any, mayChange map[string]bool, p
 // weights, that it is a checkpoint of stage written under the same options
 // (see LoadTrainState), so that a run can refuse a resume before it does any
 // expensive preparation. It returns ErrNoTrainState when dir has no
-// state.json.
+// checkpoint.
 func CheckTrainState(dir, stage string, options any, mayChange map[string]bool) (TrainState, error) {
 	var st TrainState
-	path := filepath.Join(dir, "state.json")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	cp, err := LatestCheckpoint(dir)
+	if err != nil {
+		return st, err
+	}
+	if cp == "" {
 		return st, ErrNoTrainState
 	}
+	man, err := readManifest(cp)
+	if err != nil {
+		return st, err
+	}
+	path := filepath.Join(cp, "state.json")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return st, fmt.Errorf("ckpt: %w", err)
+	}
+	if err := man.check(path, "state.json", b); err != nil {
+		return st, err
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		return st, fmt.Errorf("ckpt: %s: %w", path, err)
@@ -152,7 +273,7 @@ func CheckTrainState(dir, stage string, options any, mayChange map[string]bool) 
 // another learning rate, batch, seed or loss would silently become another
 // run, so any difference outside mayChange (JSON keys) is an error that
 // names each option as a flag, with both values, and the checkpoint's file
-// (path). A checkpoint that recorded no options (RPO runs before session 7)
+// (path). A checkpoint that recorded no options (the earliest RPO runs)
 // is not checked.
 func checkOptions(path string, saved, now any, mayChange map[string]bool) error {
 	if saved == nil {

@@ -2,7 +2,9 @@ package nn
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
 	"gorgonia.org/tensor"
 )
@@ -34,11 +36,12 @@ func NewAdamW(lr float64) *AdamW {
 		M: map[string][]float64{}, V: map[string][]float64{}}
 }
 
-// GlobalNorm returns ‖g‖₂ over all gradients.
+// GlobalNorm returns ‖g‖₂ over all gradients, summed in the order of the
+// parameters' names so that the same gradients give the same bits.
 func GlobalNorm(grads map[string]*tensor.Dense) float64 {
 	var ss float64
-	for _, g := range grads {
-		for _, v := range Float64s(g) {
+	for _, name := range slices.Sorted(maps.Keys(grads)) {
+		for _, v := range Float64s(grads[name]) {
 			ss += v * v
 		}
 	}

@@ -2,7 +2,6 @@ package pretrain
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -356,45 +355,4 @@ func loadModelWeights(dir, component string, store *nn.Store) error {
 		return err
 	}
 	return ckpt.LoadStore(store, f, "", filepath.Join(dir, info.Files[component]))
-}
-
-// truncateMetrics drops metrics lines after step (written after the
-// checkpoint a run resumes from).
-func truncateMetrics(dir string, step int) error {
-	p := filepath.Join(dir, "metrics.jsonl")
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("pretrain: %w", err)
-	}
-	var keep []byte
-	for _, line := range splitLines(b) {
-		var m struct {
-			Step int `json:"step"`
-		}
-		if json.Unmarshal(line, &m) == nil && m.Step <= step {
-			keep = append(append(keep, line...), '\n')
-		}
-	}
-	return ckpt.WriteFileAtomic(p, keep)
-}
-
-func splitLines(b []byte) [][]byte {
-	var out [][]byte
-	for len(b) > 0 {
-		i := 0
-		for i < len(b) && b[i] != '\n' {
-			i++
-		}
-		if i > 0 {
-			out = append(out, b[:i])
-		}
-		if i == len(b) {
-			break
-		}
-		b = b[i+1:]
-	}
-	return out
 }

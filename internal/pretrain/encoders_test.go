@@ -73,8 +73,8 @@ func TestEncodersTrainEvaluateResume(t *testing.T) {
 	if _, err := TrainEncoder(context.Background(), ob, nil); err != nil {
 		t.Fatal(err)
 	}
-	wa, _ := ckpt.Read(filepath.Join(a, "checkpoint", "weights.safetensors"))
-	wb, _ := ckpt.Read(filepath.Join(b, "checkpoint", "weights.safetensors"))
+	wa, _ := ckpt.Read(filepath.Join(latestCheckpoint(t, a), "weights.safetensors"))
+	wb, _ := ckpt.Read(filepath.Join(latestCheckpoint(t, b), "weights.safetensors"))
 	for _, n := range wa.Names() {
 		if string(wa.Tensors[n].Data) != string(wb.Tensors[n].Data) {
 			t.Fatalf("%s differs between straight and resumed runs", n)
@@ -87,7 +87,7 @@ func TestEncodersTrainEvaluateResume(t *testing.T) {
 	if _, err := TrainEncoder(context.Background(), oc, nil); err != nil {
 		t.Fatal(err)
 	}
-	wc, _ := ckpt.Read(filepath.Join(c, "checkpoint", "weights.safetensors"))
+	wc, _ := ckpt.Read(filepath.Join(latestCheckpoint(t, c), "weights.safetensors"))
 	if n := "image.conv_in.bias"; string(wa.Tensors[n].Data) == string(wc.Tensors[n].Data) {
 		t.Errorf("%s: cosine and constant learning rates give the same weights", n)
 	}

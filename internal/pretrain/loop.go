@@ -2,16 +2,15 @@ package pretrain
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/rpo-dev/rpo/internal/nn"
+	"github.com/rpo-dev/rpo/internal/train"
 )
 
 // loop is the skeleton every stage shares: resume or refuse to overwrite,
@@ -50,79 +49,49 @@ func Cosine(lr, floor float64, steps int) func(int) float64 {
 	}
 }
 
-// run executes the loop and returns the step reached.
+// run executes the loop on train.Loop and returns the step reached.
 func (l *loop) run(ctx context.Context, report func(Metrics)) (int, error) {
-	step, elapsed := 0, 0.0
-	if l.resume {
-		var err error
-		step, elapsed, err = loadCheckpoint(l.out, l.stage, l.options, l.pcg, l.store, l.opt, l.extra...)
-		if errors.Is(err, errNoCheckpoint) {
-			return 0, fmt.Errorf("pretrain: --resume: %s has no checkpoint", l.out)
-		}
-		if err != nil {
-			return 0, err
-		}
-		if err := truncateMetrics(l.out, step); err != nil {
-			return 0, err
-		}
-	} else if HasCheckpoint(l.out) {
-		return 0, fmt.Errorf("pretrain: %s: %w", l.out, ErrCheckpointExists)
+	stores := map[string]*nn.Store{"weights": l.store}
+	for _, e := range l.extra {
+		stores[e.name] = e.store
 	}
-	mf, err := os.OpenFile(filepath.Join(l.out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return step, fmt.Errorf("pretrain: %w", err)
+	var tl *train.Loop
+	tl = &train.Loop{
+		Dir: l.out, CheckpointDir: filepath.Join(l.out, "checkpoint"), Stage: l.stage, Steps: l.steps,
+		Options: l.options, MayChange: resumeMayChange, Stores: stores, Opt: l.opt, PCG: l.pcg,
+		CheckpointEvery: l.checkpointEvery, Resume: l.resume, Schedule: l.schedule,
+		Step: func(rng *rand.Rand) (float64, any, error) {
+			m, err := l.step(rng)
+			return m.Loss, m, err
+		},
+		After: func(n int, rec any) (train.Decision, error) {
+			m := rec.(Metrics)
+			m.Step, m.Elapsed = n, tl.Elapsed()
+			if l.evalEvery > 0 && n%l.evalEvery == 0 && l.evaluate != nil {
+				if err := l.evaluate(n, &m); err != nil {
+					return train.Decision{}, err
+				}
+			}
+			if n%l.logEvery == 0 || n == 1 || m.EvalPSNR != 0 || m.Eval != nil {
+				if err := tl.Write(m); err != nil {
+					return train.Decision{}, err
+				}
+			}
+			if report != nil {
+				report(m)
+			}
+			return train.Decision{}, nil
+		},
+		Interrupted: func(n int) error { return l.writeModel(n, "interrupted") },
 	}
-	defer mf.Close()
-	enc := json.NewEncoder(mf)
-	rng := rand.New(l.pcg)
-	start := time.Now().Add(-time.Duration(elapsed * float64(time.Second)))
-	lastSave := time.Now()
-	save := func() error {
-		return saveCheckpoint(l.out, l.stage, step, l.pcg, l.store, l.opt, time.Since(start).Seconds(), l.options, l.extra...)
+	if l.resume && !tl.HasCheckpoint() {
+		return 0, fmt.Errorf("pretrain: --resume: %s has no checkpoint", l.out)
 	}
-	for step < l.steps {
-		if err := ctx.Err(); err != nil {
-			if serr := save(); serr != nil {
-				return step, serr
-			}
-			if werr := l.writeModel(step, "interrupted"); werr != nil {
-				return step, werr
-			}
-			return step, err
-		}
-		if l.schedule != nil {
-			l.opt.LR = l.schedule(step)
-		}
-		m, err := l.step(rng)
-		if err != nil {
-			return step, err
-		}
-		if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
-			return step, fmt.Errorf("pretrain: loss is %v at step %d; the last checkpoint (%s) is kept", m.Loss, step+1, filepath.Join(l.out, "checkpoint"))
-		}
-		step++
-		m.Step, m.Elapsed = step, time.Since(start).Seconds()
-		if l.evalEvery > 0 && step%l.evalEvery == 0 && l.evaluate != nil {
-			if err := l.evaluate(step, &m); err != nil {
-				return step, err
-			}
-		}
-		if step%l.logEvery == 0 || step == 1 || m.EvalPSNR != 0 || m.Eval != nil {
-			if err := enc.Encode(m); err != nil {
-				return step, fmt.Errorf("pretrain: %w", err)
-			}
-		}
-		if report != nil {
-			report(m)
-		}
-		if time.Since(lastSave) >= l.checkpointEvery {
-			if err := save(); err != nil {
-				return step, err
-			}
-			lastSave = time.Now()
-		}
+	out, err := tl.Run(ctx)
+	if errors.Is(err, train.ErrCheckpointExists) {
+		return out.Step, fmt.Errorf("pretrain: %s: %w", l.out, ErrCheckpointExists)
 	}
-	return step, save()
+	return out.Step, err
 }
 
 // initNote is the provenance note's part about --init: the steps a run

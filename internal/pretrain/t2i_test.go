@@ -76,8 +76,8 @@ func TestT2ILearnsAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"weights.safetensors", "ema.safetensors"} {
-		wa, _ := ckpt.Read(filepath.Join(a, "checkpoint", f))
-		wb, _ := ckpt.Read(filepath.Join(b, "checkpoint", f))
+		wa, _ := ckpt.Read(filepath.Join(latestCheckpoint(t, a), f))
+		wb, _ := ckpt.Read(filepath.Join(latestCheckpoint(t, b), f))
 		for _, n := range wa.Names() {
 			if string(wa.Tensors[n].Data) != string(wb.Tensors[n].Data) {
 				t.Fatalf("%s %s differs between straight and resumed runs", f, n)

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package ckpt
+
+import "os"
+
+// flock is a no-op where advisory locks are not available.
+func flock(*os.File) error { return nil }
