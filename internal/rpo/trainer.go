@@ -1,6 +1,7 @@
 package rpo
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -28,6 +29,7 @@ import (
 	"github.com/rpo-dev/rpo/internal/nn"
 	"github.com/rpo-dev/rpo/internal/reward"
 	"github.com/rpo-dev/rpo/internal/text"
+	"github.com/rpo-dev/rpo/internal/train"
 )
 
 // Options configure one RPO fine-tuning run (RPO.md §4; defaults in the CLI).
@@ -163,7 +165,6 @@ type trainer struct {
 	refEmb           [][]float64
 	selector         *Selector
 	stopper          EarlyStopper
-	vals             []ValidationEvent // this process's validations, for reward.png
 }
 
 type denoiseInputs struct{ onehot, x, temb, target *tensor.Dense }
@@ -208,61 +209,19 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 	defer t.refProg.Close()
 	defer t.polProg.Close()
 
-	pcg := rand.NewPCG(o.Seed, 0x790)
-	rng := rand.New(pcg)
-	step := 0
-	var stepsBefore float64 // seconds of steps in earlier sittings
-	if o.Resume {
-		st, err := ckpt.LoadTrainState(ckDir, stage, runOptions, mayChange, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
-		if err != nil && !errors.Is(err, ckpt.ErrNoTrainState) {
-			return res, err
-		}
-		if err == nil {
-			step = st.Step
-			var extra trainerExtra
-			if err := json.Unmarshal(st.Extra, &extra); err != nil {
-				return res, fmt.Errorf("rpo: %s: %w", ckDir, err)
-			}
-			t.selector.Best, t.selector.Step, t.stopper = extra.Best, extra.BestStep, extra.Stopper
-			if extra.Base != nil {
-				t.selector.Base = extra.Base
-			}
-			res.Timing["negatives_and_rewards"] += extra.Timing["negatives_and_rewards"]
-			res.Timing["validations"] = extra.Timing["validations"]
-			stepsBefore = extra.Timing["steps"]
-			for _, v := range extra.Timing {
-				res.Resumed += v
-			}
-		}
-	}
-	mf, err := os.OpenFile(filepath.Join(o.Out, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return res, fmt.Errorf("rpo: %w", err)
-	}
-	defer mf.Close()
-	enc := json.NewEncoder(mf)
-	stepsStart, valsBefore := time.Now(), res.Timing["validations"]
-	stepsTime := func() float64 { // steps alone: validations in between left out
-		return stepsBefore + time.Since(stepsStart).Seconds() - (res.Timing["validations"] - valsBefore)
-	}
-	save := func() error {
-		timing := maps.Clone(res.Timing)
-		timing["steps"] = stepsTime()
-		extra, _ := json.Marshal(trainerExtra{Best: t.selector.Best, BestStep: t.selector.Step, Base: t.selector.Base, Stopper: t.stopper, Timing: timing})
-		return ckpt.SaveTrainState(ckDir, ckpt.TrainState{Stage: stage, Step: step, Options: runOptions, Extra: extra}, pcg, map[string]*nn.Store{"policy": t.policy}, t.opt)
-	}
-	validate := func() (bool, error) {
+	rs := &runState{t: t, timing: res.Timing}
+	var loop *train.Loop
+	validate := func(step int) (bool, error) {
 		vs := time.Now()
 		ev, err := t.validate(step)
-		res.Timing["validations"] += time.Since(vs).Seconds()
+		rs.timing["validations"] += time.Since(vs).Seconds()
 		if err != nil {
 			return false, err
 		}
-		if err := enc.Encode(map[string]any{"validation": ev}); err != nil {
+		if err := loop.Write(map[string]any{"validation": ev}); err != nil {
 			return false, err
 		}
-		t.vals = append(t.vals, ev)
-		if err := PlotRewards(filepath.Join(o.Out, "reward.png"), t.vals); err != nil {
+		if err := t.plotRewards(); err != nil {
 			return false, err
 		}
 		if onVal != nil {
@@ -270,59 +229,93 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		}
 		return ev.Stop, nil
 	}
-	if step == 0 {
-		if _, err := validate(); err != nil { // the base model's reward
-			return res, err
-		}
+	loop = &train.Loop{
+		Dir: o.Out, CheckpointDir: ckDir, Stage: stage, Steps: o.Steps, Options: runOptions, MayChange: mayChange,
+		Stores: map[string]*nn.Store{"policy": t.policy}, Opt: t.opt, PCG: rand.NewPCG(o.Seed, 0x790),
+		CheckpointEvery: o.CheckpointEvery, Resume: o.Resume, State: rs,
+		Begin: func(step int) error {
+			if step == 0 {
+				if _, err := validate(0); err != nil { // the base model's reward
+					return err
+				}
+			}
+			rs.startSteps()
+			return nil
+		},
+		Step: func(rng *rand.Rand) (float64, any, error) {
+			ev, err := t.step(rng)
+			return ev.Loss, ev, err
+		},
+		After: func(step int, rec any) (train.Decision, error) {
+			ev := rec.(StepEvent)
+			ev.Step = step
+			if err := loop.Write(map[string]any{"step": ev}); err != nil {
+				return train.Decision{}, err
+			}
+			if onStep != nil {
+				onStep(ev)
+			}
+			if step%o.ValEvery == 0 || step == o.Steps {
+				stop, err := validate(step)
+				return train.Decision{Save: true, Stop: stop}, err
+			}
+			return train.Decision{}, nil
+		},
 	}
-	lastSave := time.Now()
-	stepsStart, valsBefore = time.Now(), res.Timing["validations"]
-	for step < o.Steps {
-		if err := ctx.Err(); err != nil {
-			if serr := save(); serr != nil {
-				return res, serr
-			}
-			res.Steps = step
-			return res, err
-		}
-		ev, err := t.step(rng)
-		if err != nil {
-			return res, err
-		}
-		if math.IsNaN(ev.Loss) || math.IsInf(ev.Loss, 0) {
-			return res, fmt.Errorf("rpo: loss is %v at step %d; the last checkpoint (%s) is kept", ev.Loss, step+1, ckDir)
-		}
-		step++
-		ev.Step = step
-		if err := enc.Encode(map[string]any{"step": ev}); err != nil {
-			return res, err
-		}
-		if onStep != nil {
-			onStep(ev)
-		}
-		if step%o.ValEvery == 0 || step == o.Steps {
-			stop, err := validate()
-			if err != nil {
-				return res, err
-			}
-			if err := save(); err != nil {
-				return res, err
-			}
-			lastSave = time.Now()
-			if stop {
-				res.Stopped = true
-				break
-			}
-		} else if time.Since(lastSave) >= o.CheckpointEvery {
-			if err := save(); err != nil {
-				return res, err
-			}
-			lastSave = time.Now()
-		}
+	out, err := loop.Run(ctx)
+	res.Steps, res.Stopped, res.Resumed = out.Step, out.Stopped, rs.resumed
+	res.Timing["steps"] = rs.stepsTime()
+	res.Best, res.BestStep, res.Base = t.selector.Best, t.selector.Step, t.selector.Base
+	return res, err
+}
+
+// runState is the part of a checkpoint that is the RPO run's own: the
+// selector's and early stopper's state and the timings of every sitting.
+type runState struct {
+	t      *trainer
+	timing map[string]float64 // Result.Timing
+	// the steps' seconds: those of earlier sittings, and this sitting's
+	// clock and validation seconds when its steps began
+	stepsBefore, valsBefore float64
+	stepsStart              time.Time
+	resumed                 float64
+}
+
+func (r *runState) startSteps() { r.stepsStart, r.valsBefore = time.Now(), r.timing["validations"] }
+
+// stepsTime is the seconds of steps alone (validations in between left out).
+func (r *runState) stepsTime() float64 {
+	if r.stepsStart.IsZero() {
+		return r.stepsBefore
 	}
-	res.Timing["steps"] = stepsTime()
-	res.Steps, res.Best, res.BestStep, res.Base = step, t.selector.Best, t.selector.Step, t.selector.Base
-	return res, save()
+	return r.stepsBefore + time.Since(r.stepsStart).Seconds() - (r.timing["validations"] - r.valsBefore)
+}
+
+func (r *runState) MarshalState() (json.RawMessage, error) {
+	timing := maps.Clone(r.timing)
+	timing["steps"] = r.stepsTime()
+	s := r.t.selector
+	return json.Marshal(trainerExtra{Best: s.Best, BestStep: s.Step, Base: s.Base, Stopper: r.t.stopper, Timing: timing})
+}
+
+func (r *runState) UnmarshalState(b json.RawMessage) error {
+	var extra trainerExtra
+	if err := json.Unmarshal(b, &extra); err != nil {
+		return err
+	}
+	t := r.t
+	t.selector.Best, t.selector.Step, t.stopper = extra.Best, extra.BestStep, extra.Stopper
+	if extra.Base != nil {
+		t.selector.Base = extra.Base
+	}
+	r.timing["negatives_and_rewards"] += extra.Timing["negatives_and_rewards"]
+	r.timing["validations"] = extra.Timing["validations"]
+	r.stepsBefore = extra.Timing["steps"]
+	r.resumed = 0
+	for _, v := range extra.Timing {
+		r.resumed += v
+	}
+	return nil
 }
 
 type trainerExtra struct {
@@ -333,6 +326,34 @@ type trainerExtra struct {
 	// Timing is Result.Timing up to the checkpoint, so that a resumed run
 	// reports the time of the whole run, not of its last sitting.
 	Timing map[string]float64 `json:"timing,omitempty"`
+}
+
+// plotRewards redraws reward.png from every validation in metrics.jsonl,
+// those of earlier sittings included.
+func (t *trainer) plotRewards() error {
+	vals, err := ReadValidations(filepath.Join(t.o.Out, "metrics.jsonl"))
+	if err != nil {
+		return err
+	}
+	return PlotRewards(filepath.Join(t.o.Out, "reward.png"), vals)
+}
+
+// ReadValidations returns the validations recorded in a run's metrics.jsonl.
+func ReadValidations(path string) ([]ValidationEvent, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rpo: %w", err)
+	}
+	var vals []ValidationEvent
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		var rec struct {
+			Validation *ValidationEvent `json:"validation"`
+		}
+		if json.Unmarshal(line, &rec) == nil && rec.Validation != nil {
+			vals = append(vals, *rec.Validation)
+		}
+	}
+	return vals, nil
 }
 
 // negativesCache is where base-model samples (negatives, class images)

@@ -68,10 +68,13 @@ func TestTrainRunDirectoryAndResume(t *testing.T) {
 	if len(vals[0].Kept) != 0 || res.BestStep["best@0.5"] == 0 || res.Base["best@0.5"] != vals[0].Reward["0.5"] {
 		t.Errorf("base kept %v, best@0.5 step %d, base reward %v (validated %v)", vals[0].Kept, res.BestStep["best@0.5"], res.Base, vals[0].Reward)
 	}
-	for _, p := range []string{"metrics.jsonl", "rewards.json", "negatives/negatives.json", "val/step-0000/grid.png", "val/step-0006/grid.png", "last/model.yaml", "best@0.5/model.yaml", "checkpoints/state.json", "reward.png"} {
+	for _, p := range []string{"metrics.jsonl", "rewards.json", "negatives/negatives.json", "val/step-0000/grid.png", "val/step-0006/grid.png", "last/model.yaml", "best@0.5/model.yaml", "reward.png"} {
 		if _, err := os.Stat(filepath.Join(straight, p)); err != nil {
 			t.Error(err)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(latestCheckpoint(t, straight), "manifest.json")); err != nil {
+		t.Error(err)
 	}
 	if _, err := models.LoadT2I(filepath.Join(straight, "best@0.5")); err != nil {
 		t.Error(err)
@@ -111,8 +114,8 @@ func TestTrainRunDirectoryAndResume(t *testing.T) {
 	if _, err := Train(context.Background(), o, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := ckpt.Read(filepath.Join(straight, "checkpoints", "policy.safetensors"))
-	b, _ := ckpt.Read(filepath.Join(split, "checkpoints", "policy.safetensors"))
+	a, _ := ckpt.Read(filepath.Join(latestCheckpoint(t, straight), "policy.safetensors"))
+	b, _ := ckpt.Read(filepath.Join(latestCheckpoint(t, split), "policy.safetensors"))
 	for _, n := range a.Names() {
 		if string(a.Tensors[n].Data) != string(b.Tensors[n].Data) {
 			t.Fatalf("%s differs between the straight and the resumed run", n)

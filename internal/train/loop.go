@@ -200,6 +200,9 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 			return l.outcome(out, elapsed()), nil
 		}
 	}
+	if l.saved == l.step { // After asked for it at the last step
+		return l.outcome(out, elapsed()), nil
+	}
 	return l.outcome(out, elapsed()), l.save(elapsed())
 }
 
