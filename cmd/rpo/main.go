@@ -8,15 +8,24 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/rpo-dev/rpo/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig // the first: the command stops at its next step and saves
+		cancel()
+		<-sig // the second: at once
+		fmt.Fprintln(os.Stderr, "rpo: second interrupt: exiting without saving")
+		os.Exit(130)
+	}()
 	err := cli.NewRootCmd().ExecuteContext(ctx)
-	stop()
 	os.Exit(exitCode(err))
 }
 
@@ -26,7 +35,11 @@ func exitCode(err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "rpo:", err)
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "rpo:") {
+		msg = "rpo: " + msg
+	}
+	fmt.Fprintln(os.Stderr, msg)
 	if errors.Is(err, context.Canceled) {
 		return 130
 	}

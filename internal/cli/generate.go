@@ -52,14 +52,14 @@ func NewGenerateCmd(run func(context.Context, *GenerateOptions) error) *cobra.Co
 }
 
 // RunGenerate runs `rpo generate`.
-func RunGenerate(_ context.Context, o *GenerateOptions) error {
+func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 	if strings.TrimSpace(o.Prompt) == "" {
 		return fmt.Errorf("--prompt is required")
 	}
 	if o.N < 1 {
 		return fmt.Errorf("-n must be at least 1")
 	}
-	s := diffusion.Sampler{Steps: o.Steps, Guidance: o.Guidance, Eta: o.Eta}
+	s := diffusion.Sampler{Steps: o.Steps, Guidance: o.Guidance, Eta: o.Eta, Ctx: ctx}
 	switch o.Sampler {
 	case "ddim":
 	case "ddpm":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/pretrain"
 	"github.com/rpo-dev/rpo/internal/text"
@@ -170,6 +172,11 @@ func NewPretrainAECmd(run func(context.Context, *PretrainAEOptions) error) *cobr
 func RunPretrainAE(ctx context.Context, o *PretrainAEOptions) error {
 	cfg := models.DefaultAutoencoder()
 	cfg.Channels = o.Channels
+	lock, err := openPretrainRun(o.OutDir, o, o.Resume, o.Logger)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	prog := NewProgress(o.Err, o.Logger, "pretrain ae", o.Steps, o.LogEvery)
 	res, err := pretrain.TrainAutoencoder(ctx, pretrain.AutoencoderOptions{
 		Out: o.OutDir, Steps: o.Steps, Batch: o.Batch, LR: o.LR, LRSchedule: o.LRSchedule, KLWeight: o.KLWeight, Seed: o.Seed,
@@ -185,7 +192,7 @@ func RunPretrainAE(ctx context.Context, o *PretrainAEOptions) error {
 	})
 	prog.Close()
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. Resume with the options this run was given, and:\n  rpo pretrain ae --out %s --resume\n", res.Steps, o.OutDir)
+		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. %s", res.Steps, resumeHint("rpo pretrain ae", o.OutDir))
 		return err
 	}
 	if err != nil {
@@ -248,6 +255,12 @@ func NewPretrainT2ICmd(run func(context.Context, *PretrainT2IOptions) error) *co
 
 // RunPretrainT2I runs `rpo pretrain t2i`.
 func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
+	o.Autoencoder, o.Init = absPath(o.Autoencoder), absPath(o.Init)
+	lock, err := openPretrainRun(o.OutDir, o, o.Resume, o.Logger)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	prog := NewProgress(o.Err, o.Logger, "pretrain t2i", o.Steps, o.LogEvery)
 	res, err := pretrain.TrainT2I(ctx, pretrain.T2IOptions{
 		Out: o.OutDir, Autoencoder: o.Autoencoder, Steps: o.Steps, Batch: o.Batch, LR: o.LR, LRSchedule: o.LRSchedule,
@@ -262,7 +275,7 @@ func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
 	})
 	prog.Close()
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. Resume with the options this run was given, and:\n  rpo pretrain t2i --autoencoder %s --out %s --resume\n", res.Steps, o.Autoencoder, o.OutDir)
+		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. %s", res.Steps, resumeHint("rpo pretrain t2i", o.OutDir))
 		return err
 	}
 	if err != nil {
@@ -324,6 +337,15 @@ func NewPretrainEncodersCmd(run func(context.Context, *PretrainEncodersOptions) 
 
 // RunPretrainEncoders runs `rpo pretrain encoders`.
 func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error {
+	o.Init = absPath(o.Init)
+	lock, err := lockRunDir(o.OutDir, o.Logger)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if err := recordRun(o.OutDir, o, o.Resume, ""); err != nil {
+		return err
+	}
 	tk := text.NewTokenizer(16)
 	encoders := []models.EncoderConfig{models.AlignMini(tk), models.ClipMini(tk), models.DinoMini()} // seed offsets 0, 101, 202 by this order, whatever --which says
 	for i, name := range o.Which {
@@ -358,7 +380,7 @@ func RunPretrainEncoders(ctx context.Context, o *PretrainEncodersOptions) error 
 		})
 		prog.Close()
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(o.Err, "interrupted %s at step %d; checkpoint saved. Resume with the options this run was given, and:\n  rpo pretrain encoders --out %s --which %s --resume\n", name, res.Steps, o.OutDir, strings.Join(o.Which[i:], ","))
+			fmt.Fprintf(o.Err, "interrupted %s at step %d; checkpoint saved. Resume with:\n  rpo pretrain encoders --out %s --which %s --resume\n", name, res.Steps, shellQuote(o.OutDir), strings.Join(o.Which[i:], ","))
 			return err
 		}
 		if err != nil {
@@ -386,6 +408,24 @@ func formatEval(m map[string]float64) string {
 		line += "; worst classes: " + w
 	}
 	return line
+}
+
+// openPretrainRun locks a pretraining stage's run directory and records its
+// options, refusing a fresh run over a checkpoint before anything is written.
+func openPretrainRun(dir string, opts any, resume bool, logger *slog.Logger) (*ckpt.Lock, error) {
+	lock, err := lockRunDir(dir, logger)
+	if err != nil {
+		return nil, err
+	}
+	if !resume && pretrain.HasCheckpoint(dir) {
+		lock.Unlock()
+		return nil, fmt.Errorf("pretrain: %s: %w", dir, pretrain.ErrCheckpointExists)
+	}
+	if err := recordRun(dir, opts, resume, ""); err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	return lock, nil
 }
 
 func fileExists(path string) bool {

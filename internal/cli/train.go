@@ -13,8 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rpo-dev/rpo/internal/bench"
-	"github.com/rpo-dev/rpo/internal/ckpt"
-	"github.com/rpo-dev/rpo/internal/config"
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/rpo"
@@ -79,7 +77,7 @@ checkpoints/ (resume with --resume), one model directory per selection rule
 (best@0.5/, last/, ...) that rpo generate --model loads, and metrics.jsonl.`,
 		Example: `  rpo train --subject dog --refs ./imgs --model base/ --reward-model align-mini/
   rpo train --config configs/ablation-sim.yaml --subject backpack --refs ./bag --model base/ --reward-model align-mini/
-  rpo train --out runs/dog --resume`,
+  rpo train --out runs/dog --resume      # continue a run from its directory alone`,
 		Args: cobra.NoArgs,
 		RunE: runE(run),
 	}
@@ -163,17 +161,8 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if o.OutDir == "" {
 		o.OutDir = filepath.Join("runs", o.Subject)
 	}
-	if entries, err := os.ReadDir(o.OutDir); err == nil && len(entries) > 0 && !o.Resume && !o.Force {
+	if holdsRun(o.OutDir) && !o.Resume && !o.Force {
 		return fmt.Errorf("%s already holds a run: continue it with --resume, or overwrite with --force", o.OutDir)
-	}
-	if o.Force && !o.Resume {
-		// a new run: its metrics and checkpoint start empty (the negatives
-		// cache stays; it is keyed by model, prompt, seed and sampler)
-		for _, name := range []string{"metrics.jsonl", "checkpoints", "val"} {
-			if err := os.RemoveAll(filepath.Join(o.OutDir, name)); err != nil {
-				return err
-			}
-		}
 	}
 	loss, err := rpo.ParseLoss(o.Loss)
 	if err != nil {
@@ -226,21 +215,24 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if _, unknown, _ := base.Tokenizer.Encode(o.Token); len(unknown) > 0 {
 		o.Logger.Warn("the token is not one of the model's reserved identifiers; it is encoded as <unk>", "token", o.Token)
 	}
-	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
-		return err
-	}
-	runYAML, err := config.Dump(o)
+	lock, err := lockRunDir(o.OutDir, o.Logger)
 	if err != nil {
 		return err
 	}
-	b := ReadBuildInfo()
-	runYAML = append(runYAML, []byte(fmt.Sprintf("class: %s\nlive: %v\nversion: %s\ncommit: %s\nbase_model_id: %s\n", class, live, b.Version, b.Commit, baseID))...)
-	// a resumed run keeps the run.yaml it started with (rpo.Train refuses
-	// to resume under other options, so it still describes the run)
-	if runFile := filepath.Join(o.OutDir, "run.yaml"); !o.Resume || !fileExists(runFile) {
-		if err := ckpt.WriteFileAtomic(runFile, runYAML); err != nil {
-			return err
+	defer lock.Unlock()
+	if o.Force && !o.Resume {
+		// a new run: its metrics and checkpoint start empty (the negatives
+		// cache stays; it is keyed by model, prompt, seed and sampler)
+		for _, name := range []string{"metrics.jsonl", "checkpoints", "val"} {
+			if err := os.RemoveAll(filepath.Join(o.OutDir, name)); err != nil {
+				return err
+			}
 		}
+	}
+	b := ReadBuildInfo()
+	o.Refs, o.Model, o.RewardModel, o.NegativesCache = absPath(o.Refs), absPath(o.Model), absPath(o.RewardModel), absPath(o.NegativesCache)
+	if err := recordRun(o.OutDir, o, o.Resume, fmt.Sprintf("class: %s\nlive: %v\nversion: %s\ncommit: %s\nbase_model_id: %s\n", class, live, b.Version, b.Commit, baseID)); err != nil {
+		return err
 	}
 	neg := diffusion.Sampler{Steps: o.NegSteps, Guidance: o.Guidance}
 	val := diffusion.Sampler{Steps: o.ValSteps, Guidance: o.Guidance}
@@ -260,7 +252,11 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	})
 	prog.Close()
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(o.Err, "interrupted at step %d; checkpoint saved. Resume with:\n  rpo train --subject %s --refs %s --model %s --reward-model %s --out %s --resume\n", res.Steps, o.Subject, o.Refs, o.Model, o.RewardModel, o.OutDir)
+		saved := "before the first checkpoint: a resume starts over"
+		if res.Saved >= 0 {
+			saved = fmt.Sprintf("the checkpoint of step %d is kept", res.Saved)
+		}
+		fmt.Fprintf(o.Err, "interrupted at step %d; %s. %s", res.Steps, saved, resumeHint("rpo train", o.OutDir))
 		return err
 	}
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -62,6 +63,15 @@ func Load(cmd *cobra.Command, opts any) error {
 	if bindErr != nil {
 		return fmt.Errorf("config: %w", bindErr)
 	}
+	recorded, err := readRecorded(cmd, v, known)
+	if err != nil {
+		return err
+	}
+	if recorded != nil {
+		if err := v.MergeConfigMap(recorded); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
 	file := ""
 	if f := cmd.Flags().Lookup(FileFlag); f != nil {
 		file = f.Value.String()
@@ -97,6 +107,38 @@ func Load(cmd *cobra.Command, opts any) error {
 		return fmt.Errorf("config: %s: %w", describe(file), err)
 	}
 	return nil
+}
+
+// RunFile is the file in a run directory that records the options the run
+// was started with.
+const RunFile = "run.yaml"
+
+// notRecorded are the keys a resumed run does not take from its RunFile.
+var notRecorded = map[string]bool{"out": true, "resume": true, "force": true, "log_level": true, "log_format": true}
+
+// readRecorded returns, for a command run with --resume, the options that
+// --out's RunFile recorded (keys the command knows, except notRecorded):
+// they sit above the flag defaults and below a --config file, the
+// environment and the flags, so that `--out DIR --resume` alone continues a
+// run as it was started. It returns nil for other runs.
+func readRecorded(cmd *cobra.Command, v *viper.Viper, known map[string]bool) (map[string]any, error) {
+	if !known["resume"] || !known["out"] || !v.GetBool("resume") || v.GetString("out") == "" {
+		return nil, nil
+	}
+	path := filepath.Join(v.GetString("out"), RunFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil
+	}
+	m, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for k := range m {
+		if !known[k] || notRecorded[k] {
+			delete(m, k)
+		}
+	}
+	return m, nil
 }
 
 func describe(file string) string {

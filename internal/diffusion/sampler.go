@@ -1,6 +1,7 @@
 package diffusion
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -20,6 +21,9 @@ type Sampler struct {
 	Guidance   float64 // classifier-free guidance scale w (7.5); 1 disables it
 	Eta        float64 // DDIM η: 0 deterministic, 1 DDPM-like
 	Ancestral  bool    // DDPM ancestral sampling instead of DDIM
+	// Ctx, if set, stops a sampling loop between two steps with its error
+	// (an interrupted command stops within one denoising step).
+	Ctx context.Context
 }
 
 // Timesteps are the inference timesteps, descending, spaced as diffusers'
@@ -60,6 +64,9 @@ func (s Sampler) Sample(x []float32, rng *rand.Rand, model Denoiser) ([]float32,
 	x0 := make([]float64, len(x))
 	eps := make([]float64, len(x))
 	for i, t := range ts {
+		if s.Ctx != nil && s.Ctx.Err() != nil {
+			return nil, s.Ctx.Err()
+		}
 		cond, uncond, err := model(x, t)
 		if err != nil {
 			return nil, err

@@ -128,6 +128,7 @@ type ValidationEvent struct {
 // Result is what a run ends with.
 type Result struct {
 	Steps    int
+	Saved    int  // the step of the newest checkpoint, -1 if none
 	Stopped  bool // by early stopping
 	Best     map[string]float64
 	BestStep map[string]int
@@ -171,7 +172,7 @@ type denoiseInputs struct{ onehot, x, temb, target *tensor.Dense }
 
 // Train runs RPO and writes the run directory (see the CLI for its layout).
 func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(ValidationEvent)) (Result, error) {
-	res := Result{Timing: map[string]float64{}}
+	res := Result{Timing: map[string]float64{}, Saved: -1}
 	if len(o.Refs) == 0 {
 		return res, fmt.Errorf("rpo: no reference images")
 	}
@@ -192,6 +193,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 			return res, err
 		}
 	}
+	t.o.NegSampler.Ctx, t.o.ValSampler.Ctx = ctx, ctx // an interrupt stops sampling within a step
 	start := time.Now()
 	if err := t.prepareNegatives(); err != nil {
 		return res, err
@@ -263,7 +265,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		},
 	}
 	out, err := loop.Run(ctx)
-	res.Steps, res.Stopped, res.Resumed = out.Step, out.Stopped, rs.resumed
+	res.Steps, res.Stopped, res.Resumed, res.Saved = out.Step, out.Stopped, rs.resumed, out.Saved
 	res.Timing["steps"] = rs.stepsTime()
 	res.Best, res.BestStep, res.Base = t.selector.Best, t.selector.Step, t.selector.Base
 	return res, err

@@ -95,6 +95,7 @@ type loopState struct {
 // Outcome is how a run ended.
 type Outcome struct {
 	Step    int     // the step reached
+	Saved   int     // the step of the newest checkpoint, -1 if none
 	Stopped bool    // After asked to stop
 	Elapsed float64 // seconds of all sittings
 	Resumed float64 // seconds of the earlier sittings (0 for a fresh run)
@@ -114,7 +115,10 @@ func (l *Loop) Elapsed() float64 { return time.Since(l.start).Seconds() }
 // HasCheckpoint reports whether the run has a checkpoint to resume.
 func (l *Loop) HasCheckpoint() bool { return ckpt.HasTrainState(l.CheckpointDir) }
 
-// Run executes the loop.
+// Run executes the loop. Interrupted (ctx done) between steps, it writes a
+// checkpoint of the step reached; interrupted inside a hook (a validation
+// that stops sampling), it writes none, since that step's work is not
+// complete: a resume continues from the last checkpoint.
 func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 	out := Outcome{}
 	l.saved = -1
@@ -155,7 +159,7 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 	elapsed := l.Elapsed
 	if l.Begin != nil {
 		if err := l.Begin(l.step); err != nil {
-			return out, err
+			return l.outcome(out, elapsed()), err
 		}
 	}
 	rng := rand.New(l.PCG)
@@ -207,7 +211,7 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 }
 
 func (l *Loop) outcome(o Outcome, elapsed float64) Outcome {
-	o.Step, o.Elapsed = l.step, elapsed
+	o.Step, o.Saved, o.Elapsed = l.step, l.saved, elapsed
 	return o
 }
 

@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/config"
+)
+
+// lockRunDir takes the lock of a run directory (created if needed) for
+// the life of the run: a second run into it is refused while the first
+// lives.
+func lockRunDir(dir string, logger *slog.Logger) (*ckpt.Lock, error) {
+	lock, err := ckpt.LockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if lock.Took != "" {
+		logger.Warn("took over the lock of a run that did not end (its process is gone)", "dir", dir, "pid", lock.Took)
+	}
+	return lock, nil
+}
+
+// recordRun writes the run's options into its run.yaml, which `--out DIR
+// --resume` reads back (config.RunFile); a resumed run keeps the run.yaml
+// it started with (the checkpoint refuses other options, so it still
+// describes the run). extra is appended to a new run.yaml.
+func recordRun(dir string, opts any, resume bool, extra string) error {
+	runFile := filepath.Join(dir, config.RunFile)
+	if resume && fileExists(runFile) {
+		return nil
+	}
+	b, err := config.Dump(opts)
+	if err != nil {
+		return err
+	}
+	return ckpt.WriteFileAtomic(runFile, append(b, extra...))
+}
+
+// holdsRun reports whether dir has anything in it but its lock file.
+func holdsRun(dir string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != ckpt.LockFile {
+			return true
+		}
+	}
+	return false
+}
+
+// absPath makes a path flag absolute, so that run.yaml still names the same
+// files when the run is resumed from another directory ("" stays "").
+func absPath(p string) string {
+	if p == "" {
+		return p
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// shellQuote quotes an argument for a POSIX shell where it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// resumeHint is the line an interrupted run prints: the command that
+// continues it from its directory alone.
+func resumeHint(command, dir string) string {
+	return fmt.Sprintf("Resume with:\n  %s --out %s --resume\n", command, shellQuote(dir))
+}
