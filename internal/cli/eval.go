@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/eval"
@@ -296,7 +297,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	}
 	defer base.Close()
 	m := eval.Models{Base: base, BaseDir: baseLabel}
-	if m.BaseID, err = rpo.ModelID(baseFS); err != nil {
+	if m.BaseID, err = ckpt.ModelID(baseFS); err != nil {
 		return err
 	}
 	for _, e := range []struct {

@@ -2,12 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"github.com/rpo-dev/rpo/internal/embedded"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rpo-dev/rpo/internal/embedded"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/models"

@@ -4,9 +4,9 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/models"
-	"github.com/rpo-dev/rpo/internal/rpo"
 )
 
 // modelFS returns the model directory dir, or the embedded model name when
@@ -48,5 +48,5 @@ func modelID(dir, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return rpo.ModelID(fsys)
+	return ckpt.ModelID(fsys)
 }

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -87,7 +84,7 @@ func RunScore(_ context.Context, o *ScoreOptions) error {
 	if enc.Config.Text == nil {
 		return fmt.Errorf("--model %s is %s, an image-only encoder; the reward needs a dual encoder (align-mini)", label, enc.Config.Name)
 	}
-	refs, err := loadDir(o.Refs)
+	refs, err := imageio.LoadDir(o.Refs, models.ImageSide)
 	if err != nil {
 		return err
 	}
@@ -125,32 +122,4 @@ func RunScore(_ context.Context, o *ScoreOptions) error {
 		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\n", r.Image, r.AlignI, r.AlignT, r.Reward)
 	}
 	return tw.Flush()
-}
-
-// loadDir loads every .png, .jpg or .jpeg of a directory, sorted by name.
-func loadDir(dir string) ([]*image.RGBA, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("--refs: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".png", ".jpg", ".jpeg":
-			if !e.IsDir() {
-				names = append(names, e.Name())
-			}
-		}
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("--refs: %s has no .png, .jpg or .jpeg image", dir)
-	}
-	sort.Strings(names)
-	out := make([]*image.RGBA, len(names))
-	for i, n := range names {
-		if out[i], err = imageio.Load(filepath.Join(dir, n), models.ImageSide); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }

@@ -13,8 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/embedded"
+	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/rpo"
 	"github.com/rpo-dev/rpo/internal/world"
 	"github.com/rpo-dev/rpo/prompts"
@@ -182,7 +185,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if o.Steps < 1 || o.ValEvery < 1 || o.NegPerPrompt < 1 || o.ValPerPrompt < 1 {
 		return fmt.Errorf("--steps, --val-every, --negatives-per-prompt and --val-per-prompt must be at least 1")
 	}
-	refs, err := loadDir(o.Refs)
+	refs, err := imageio.LoadDir(o.Refs, models.ImageSide)
 	if err != nil {
 		return err
 	}
@@ -191,7 +194,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		return err
 	}
 	defer base.Close()
-	baseID, err := rpo.ModelID(baseFS)
+	baseID, err := ckpt.ModelID(baseFS)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 
 	G "gorgonia.org/gorgonia"
@@ -65,6 +66,9 @@ func (p *Program) Run() (float64, error) {
 // ScalarValue is the number in a float32 or float64 scalar value (a loss,
 // or another scalar read with G.Read).
 func ScalarValue(v G.Value) (float64, error) {
+	if v == nil {
+		return 0, fmt.Errorf("nn: no value read")
+	}
 	switch x := v.Data().(type) {
 	case float32:
 		return float64(x), nil
@@ -72,6 +76,16 @@ func ScalarValue(v G.Value) (float64, error) {
 		return x, nil
 	}
 	return 0, fmt.Errorf("nn: scalar of type %T", v.Data())
+}
+
+// Scalar is ScalarValue for metrics: NaN where there is no scalar, so that
+// a training loop stops on it.
+func Scalar(v G.Value) float64 {
+	x, err := ScalarValue(v)
+	if err != nil {
+		return math.NaN()
+	}
+	return x
 }
 
 // Grads returns the gradients of the last Run by parameter name. The

@@ -121,7 +121,7 @@ func TrainAutoencoder(ctx context.Context, o AutoencoderOptions, report func(Met
 			if _, err := r.train.Run(); err != nil {
 				return Metrics{}, err
 			}
-			m := Metrics{Recon: scalar(r.recon), KL: scalar(r.kl)}
+			m := Metrics{Recon: nn.Scalar(r.recon), KL: nn.Scalar(r.kl)}
 			m.Loss = m.Recon + o.KLWeight*m.KL
 			m.PSNR = psnr(m.Recon)
 			if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
@@ -333,16 +333,6 @@ func schedule(name string, lr float64, steps int) (func(int) float64, error) {
 
 // psnr of an MSE measured on [−1, 1] images.
 func psnr(mse float64) float64 { return 10 * math.Log10(4/math.Max(mse, 1e-12)) }
-
-func scalar(v G.Value) float64 {
-	switch d := v.Data().(type) {
-	case float32:
-		return float64(d)
-	case float64:
-		return d
-	}
-	return math.NaN()
-}
 
 // loadModelWeights starts a run from the weights of a model directory.
 func loadModelWeights(dir, component string, store *nn.Store) error {

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
@@ -34,30 +32,6 @@ func NegativeKey(modelID, prompt string, seed uint64, s diffusion.Sampler) strin
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%d\x00steps=%d guidance=%g eta=%g ancestral=%v", modelID, prompt, seed, s.Steps, s.Guidance, s.Eta, s.Ancestral)
 	return hex.EncodeToString(h.Sum(nil))[:24]
-}
-
-// ModelID identifies a text-to-image model directory (on a file system:
-// os.DirFS(dir), or an embedded one) by the hashes of its weight files.
-func ModelID(fsys fs.FS) (string, error) {
-	info, err := ckpt.ReadModelFS(fsys, ".", "model")
-	if err != nil {
-		return "", err
-	}
-	roles := make([]string, 0, len(info.Files))
-	for r := range info.Files {
-		roles = append(roles, r)
-	}
-	sort.Strings(roles)
-	h := sha256.New()
-	for _, r := range roles {
-		b, err := fs.ReadFile(fsys, info.Files[r])
-		if err != nil {
-			return "", fmt.Errorf("rpo: %w", err)
-		}
-		fmt.Fprintf(h, "%s:", r)
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:24], nil
 }
 
 // manifest is the cache's index: negatives.json.

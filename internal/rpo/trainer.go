@@ -598,21 +598,8 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 	}
 	norm, err := t.opt.Update(t.policy, grads)
 	ev.GradNorm = norm
-	ev.LSim, ev.LPref, ev.Delta = scalarOf(t.obj.lsimVal), scalarOf(t.obj.lprefVal), scalarOf(t.obj.deltaVal)
+	ev.LSim, ev.LPref, ev.Delta = nn.Scalar(t.obj.lsimVal), nn.Scalar(t.obj.lprefVal), nn.Scalar(t.obj.deltaVal)
 	return ev, err
-}
-
-func scalarOf(v G.Value) float64 {
-	if v == nil {
-		return math.NaN()
-	}
-	switch d := v.Data().(type) {
-	case float32:
-		return float64(d)
-	case float64:
-		return d
-	}
-	return math.NaN()
 }
 
 // validate samples ValPerPrompt images for every training prompt from fixed
