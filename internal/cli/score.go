@@ -94,23 +94,22 @@ func RunScore(_ context.Context, o *ScoreOptions) error {
 			return err
 		}
 	}
-	re, err := enc.EmbedImages(refs)
+	scorer, err := reward.NewScorer(enc, refs, o.Token)
 	if err != nil {
 		return err
 	}
-	ie, err := enc.EmbedImages(imgs)
+	prompts := make([]string, len(imgs))
+	for i := range prompts {
+		prompts[i] = o.Prompt
+	}
+	scores, err := scorer.Score(imgs, prompts)
 	if err != nil {
 		return err
 	}
-	clean := reward.RemoveToken(o.Prompt, o.Token)
-	te, err := enc.EmbedTexts([]string{clean})
-	if err != nil {
-		return err
-	}
+	clean := scorer.Clean(o.Prompt)
 	rows := make([]ScoreRow, len(imgs))
-	for i := range imgs {
-		ai, at := reward.AlignI(re, ie[i]), reward.AlignT(te[0], ie[i])
-		rows[i] = ScoreRow{Image: o.Images[i], AlignI: ai, AlignT: at, Reward: reward.Harmonic(o.Lambda, ai, at)}
+	for i, sc := range scores {
+		rows[i] = ScoreRow{Image: o.Images[i], AlignI: sc.AlignI, AlignT: sc.AlignT, Reward: sc.Reward(o.Lambda)}
 	}
 	if o.JSON {
 		return json.NewEncoder(o.Out).Encode(map[string]any{"prompt": clean, "lambda": o.Lambda, "references": len(refs), "model": enc.Config.Name, "scores": rows})

@@ -249,7 +249,7 @@ func RewardPairs(e *models.Encoder, n int, lambda float64, seed uint64) (map[str
 	}
 	r := func(t, k int) float64 {
 		x := ie[3*t+k]
-		return reward.Harmonic(lambda, reward.AlignI(refEmb[subj[t]], x), reward.AlignT(te[t], x))
+		return reward.Score(refEmb[subj[t]], te[t], x).Reward(lambda)
 	}
 	ctxOK, idOK := 0, 0
 	for t := 0; t < n; t++ {

@@ -355,33 +355,34 @@ func score(r *SubjectResult, m Models, refs, imgs []*image.RGBA, templates []str
 	if err != nil {
 		return err
 	}
-	aRef, err := embed(m.Align, refs)
-	if err != nil {
-		return err
-	}
-	aGen, err := embed(m.Align, imgs)
+	n := o.ImagesPerPrompt
+	scorer, err := reward.NewScorer(m.Align, refs, o.Token)
 	if err != nil {
 		return err
 	}
 	clean := make([]string, len(templates))
+	imgPrompts := make([]string, 0, len(imgs))
 	for i, t := range templates {
-		clean[i] = bench.Format(t, "", r.Class) // token removed, class kept
+		p := bench.Format(t, o.Token, r.Class)
+		clean[i] = scorer.Clean(p) // token removed, class kept
+		for k := 0; k < n; k++ {
+			imgPrompts = append(imgPrompts, p)
+		}
+	}
+	scores, err := scorer.Score(imgs, imgPrompts)
+	if err != nil {
+		return err
 	}
 	cTxt, err := m.Clip.EmbedTexts(clean)
 	if err != nil {
 		return err
 	}
-	aTxt, err := m.Align.EmbedTexts(clean)
-	if err != nil {
-		return err
-	}
-	n := o.ImagesPerPrompt
 	cols := map[string][]float64{}
 	for pi := range templates {
 		lo, hi := pi*n, (pi+1)*n
 		var rw float64
 		for k := lo; k < hi; k++ {
-			rw += reward.Harmonic(o.LambdaVal, reward.AlignI(aRef, aGen[k]), reward.AlignT(aTxt[pi], aGen[k])) / float64(n)
+			rw += scores[k].Reward(o.LambdaVal) / float64(n)
 		}
 		pr := PromptResult{
 			Prompt: bench.Format(templates[pi], o.Token, r.Class), Clean: clean[pi],

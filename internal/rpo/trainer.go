@@ -116,13 +116,12 @@ type StepEvent struct {
 // ValidationEvent is one validation: the mean ALIGN-I, ALIGN-T and r_λ per
 // prompt and overall, for each λ of the selection rules.
 type ValidationEvent struct {
-	Step      int                  `json:"step"`
-	AlignI    map[string]float64   `json:"align_i"` // by prompt (token removed)
-	AlignT    map[string]float64   `json:"align_t"`
-	Reward    map[string]float64   `json:"reward"` // mean r_λ by λ ("0.5")
-	PerPrompt map[string][]float64 `json:"reward_per_prompt,omitempty"`
-	Kept      []string             `json:"kept,omitempty"` // rules whose weights became this step's
-	Stop      bool                 `json:"stop,omitempty"`
+	Step   int                `json:"step"`
+	AlignI map[string]float64 `json:"align_i"` // by prompt (token removed)
+	AlignT map[string]float64 `json:"align_t"`
+	Reward map[string]float64 `json:"reward"`         // mean r_λ by λ ("0.5")
+	Kept   []string           `json:"kept,omitempty"` // rules whose weights became this step's
+	Stop   bool               `json:"stop,omitempty"`
 }
 
 // Result is what a run ends with.
@@ -154,16 +153,16 @@ type trainer struct {
 	obj              *Objective
 	opt              *nn.AdamW
 	negs             []Negative
-	negPrompt        []int       // prompt index of each negative
-	refLat, negLat   []float32   // latents, per image contiguous
-	classLat         []float32   // prior-preservation class images' latents
-	rows             int         // images per step: 2, or 3 with a class image
-	instIDs          []int       // token ids of c_inst
-	classIDs         []int       // token ids of the class prompt
-	negIDs           [][]int     // token ids of each negative's c_gen
-	rRef             [][]float64 // [ref][prompt] r_λtrain
-	rGen             []float64   // [negative] r_λtrain
-	refEmb           [][]float64
+	negPrompt        []int          // prompt index of each negative
+	refLat, negLat   []float32      // latents, per image contiguous
+	classLat         []float32      // prior-preservation class images' latents
+	rows             int            // images per step: 2, or 3 with a class image
+	instIDs          []int          // token ids of c_inst
+	classIDs         []int          // token ids of the class prompt
+	negIDs           [][]int        // token ids of each negative's c_gen
+	rRef             [][]float64    // [ref][prompt] r_λtrain
+	rGen             []float64      // [negative] r_λtrain
+	scorer           *reward.Scorer // r_λ against the references and the training prompts
 	selector         *Selector
 	stopper          EarlyStopper
 }
@@ -423,40 +422,39 @@ func (t *trainer) prepareClassImages() error {
 // prompt and of every negative under its own prompt, token removed.
 func (t *trainer) prepareRewards() error {
 	o := t.o
-	clean := make([]string, len(o.Prompts))
-	for i, p := range o.Prompts {
-		clean[i] = reward.RemoveToken(p, o.Token)
-	}
-	txt, err := o.Reward.EmbedTexts(clean)
-	if err != nil {
+	var err error
+	if t.scorer, err = reward.NewScorer(o.Reward, o.Refs, o.Token); err != nil {
 		return err
 	}
-	if t.refEmb, err = o.Reward.EmbedImages(o.Refs); err != nil {
+	txt, err := t.scorer.Texts(o.Prompts)
+	if err != nil {
 		return err
 	}
 	imgs := make([]*image.RGBA, len(t.negs))
+	negPrompts := make([]string, len(t.negs))
 	for i, n := range t.negs {
-		imgs[i] = n.Image
+		imgs[i], negPrompts[i] = n.Image, o.Prompts[t.negPrompt[i]]
 	}
-	negEmb, err := o.Reward.EmbedImages(imgs)
+	refEmb := t.scorer.References()
+	t.rRef = make([][]float64, len(o.Refs))
+	for i, e := range refEmb {
+		t.rRef[i] = make([]float64, len(o.Prompts))
+		for p := range o.Prompts {
+			t.rRef[i][p] = reward.Score(refEmb, txt[p], e).Reward(o.LambdaTrain)
+		}
+	}
+	scores, err := t.scorer.Score(imgs, negPrompts)
 	if err != nil {
 		return err
 	}
-	t.rRef = make([][]float64, len(o.Refs))
-	for i, e := range t.refEmb {
-		t.rRef[i] = make([]float64, len(o.Prompts))
-		for p := range o.Prompts {
-			t.rRef[i][p] = reward.Harmonic(o.LambdaTrain, reward.AlignI(t.refEmb, e), reward.AlignT(txt[p], e))
-		}
-	}
 	t.rGen = make([]float64, len(t.negs))
-	for j, e := range negEmb {
-		t.rGen[j] = reward.Harmonic(o.LambdaTrain, reward.AlignI(t.refEmb, e), reward.AlignT(txt[t.negPrompt[j]], e))
+	for j, sc := range scores {
+		t.rGen[j] = sc.Reward(o.LambdaTrain)
 	}
-	return t.writeManifest(clean)
+	return t.writeManifest()
 }
 
-func (t *trainer) writeManifest(clean []string) error {
+func (t *trainer) writeManifest() error {
 	type row struct {
 		Prompt string  `json:"prompt"`
 		File   string  `json:"file"`
@@ -464,7 +462,7 @@ func (t *trainer) writeManifest(clean []string) error {
 	}
 	rows := make([]row, len(t.negs))
 	for j, n := range t.negs {
-		rows[j] = row{clean[t.negPrompt[j]], n.File, t.rGen[j]}
+		rows[j] = row{t.scorer.Clean(n.Prompt), n.File, t.rGen[j]}
 	}
 	b, err := json.MarshalIndent(map[string]any{"lambda_train": t.o.LambdaTrain, "negatives": rows, "references": t.rRef}, "", "  ")
 	if err != nil {
@@ -607,7 +605,7 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 // (token removed) and applies the selection rules and the early stopper.
 func (t *trainer) validate(step int) (ValidationEvent, error) {
 	o := t.o
-	ev := ValidationEvent{Step: step, AlignI: map[string]float64{}, AlignT: map[string]float64{}, Reward: map[string]float64{}, PerPrompt: map[string][]float64{}}
+	ev := ValidationEvent{Step: step, AlignI: map[string]float64{}, AlignT: map[string]float64{}, Reward: map[string]float64{}}
 	m, err := models.T2IWithStores(t.cfg, o.Base.AE, t.policy)
 	if err != nil {
 		return ev, err
@@ -636,15 +634,7 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 	if err := imageio.SavePNG(filepath.Join(dir, "grid.png"), imageio.Grid(grid, o.ValPerPrompt, 1, color.White)); err != nil {
 		return ev, err
 	}
-	emb, err := o.Reward.EmbedImages(imgs)
-	if err != nil {
-		return ev, err
-	}
-	clean := make([]string, len(o.Prompts))
-	for i, p := range o.Prompts {
-		clean[i] = reward.RemoveToken(p, o.Token)
-	}
-	txt, err := o.Reward.EmbedTexts(clean)
+	scores, err := t.scorer.Score(imgs, prompts)
 	if err != nil {
 		return ev, err
 	}
@@ -655,19 +645,18 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 		}
 	}
 	means := map[float64]float64{}
-	for pi := range o.Prompts {
+	for pi, p := range o.Prompts {
 		var si, st float64
 		for k := 0; k < o.ValPerPrompt; k++ {
-			e := emb[pi*o.ValPerPrompt+k]
-			ai, at := reward.AlignI(t.refEmb, e), reward.AlignT(txt[pi], e)
-			si += ai
-			st += at
+			sc := scores[pi*o.ValPerPrompt+k]
+			si += sc.AlignI
+			st += sc.AlignT
 			for l := range lambdas {
-				means[l] += reward.Harmonic(l, ai, at) / float64(len(imgs))
+				means[l] += sc.Reward(l) / float64(len(imgs))
 			}
 		}
-		ev.AlignI[clean[pi]] = si / float64(o.ValPerPrompt)
-		ev.AlignT[clean[pi]] = st / float64(o.ValPerPrompt)
+		ev.AlignI[t.scorer.Clean(p)] = si / float64(o.ValPerPrompt)
+		ev.AlignT[t.scorer.Clean(p)] = st / float64(o.ValPerPrompt)
 	}
 	for l, v := range means {
 		ev.Reward[fmt.Sprint(l)] = v
