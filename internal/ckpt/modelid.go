@@ -27,4 +27,3 @@ func ModelID(fsys fs.FS) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:24], nil
 }
-
