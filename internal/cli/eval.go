@@ -92,14 +92,15 @@ and combine the directories with rpo eval merge.`,
 	f.Int("images-per-prompt", 4, "images per prompt")
 	f.Int("steps", 50, "DDIM steps")
 	f.Float64("guidance", 7.5, "classifier-free guidance")
-	f.Float64("lambda-val", 0.5, "λ of the reward column")
+	f.Float64("lambda-val", rpo.DefaultLambdaVal, "λ of the reward column")
 	f.Uint64("seed", 0, "seed base of the generated images")
-	f.Int("train-steps", 400, "fine-tuning steps of trained methods")
-	f.Float64("lr", 5e-5, "fine-tuning learning rate")
-	f.Float64("beta", 1, "β of L_pref for trained methods (rpo train --beta; a method config's beta: wins)")
-	f.Int("val-every", 40, "validation interval of trained methods (rpo train --val-every)")
-	f.Int("val-per-prompt", 4, "validation images per training prompt (rpo train --val-per-prompt)")
-	f.String("token", "sks", "unique identifier token")
+	d := rpo.DefaultOptions()
+	f.Int("train-steps", d.Steps, "fine-tuning steps of trained methods")
+	f.Float64("lr", d.LR, "fine-tuning learning rate")
+	f.Float64("beta", d.Beta, "β of L_pref for trained methods (rpo train --beta; a method config's beta: wins)")
+	f.Int("val-every", d.ValEvery, "validation interval of trained methods (rpo train --val-every)")
+	f.Int("val-per-prompt", d.ValPerPrompt, "validation images per training prompt (rpo train --val-per-prompt)")
+	f.String("token", d.Token, "unique identifier token")
 	f.Bool("keep-base", false, "trained methods: let best@λ keep the base model's weights when no fine-tuned weights score higher (the rule of earlier versions, whose run directories need it; default: choose among fine-tuned weights, as the reference code does)")
 	cmd.AddCommand(newEvalMergeCmd(), newEvalTableCmd())
 	return cmd
@@ -328,6 +329,10 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	if err := eval.WriteMeta(o.OutDir, meta); err != nil {
 		return err
 	}
+	trainOptions := rpo.DefaultOptions() // what eval.Run does not set per subject and method
+	trainOptions.Rules, trainOptions.ValEvery, trainOptions.ValPerPrompt = rules, o.ValEvery, o.ValPerPrompt
+	trainOptions.ValSampler.Guidance, trainOptions.NegSampler = o.Guidance, sampler
+	trainOptions.NegativesCache, trainOptions.KeepBase, trainOptions.Version = o.NegativesCache, o.KeepBase, Version
 	start := time.Now()
 	err = eval.Run(ctx, eval.Options{
 		Bench: b, BenchName: benchName, Out: o.OutDir, Runs: o.Runs, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
@@ -335,8 +340,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		OnValidation: func(subject string, ev rpo.ValidationEvent) {
 			o.Logger.Info("training", "subject", subject, "validation_step", ev.Step, "of", method.Steps, "reward", ev.Reward, "elapsed", time.Since(start).Round(time.Second))
 		},
-		Train: rpo.Options{Rules: rules, ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: diffusion.Sampler{Steps: 25, Guidance: o.Guidance},
-			NegPerPrompt: 4, NegSampler: sampler, NegativesCache: o.NegativesCache, KeepBase: o.KeepBase, ClassImages: 16, LabelMode: rpo.Bernoulli, CheckpointEvery: 2 * time.Minute, Version: Version},
+		Train: trainOptions,
 	}, m, func(subject string, done, total int) {
 		o.Logger.Info("subject done", "subject", subject, "done", done, "of", total, "elapsed", time.Since(start).Round(time.Second))
 	})

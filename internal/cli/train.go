@@ -85,37 +85,38 @@ checkpoints/ (resume with --resume), one model directory per selection rule
 		RunE: runE(run),
 	}
 	f := cmd.Flags()
+	d := rpo.DefaultOptions()
 	f.String("subject", "", `the subject's class noun ("dog", "stuffed animal") or a DreamBench folder name ("dog2", "backpack_dog")`)
 	f.String("refs", "", "directory of the subject's reference images (.png, .jpg)")
-	f.String("token", "sks", "unique identifier token of the subject")
+	f.String("token", d.Token, "unique identifier token of the subject")
 	f.String("kind", "auto", "auto, object or live (auto: live for dog and cat); chooses the training prompts")
 	f.String("out", "", "run directory (default runs/<subject>)")
 	f.String("model", "", "base text-to-image model directory (default: the embedded model)")
 	f.String("reward-model", "", "align-mini model directory (default: the embedded align-mini)")
-	f.Int("steps", 400, "training steps")
-	f.Float64("lr", 5e-5, "AdamW learning rate (the paper's 5e-6 is for Stable Diffusion)")
-	f.Float64("beta", 1, "β of the preference margin")
-	f.Float64("lambda-train", 0, "λ of the reward that makes training labels")
-	f.Float64("lambda-val", 0.5, "λ of the validation reward (the default of --select best)")
-	f.Int("val-every", 40, "validation interval in steps")
-	f.Int("val-per-prompt", 4, "validation images per training prompt")
-	f.Int("val-steps", 25, "DDIM steps of validation samples")
-	f.Int("negatives-per-prompt", 4, "negatives K per training prompt")
-	f.Int("negative-steps", 50, "DDIM steps of the negatives")
+	f.Int("steps", d.Steps, "training steps")
+	f.Float64("lr", d.LR, "AdamW learning rate (the paper's 5e-6 is for Stable Diffusion)")
+	f.Float64("beta", d.Beta, "β of the preference margin")
+	f.Float64("lambda-train", d.LambdaTrain, "λ of the reward that makes training labels")
+	f.Float64("lambda-val", rpo.DefaultLambdaVal, "λ of the validation reward (the default of --select best)")
+	f.Int("val-every", d.ValEvery, "validation interval in steps")
+	f.Int("val-per-prompt", d.ValPerPrompt, "validation images per training prompt")
+	f.Int("val-steps", d.ValSampler.Steps, "DDIM steps of validation samples")
+	f.Int("negatives-per-prompt", d.NegPerPrompt, "negatives K per training prompt")
+	f.Int("negative-steps", d.NegSampler.Steps, "DDIM steps of the negatives")
 	f.String("negatives-cache", "", "directory caching negatives across runs (default: the run's negatives/)")
-	f.Float64("guidance", 7.5, "classifier-free guidance of negatives and validation samples")
+	f.Float64("guidance", d.ValSampler.Guidance, "classifier-free guidance of negatives and validation samples")
 	f.String("loss", "rpo", "rpo (L_sim + L_pref), sim (L_sim only) or pref (L_pref only)")
 	f.String("select", "best", "checkpoint selection rules: best, best@λ, last, comma-separated")
-	f.String("label-mode", "bernoulli", "bernoulli (y ~ Bernoulli(p)) or expected (y = p)")
+	f.String("label-mode", string(d.LabelMode), "bernoulli (y ~ Bernoulli(p)) or expected (y = p)")
 	f.Bool("shared-noise", false, "share noise and timestep between the pair's images (Diffusion-DPO)")
 	f.Bool("prior-preservation", false, "add DreamBooth's prior-preservation loss on class images of the base model (the baseline)")
 	f.Float64("prior-weight", 1, "weight of the prior-preservation loss")
-	f.Int("class-images", 16, "class images (\"a photo of <class>\") for prior preservation")
+	f.Int("class-images", d.ClassImages, "class images (\"a photo of <class>\") for prior preservation")
 	f.Int("patience", 0, "stop after this many validations without improvement (0: run to the last step)")
 	f.Float64("min-delta", 0, "an improvement of the validation reward must exceed this")
 	f.Bool("keep-base", false, "let best@λ keep the base model's weights (step 0) when no fine-tuned weights score higher (default: they choose among fine-tuned weights, as the reference code does)")
 	f.Uint64("seed", 0, "seed of negatives, pairs, labels and noise")
-	f.Duration("checkpoint-every", 2*time.Minute, "checkpoint interval between validations")
+	f.Duration("checkpoint-every", d.CheckpointEvery, "checkpoint interval between validations")
 	f.Bool("resume", false, "continue the run in --out from its checkpoint")
 	f.Bool("force", false, "write into an existing run directory")
 	return cmd
@@ -207,14 +208,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if err != nil {
 		return err
 	}
-	tpl := prompts.TrainObject()
-	if live {
-		tpl = prompts.TrainLive()
-	}
-	ps := make([]string, len(tpl))
-	for i, t := range tpl {
-		ps[i] = bench.Format(t, o.Token, class)
-	}
+	ps := rpo.TrainingPrompts(class, o.Token, live)
 	if _, unknown, _ := base.Tokenizer.Encode(o.Token); len(unknown) > 0 {
 		o.Logger.Warn("the token is not one of the model's reserved identifiers; it is encoded as <unk>", "token", o.Token)
 	}

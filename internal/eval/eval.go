@@ -24,7 +24,6 @@ import (
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/reward"
 	"github.com/rpo-dev/rpo/internal/rpo"
-	"github.com/rpo-dev/rpo/prompts"
 )
 
 // Models are the models of an evaluation.
@@ -190,14 +189,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 	model := m.Base
 	if o.Method.Train {
 		start := time.Now()
-		tpls := prompts.TrainObject()
-		if s.Live() {
-			tpls = prompts.TrainLive()
-		}
-		var ps []string
-		for _, t := range tpls {
-			ps = append(ps, bench.Format(t, o.Token, s.Class))
-		}
+		ps := rpo.TrainingPrompts(s.Class, o.Token, s.Live())
 		to := o.Train
 		to.Out = filepath.Join(o.Runs, s.Name)
 		to.Class, to.Token, to.Refs, to.Prompts = s.Class, o.Token, refs, ps
