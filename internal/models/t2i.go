@@ -96,24 +96,18 @@ func (c T2IConfig) DenoiserGraph(b *nn.Builder, onehot, x, tEmb *G.Node, batch i
 }
 
 type denoiseProgram struct {
-	prog           *nn.Program
-	onehot, x, tem *tensor.Dense
-	out            G.Value
+	prog  *nn.Program
+	batch *DenoiseBatch
+	out   G.Value
 }
 
 func (m *T2I) denoiser(n int) (*denoiseProgram, error) {
 	if p, ok := m.denoise[n]; ok {
 		return p, nil
 	}
-	c := m.Config
 	b := nn.NewBuilder(m.Denoiser, nil)
-	p := &denoiseProgram{}
-	var oh, x, te *G.Node
-	oh, p.onehot = b.InputData("onehot", n*c.MaxLen, c.Text.Vocab)
-	s := c.LatentSide()
-	x, p.x = b.InputData("x_t", n, c.UNet.InChannels, s, s)
-	te, p.tem = b.InputData("t_emb", n, c.UNet.Channels[0])
-	if err := nn.Build(func() { G.Read(c.DenoiserGraph(b, oh, x, te, n), &p.out) }); err != nil {
+	p := &denoiseProgram{batch: m.Config.NewDenoiseBatch(b, n, false)}
+	if err := nn.Build(func() { G.Read(p.batch.Prediction(b), &p.out) }); err != nil {
 		return nil, err
 	}
 	prog, err := nn.Compile(b, nil, false)
@@ -184,7 +178,7 @@ func (m *T2I) Generate(prompts []string, seeds []uint64, s diffusion.Sampler) ([
 			ids = append(ids, empty...)
 		}
 	}
-	text.OneHot(ids, c.Text.Vocab, dp.onehot.Data().([]float32))
+	dp.batch.SetTokens(ids)
 	x := make([]float32, n*per)
 	for i, seed := range seeds {
 		copy(x[i*per:], diffusion.Noise(seed, per))
@@ -192,7 +186,7 @@ func (m *T2I) Generate(prompts []string, seeds []uint64, s diffusion.Sampler) ([
 	rng := rand.New(rand.NewPCG(seeds[0], 0x5a3))
 	s.Schedule, s.Prediction = m.Schedule, c.Prediction
 	model := func(xt []float32, t int) ([]float32, []float32, error) {
-		xd := dp.x.Data().([]float32)
+		xd := dp.batch.X.Data().([]float32)
 		copy(xd, xt)
 		if guided {
 			copy(xd[n*per:], xt)
@@ -201,10 +195,7 @@ func (m *T2I) Generate(prompts []string, seeds []uint64, s diffusion.Sampler) ([
 		for i := range ts {
 			ts[i] = float64(t)
 		}
-		te := dp.tem.Data().([]float32)
-		for i, v := range nn.TimestepEmbedding(ts, c.UNet.Channels[0]) {
-			te[i] = float32(v)
-		}
+		dp.batch.SetTimesteps(ts)
 		if _, err := dp.prog.Run(); err != nil {
 			return nil, nil, err
 		}

@@ -19,7 +19,6 @@ import (
 	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/nn"
-	"github.com/rpo-dev/rpo/internal/text"
 	"github.com/rpo-dev/rpo/internal/world"
 )
 
@@ -184,14 +183,14 @@ func updateEMA(ema, w *nn.Store, d float64) {
 }
 
 type t2iRun struct {
-	m                        *models.T2I
-	o                        T2IOptions
-	train, encode            *nn.Program
-	onehot, xt, temb, target *tensor.Dense
-	weight                   *tensor.Dense // per-element loss weights (Min-SNR-γ); nil: plain MSE
-	images                   *tensor.Dense
-	latents                  G.Value
-	mse                      G.Value // the unweighted MSE, read when the loss is weighted
+	m             *models.T2I
+	o             T2IOptions
+	train, encode *nn.Program
+	batch         *models.DenoiseBatch
+	weight        *tensor.Dense // per-element loss weights (Min-SNR-γ); nil: plain MSE
+	images        *tensor.Dense
+	latents       G.Value
+	mse           G.Value // the unweighted MSE, read when the loss is weighted
 }
 
 func newT2IRun(m *models.T2I, o T2IOptions) (*t2iRun, error) {
@@ -214,18 +213,15 @@ func newT2IRun(m *models.T2I, o T2IOptions) (*t2iRun, error) {
 	}
 	// the denoiser
 	b := nn.NewBuilder(m.Denoiser, nil)
-	var oh, xt, te, tg *G.Node
-	oh, r.onehot = b.InputData("onehot", B*c.MaxLen, c.Text.Vocab)
-	xt, r.xt = b.InputData("x_t", B, c.UNet.InChannels, s, s)
-	te, r.temb = b.InputData("t_emb", B, c.UNet.Channels[0])
-	tg, r.target = b.InputData("target", B, c.UNet.OutChannels, s, s)
+	r.batch = c.NewDenoiseBatch(b, B, true)
+	tg := r.batch.TargetNode()
 	var w *G.Node
 	if o.SNRGamma > 0 {
 		w, r.weight = b.InputData("loss_weight", B, c.UNet.OutChannels, s, s)
 	}
 	var loss *G.Node
 	if err := nn.Build(func() {
-		pred := c.DenoiserGraph(b, oh, xt, te, B)
+		pred := r.batch.Prediction(b)
 		if w == nil {
 			loss = b.MSE(pred, tg)
 			return
@@ -264,7 +260,7 @@ func (r *t2iRun) fillBatch(rng *rand.Rand) error {
 		id, _, _ := r.m.Tokenizer.Encode(caption)
 		ids = append(ids, id...)
 	}
-	text.OneHot(ids, c.Text.Vocab, r.onehot.Data().([]float32))
+	r.batch.SetTokens(ids)
 	if _, err := r.encode.Run(); err != nil {
 		return err
 	}
@@ -274,7 +270,6 @@ func (r *t2iRun) fillBatch(rng *rand.Rand) error {
 	x0 := make([]float32, lp)
 	eps := make([]float32, lp)
 	ts := make([]float64, B)
-	xt, tg := r.xt.Data().([]float32), r.target.Data().([]float32)
 	for i := 0; i < B; i++ {
 		for k := range x0 {
 			x0[k] = lat[i*lp+k] * sf
@@ -282,8 +277,7 @@ func (r *t2iRun) fillBatch(rng *rand.Rand) error {
 		}
 		t := rng.IntN(r.m.Schedule.T())
 		ts[i] = float64(t)
-		r.m.Schedule.AddNoise(xt[i*lp:(i+1)*lp], x0, eps, t)
-		if err := r.m.Schedule.Target(c.Prediction, tg[i*lp:(i+1)*lp], x0, eps, t); err != nil {
+		if err := r.batch.Noise(r.m.Schedule, i, x0, eps, t); err != nil {
 			return err
 		}
 		if r.weight != nil {
@@ -294,10 +288,7 @@ func (r *t2iRun) fillBatch(rng *rand.Rand) error {
 			}
 		}
 	}
-	te := r.temb.Data().([]float32)
-	for i, v := range nn.TimestepEmbedding(ts, c.UNet.Channels[0]) {
-		te[i] = float32(v)
-	}
+	r.batch.SetTimesteps(ts)
 	return nil
 }
 

@@ -28,7 +28,6 @@ import (
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/nn"
 	"github.com/rpo-dev/rpo/internal/reward"
-	"github.com/rpo-dev/rpo/internal/text"
 	"github.com/rpo-dev/rpo/internal/train"
 )
 
@@ -148,7 +147,7 @@ type trainer struct {
 	cfg              models.T2IConfig
 	policy           *nn.Store
 	refProg, polProg *nn.Program
-	refIn, polIn     denoiseInputs
+	refIn, polIn     *models.DenoiseBatch
 	refOut           G.Value
 	obj              *Objective
 	opt              *nn.AdamW
@@ -166,8 +165,6 @@ type trainer struct {
 	selector         *Selector
 	stopper          EarlyStopper
 }
-
-type denoiseInputs struct{ onehot, x, temb, target *tensor.Dense }
 
 // Train runs RPO and writes the run directory (see the CLI for its layout).
 func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(ValidationEvent)) (Result, error) {
@@ -476,21 +473,14 @@ func (t *trainer) writeManifest() error {
 func (t *trainer) build() error {
 	c := t.cfg
 	t.policy = t.o.Base.Denoiser.Clone()
-	s := c.LatentSide()
-	mk := func(store *nn.Store, train bool) (*nn.Program, denoiseInputs, error) {
+	mk := func(store *nn.Store, train bool) (*nn.Program, *models.DenoiseBatch, error) {
 		b := nn.NewBuilder(store, nil)
-		var in denoiseInputs
-		var oh, x, te, tg *G.Node
-		n := t.rows
-		oh, in.onehot = b.InputData("onehot", n*c.MaxLen, c.Text.Vocab)
-		x, in.x = b.InputData("x_t", n, c.UNet.InChannels, s, s)
-		te, in.temb = b.InputData("t_emb", n, c.UNet.Channels[0])
-		tg, in.target = b.InputData("target", n, c.UNet.OutChannels, s, s)
+		in := c.NewDenoiseBatch(b, t.rows, true)
 		var loss *G.Node
 		if err := nn.Build(func() {
-			pred := c.DenoiserGraph(b, oh, x, te, n)
+			pred := in.Prediction(b)
 			if train {
-				t.obj = BuildObjective(b, pred, tg, t.o.Loss)
+				t.obj = BuildObjective(b, pred, in.TargetNode(), t.o.Loss)
 				loss = t.obj.Loss
 			} else {
 				G.Read(pred, &t.refOut)
@@ -522,7 +512,7 @@ func (t *trainer) build() error {
 
 // step is one RPO step on a pair drawn uniformly.
 func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
-	o, c := t.o, t.cfg
+	o := t.o
 	i, j := DrawPair(rng, len(o.Refs), len(t.negs))
 	p := reward.PreferenceProbability(t.rRef[i][t.negPrompt[j]], t.rGen[j])
 	y := Label(rng, p, o.LabelMode)
@@ -552,25 +542,19 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 	for k, v := range ts {
 		tf[k] = float64(v)
 	}
-	temb := nn.TimestepEmbedding(tf, c.UNet.Channels[0])
-	for _, in := range []denoiseInputs{t.refIn, t.polIn} {
-		text.OneHot(ids, c.Text.Vocab, in.onehot.Data().([]float32))
-		xs, tg := in.x.Data().([]float32), in.target.Data().([]float32)
+	for _, in := range []*models.DenoiseBatch{t.refIn, t.polIn} {
+		in.SetTokens(ids)
 		for k := 0; k < t.rows; k++ {
-			sch.AddNoise(xs[k*per:(k+1)*per], x0[k], eps[k], ts[k])
-			if err := sch.Target(c.Prediction, tg[k*per:(k+1)*per], x0[k], eps[k], ts[k]); err != nil {
+			if err := in.Noise(sch, k, x0[k], eps[k], ts[k]); err != nil {
 				return StepEvent{}, err
 			}
 		}
-		te := in.temb.Data().([]float32)
-		for q, v := range temb {
-			te[q] = float32(v)
-		}
+		in.SetTimesteps(tf)
 	}
 	if _, err := t.refProg.Run(); err != nil {
 		return StepEvent{}, err
 	}
-	refPred, tg := t.refOut.Data().([]float32), t.refIn.target.Data().([]float32)
+	refPred, tg := t.refOut.Data().([]float32), t.refIn.Target.Data().([]float32)
 	var lref [2]float64
 	for k := 0; k < 2; k++ {
 		for q := k * per; q < (k+1)*per; q++ {
