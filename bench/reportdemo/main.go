@@ -10,8 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/eval"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/world"
@@ -31,7 +31,7 @@ func run(out string) error {
 	if err := world.Export(data, 0); err != nil {
 		return err
 	}
-	b, err := bench.Load(data)
+	b, err := dreambench.Load(data)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 func TestEmbeddedModelsLoadAndRun(t *testing.T) {
 	for _, name := range []string{embedded.AlignMini, embedded.ClipMini, embedded.DinoMini} {
 		if _, err := embedded.Model(name); err != nil {
-			t.Fatalf("%s: %v (every model is embedded since session 3)", name, err)
+			t.Fatalf("%s: %v (every model is embedded)", name, err)
 		}
 		e, _, err := openEncoder("", name)
 		if err != nil {

@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/eval"
 	"github.com/rpo-dev/rpo/internal/models"
@@ -274,7 +274,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	switch o.Bench {
 	case "minidreambench":
 		data = filepath.Join(o.OutDir, "minidreambench")
-		if _, err := os.Stat(filepath.Join(data, bench.PromptsFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(data, dreambench.PromptsFile)); err != nil {
 			if err := world.Export(data, o.Variant); err != nil {
 				return err
 			}
@@ -288,7 +288,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	default:
 		return fmt.Errorf("--bench %q is not minidreambench or dreambench", o.Bench)
 	}
-	b, err := bench.Load(data)
+	b, err := dreambench.Load(data)
 	if err != nil {
 		return err
 	}

@@ -237,7 +237,7 @@ func NewPretrainT2ICmd(run func(context.Context, *PretrainT2IOptions) error) *co
 	f.String("out", "runs/pretrain-t2i", "run directory (checkpoint/, samples/, metrics.jsonl, model/)")
 	f.String("autoencoder", "internal/embedded/autoencoder", "model directory of the trained autoencoder (rpo pretrain ae; default: the committed one, from the repository root)")
 	f.Bool("resume", false, "continue the run in --out from its checkpoint")
-	f.String("init", "", "start from the denoiser weights of this text-to-image model directory (a run of another session)")
+	f.String("init", "", "start from the denoiser weights of this text-to-image model directory (to continue training an earlier run's model)")
 	f.Int("steps", 20000, "step budget")
 	f.Int("batch", 32, "images per step")
 	f.Float64("lr", 3e-4, "AdamW learning rate")

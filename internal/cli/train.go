@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/models"
@@ -127,7 +127,7 @@ func subjectClass(subject string) (string, error) {
 	if world.ClassByName(subject) != nil {
 		return subject, nil
 	}
-	p, err := bench.ParsePrompts(strings.NewReader(prompts.DreamBench), "prompts_and_classes.txt")
+	p, err := dreambench.ParsePrompts(strings.NewReader(prompts.DreamBench), "prompts_and_classes.txt")
 	if err != nil {
 		return "", err
 	}
@@ -152,7 +152,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if err != nil {
 		return err
 	}
-	live := bench.IsLive(class)
+	live := dreambench.IsLive(class)
 	switch o.Kind {
 	case "auto":
 	case "live":

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 )
 
 func TestWorldPreview(t *testing.T) {
@@ -47,7 +47,7 @@ func TestWorldExport(t *testing.T) {
 	if _, err := execute(t, NewRootCmd(), "world", "export", "--out", dir, "--variant", "3"); err != nil {
 		t.Fatal(err)
 	}
-	b, err := bench.Load(dir)
+	b, err := dreambench.Load(dir)
 	if err != nil || len(b.Subjects) != 30 {
 		t.Fatalf("%v", err)
 	}

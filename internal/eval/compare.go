@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 )
 
 // Row is one method's evaluation in a comparison table.
@@ -34,7 +34,7 @@ func LoadRows(dirs []string) ([]Row, error) {
 // over the subjects both rows evaluated, summarised (mean, 95% interval).
 // Subjects are the unit: each difference is of two per-subject means
 // (over prompts), so the interval is that of a paired t-test.
-func Paired(row, base Report, metric string) bench.Summary {
+func Paired(row, base Report, metric string) dreambench.Summary {
 	of := map[string]float64{}
 	for _, s := range base.Subjects {
 		of[s.Subject] = s.Summary[metric].Mean
@@ -45,7 +45,7 @@ func Paired(row, base Report, metric string) bench.Summary {
 			d = append(d, s.Summary[metric].Mean-b)
 		}
 	}
-	return bench.Summarize(d)
+	return dreambench.Summarize(d)
 }
 
 // CompareMarkdown is the paper's table: one row per method (mean ± 95%

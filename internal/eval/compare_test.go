@@ -5,21 +5,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 )
 
 func report(method string, subjects map[string]float64) Report {
-	r := Report{Meta: Meta{Method: method}, Summary: map[string]bench.Summary{}}
+	r := Report{Meta: Meta{Method: method}, Summary: map[string]dreambench.Summary{}}
 	var v []float64
 	for _, name := range []string{"a", "b", "c"} {
 		x, ok := subjects[name]
 		if !ok {
 			continue
 		}
-		r.Subjects = append(r.Subjects, SubjectResult{Subject: name, Summary: map[string]bench.Summary{"clip_t": {Mean: x}}})
+		r.Subjects = append(r.Subjects, SubjectResult{Subject: name, Summary: map[string]dreambench.Summary{"clip_t": {Mean: x}}})
 		v = append(v, x)
 	}
-	r.Summary["clip_t"] = bench.Summarize(v)
+	r.Summary["clip_t"] = dreambench.Summarize(v)
 	return r
 }
 

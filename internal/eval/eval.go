@@ -17,9 +17,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/reward"
@@ -61,7 +61,7 @@ func (m Method) beta() float64 {
 
 // Options configure an evaluation.
 type Options struct {
-	Bench           *bench.Bench
+	Bench           *dreambench.Bench
 	BenchName       string // "minidreambench v0", "dreambench"
 	Out             string
 	Runs            string   // per-subject training runs (empty: Out/runs); evaluations that differ only in Method.Rule share it
@@ -92,13 +92,13 @@ type PromptResult struct {
 
 // SubjectResult is one subject's results, written to subjects/<name>.json.
 type SubjectResult struct {
-	Subject string                   `json:"subject"`
-	Class   string                   `json:"class"`
-	Method  string                   `json:"method"`
-	Prompts []PromptResult           `json:"prompts"`
-	Summary map[string]bench.Summary `json:"summary"` // over prompts
-	Grid    string                   `json:"grid"`    // relative to the output directory
-	Seconds map[string]float64       `json:"seconds"` // train (train_negatives_and_rewards, train_steps, train_validations), generate, score
+	Subject string                        `json:"subject"`
+	Class   string                        `json:"class"`
+	Method  string                        `json:"method"`
+	Prompts []PromptResult                `json:"prompts"`
+	Summary map[string]dreambench.Summary `json:"summary"` // over prompts
+	Grid    string                        `json:"grid"`    // relative to the output directory
+	Seconds map[string]float64            `json:"seconds"` // train (train_negatives_and_rewards, train_steps, train_validations), generate, score
 }
 
 // Run evaluates the selected subjects, skipping those already finished.
@@ -145,8 +145,8 @@ func Run(ctx context.Context, o Options, m Models, progress func(subject string,
 
 // Select picks the subjects named (all when names is empty) and then shard
 // i of n (subjects i, i+n, i+2n, ... in benchmark order).
-func Select(all []bench.Subject, names []string, shard, shards int) ([]bench.Subject, error) {
-	var picked []bench.Subject
+func Select(all []dreambench.Subject, names []string, shard, shards int) ([]dreambench.Subject, error) {
+	var picked []dreambench.Subject
 	if len(names) == 0 {
 		picked = all
 	} else {
@@ -168,7 +168,7 @@ func Select(all []bench.Subject, names []string, shard, shards int) ([]bench.Sub
 	if shard < 0 || shard >= shards {
 		return nil, fmt.Errorf("eval: shard %d/%d: the shard index must be in [0, %d)", shard, shards, shards)
 	}
-	var out []bench.Subject
+	var out []dreambench.Subject
 	for i, s := range picked {
 		if i%shards == shard {
 			out = append(out, s)
@@ -177,7 +177,7 @@ func Select(all []bench.Subject, names []string, shard, shards int) ([]bench.Sub
 	return out, nil
 }
 
-func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) (*SubjectResult, error) {
+func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subject) (*SubjectResult, error) {
 	r := &SubjectResult{Subject: s.Name, Class: s.Class, Method: o.Method.Name, Seconds: map[string]float64{}}
 	refs := make([]*image.RGBA, len(s.Images))
 	for i, p := range s.Images {
@@ -226,7 +226,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s bench.Subject) 
 	var seeds []uint64
 	for pi, t := range templates {
 		for k := 0; k < o.ImagesPerPrompt; k++ {
-			prompts = append(prompts, bench.Format(t, o.Token, s.Class))
+			prompts = append(prompts, dreambench.Format(t, o.Token, s.Class))
 			seeds = append(seeds, o.Seed+uint64(1000*pi+k))
 		}
 	}
@@ -355,7 +355,7 @@ func score(r *SubjectResult, m Models, refs, imgs []*image.RGBA, templates []str
 	clean := make([]string, len(templates))
 	imgPrompts := make([]string, 0, len(imgs))
 	for i, t := range templates {
-		p := bench.Format(t, o.Token, r.Class)
+		p := dreambench.Format(t, o.Token, r.Class)
 		clean[i] = scorer.Clean(p) // token removed, class kept
 		for k := 0; k < n; k++ {
 			imgPrompts = append(imgPrompts, p)
@@ -377,9 +377,9 @@ func score(r *SubjectResult, m Models, refs, imgs []*image.RGBA, templates []str
 			rw += scores[k].Reward(o.LambdaVal) / float64(n)
 		}
 		pr := PromptResult{
-			Prompt: bench.Format(templates[pi], o.Token, r.Class), Clean: clean[pi],
-			DINO: bench.MeanPairCosine(dRef, dGen[lo:hi]), CLIPI: bench.MeanPairCosine(cRef, cGen[lo:hi]),
-			CLIPT: bench.MeanTextCosine(cTxt[pi], cGen[lo:hi]), Reward: rw,
+			Prompt: dreambench.Format(templates[pi], o.Token, r.Class), Clean: clean[pi],
+			DINO: dreambench.MeanPairCosine(dRef, dGen[lo:hi]), CLIPI: dreambench.MeanPairCosine(cRef, cGen[lo:hi]),
+			CLIPT: dreambench.MeanTextCosine(cTxt[pi], cGen[lo:hi]), Reward: rw,
 		}
 		r.Prompts = append(r.Prompts, pr)
 		cols["dino"] = append(cols["dino"], pr.DINO)
@@ -387,9 +387,9 @@ func score(r *SubjectResult, m Models, refs, imgs []*image.RGBA, templates []str
 		cols["clip_t"] = append(cols["clip_t"], pr.CLIPT)
 		cols["reward"] = append(cols["reward"], pr.Reward)
 	}
-	r.Summary = map[string]bench.Summary{}
+	r.Summary = map[string]dreambench.Summary{}
 	for k, v := range cols {
-		r.Summary[k] = bench.Summarize(v)
+		r.Summary[k] = dreambench.Summarize(v)
 	}
 	return nil
 }

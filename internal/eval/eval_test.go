@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/rpo"
 	"github.com/rpo-dev/rpo/internal/world"
@@ -36,7 +36,7 @@ func tinyModels(t *testing.T) Models {
 	return Models{Base: base, BaseID: "tiny", Align: enc("align", true, 1), Clip: enc("clip", true, 2), Dino: enc("dino", false, 3)}
 }
 
-func tinyOptions(t *testing.T, b *bench.Bench, out string, method Method) Options {
+func tinyOptions(t *testing.T, b *dreambench.Bench, out string, method Method) Options {
 	rules, _ := rpo.ParseRules("best@0.5,last", 0.5)
 	return Options{Bench: b, BenchName: "minidreambench v0", Out: out, Subjects: []string{"dog", "can", "cat2"}, Method: method, Token: "sks",
 		ImagesPerPrompt: 1, Sampler: diffusion.Sampler{Steps: 2, Guidance: 7.5}, LambdaVal: 0.5, Seed: 10,
@@ -52,7 +52,7 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	if err := world.Export(data, 0); err != nil {
 		t.Fatal(err)
 	}
-	b, err := bench.Load(data)
+	b, err := dreambench.Load(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 )
 
 // Meta describes an evaluation for its reports: which models, how prompts
@@ -31,10 +31,10 @@ type Meta struct {
 
 // Report is results.json.
 type Report struct {
-	Meta     Meta                     `json:"meta"`
-	Summary  map[string]bench.Summary `json:"summary"` // over subjects (each a mean over its prompts)
-	Subjects []SubjectResult          `json:"subjects"`
-	Seconds  map[string]float64       `json:"seconds"` // each phase summed over the subjects (the time of the processes that evaluated them)
+	Meta     Meta                          `json:"meta"`
+	Summary  map[string]dreambench.Summary `json:"summary"` // over subjects (each a mean over its prompts)
+	Subjects []SubjectResult               `json:"subjects"`
+	Seconds  map[string]float64            `json:"seconds"` // each phase summed over the subjects (the time of the processes that evaluated them)
 }
 
 // Metrics in report order, with their column names.
@@ -89,7 +89,7 @@ func readJSON(path string, v any) error {
 // results.md and report.html into out. A subject found twice is taken once.
 func Merge(dirs []string, out string, meta Meta) (*Report, error) {
 	seen := map[string]bool{}
-	rep := &Report{Meta: meta, Summary: map[string]bench.Summary{}}
+	rep := &Report{Meta: meta, Summary: map[string]dreambench.Summary{}}
 	for _, d := range dirs {
 		files, _ := filepath.Glob(filepath.Join(d, "subjects", "*.json"))
 		sort.Strings(files)
@@ -121,7 +121,7 @@ func Merge(dirs []string, out string, meta Meta) (*Report, error) {
 		for _, s := range rep.Subjects {
 			v = append(v, s.Summary[m.Key].Mean)
 		}
-		rep.Summary[m.Key] = bench.Summarize(v)
+		rep.Summary[m.Key] = dreambench.Summarize(v)
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
@@ -250,7 +250,7 @@ func HTML(r *Report) (string, error) {
 	data := struct {
 		R       *Report
 		Metrics []struct{ Key, Name string }
-		Summary []bench.Summary
+		Summary []dreambench.Summary
 		Rows    []row
 	}{R: r}
 	for _, m := range Metrics {

@@ -9,8 +9,8 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/reward"
@@ -30,15 +30,15 @@ type T2ICheckOptions struct {
 // zero-shot class accuracy of both (the prompt ensemble of zeroShot, and the
 // single prompt "a <class>").
 type T2ICheck struct {
-	Captions       int           `json:"captions"`
-	Seed           uint64        `json:"seed"`
-	Steps          int           `json:"steps"`
-	Guidance       float64       `json:"guidance"`
-	CLIPTGenerated bench.Summary `json:"clip_t_generated"`
-	CLIPTReal      bench.Summary `json:"clip_t_real"`
-	CLIPTRatio     float64       `json:"clip_t_ratio"` // generated / real, of the means
-	ClassGenerated float64       `json:"class_acc_generated"`
-	ClassReal      float64       `json:"class_acc_real"`
+	Captions       int                `json:"captions"`
+	Seed           uint64             `json:"seed"`
+	Steps          int                `json:"steps"`
+	Guidance       float64            `json:"guidance"`
+	CLIPTGenerated dreambench.Summary `json:"clip_t_generated"`
+	CLIPTReal      dreambench.Summary `json:"clip_t_real"`
+	CLIPTRatio     float64            `json:"clip_t_ratio"` // generated / real, of the means
+	ClassGenerated float64            `json:"class_acc_generated"`
+	ClassReal      float64            `json:"class_acc_real"`
 	// ClassGeneratedPlain and ClassRealPlain: class accuracy with the single
 	// prompt "a <class>" instead of the ensemble.
 	ClassGeneratedPlain float64 `json:"class_acc_generated_one_prompt"`
@@ -198,7 +198,7 @@ func MeasureCaptions(clip *models.Encoder, scenes []*world.Scene, caps []string,
 		r.ByClass[k] = a.mean()
 	}
 	r.Unreshaped = r.Unreshaped.mean()
-	r.CLIPTReal, r.CLIPTGenerated = bench.Summarize(ctR), bench.Summarize(ctG)
+	r.CLIPTReal, r.CLIPTGenerated = dreambench.Summarize(ctR), dreambench.Summarize(ctG)
 	if r.CLIPTReal.Mean != 0 {
 		r.CLIPTRatio = r.CLIPTGenerated.Mean / r.CLIPTReal.Mean
 	}

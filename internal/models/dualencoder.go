@@ -113,7 +113,7 @@ func AlignMini(tk *text.Tokenizer) EncoderConfig {
 }
 
 // ClipMini: a narrower image tower, a narrower text tower and a smaller
-// shared space than align-mini. (Session 2 tried a deeper image tower, four
+// shared space than align-mini. (A deeper image tower was tried first, four
 // levels down to 4×4, and a 3-layer text tower: after 1000 steps it was at
 // chance on class and its text tower ignored class and colour words.)
 func ClipMini(tk *text.Tokenizer) EncoderConfig {

@@ -3,8 +3,8 @@ package rpo
 import (
 	"time"
 
-	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/prompts"
 )
 
@@ -35,7 +35,7 @@ func TrainingPrompts(class, token string, live bool) []string {
 	}
 	ps := make([]string, len(tpl))
 	for i, t := range tpl {
-		ps[i] = bench.Format(t, token, class)
+		ps[i] = dreambench.Format(t, token, class)
 	}
 	return ps
 }

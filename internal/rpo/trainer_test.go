@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rpo-dev/rpo/internal/bench"
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/nn"
 	"github.com/rpo-dev/rpo/internal/world"
@@ -39,7 +39,7 @@ func tinyRun(t *testing.T, out string, steps int) Options {
 	}
 	var ps []string
 	for _, tpl := range prompts.TrainLive()[:2] {
-		ps = append(ps, bench.Format(tpl, "sks", "dog"))
+		ps = append(ps, dreambench.Format(tpl, "sks", "dog"))
 	}
 	rules, _ := ParseRules("best@0.5,last", 0.5)
 	return Options{

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rpo-dev/rpo/internal/bench"
+	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/prompts"
 )
@@ -54,7 +54,7 @@ func TestSameSeedSameBytes(t *testing.T) {
 type template struct{ text, kind string }
 
 func allTemplates(t *testing.T) []template {
-	p, err := bench.ParsePrompts(strings.NewReader(prompts.DreamBench), "prompts_and_classes.txt")
+	p, err := dreambench.ParsePrompts(strings.NewReader(prompts.DreamBench), "prompts_and_classes.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestEveryPromptRenders(t *testing.T) {
 			if c.Live != (tp.kind == "live") {
 				continue
 			}
-			text := bench.Format(tp.text, "sks", c.Name)
+			text := dreambench.Format(tp.text, "sks", c.Name)
 			p, err := ParsePrompt(text, "sks")
 			if err != nil {
 				t.Fatalf("%q: %v", text, err)
@@ -202,7 +202,7 @@ func TestReservedRegion(t *testing.T) {
 // TestMiniDreamBenchIsDreamBench: the same 30 names, classes and reference
 // counts as DreamBench.
 func TestMiniDreamBenchIsDreamBench(t *testing.T) {
-	p, err := bench.ParsePrompts(strings.NewReader(prompts.DreamBench), "prompts")
+	p, err := dreambench.ParsePrompts(strings.NewReader(prompts.DreamBench), "prompts")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestMiniDreamBenchIsDreamBench(t *testing.T) {
 	if len(subs) != len(p.Classes) || len(subs) != 30 {
 		t.Fatalf("%d subjects, DreamBench has %d", len(subs), len(p.Classes))
 	}
-	real, _ := bench.Load("../../../shared/dreambench/dataset")
+	real, _ := dreambench.Load("../../../shared/dreambench/dataset")
 	for i, s := range subs {
 		if s.Name != p.Classes[i].Subject || s.Class.Name != p.Classes[i].Class {
 			t.Errorf("subject %d: %s/%s, DreamBench %s/%s", i, s.Name, s.Class.Name, p.Classes[i].Subject, p.Classes[i].Class)
@@ -228,7 +228,7 @@ func TestExportLoadRoundTrip(t *testing.T) {
 	if err := Export(dir, 2); err != nil {
 		t.Fatal(err)
 	}
-	b, err := bench.Load(dir)
+	b, err := dreambench.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

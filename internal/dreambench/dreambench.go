@@ -1,7 +1,7 @@
-// Package bench reads DreamBench-layout benchmarks (the real DreamBench
+// Package dreambench reads DreamBench-layout benchmarks (the real DreamBench
 // photos or an exported MiniDreamBench): <dir>/<subject>/*.{jpg,png} plus
 // prompts_and_classes.txt.
-package bench
+package dreambench
 
 import (
 	"bufio"
@@ -70,7 +70,7 @@ func ParsePrompts(r io.Reader, name string) (*Prompts, error) {
 	sc := bufio.NewScanner(r)
 	n := 0
 	errf := func(format string, a ...any) error {
-		return fmt.Errorf("bench: %s:%d: %s", name, n, fmt.Sprintf(format, a...))
+		return fmt.Errorf("dreambench: %s:%d: %s", name, n, fmt.Sprintf(format, a...))
 	}
 	section := "" // "classes", "object", "live"
 	var list *[]string
@@ -127,15 +127,15 @@ func ParsePrompts(r io.Reader, name string) (*Prompts, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("bench: %s: %w", name, err)
+		return nil, fmt.Errorf("dreambench: %s: %w", name, err)
 	}
 	switch {
 	case len(p.Classes) == 0:
-		return nil, fmt.Errorf("bench: %s: no subject classes (a \"Classes\" section with subject_name,class rows)", name)
+		return nil, fmt.Errorf("dreambench: %s: no subject classes (a \"Classes\" section with subject_name,class rows)", name)
 	case len(p.Object) == 0:
-		return nil, fmt.Errorf("bench: %s: no object prompts", name)
+		return nil, fmt.Errorf("dreambench: %s: no object prompts", name)
 	case len(p.Live) == 0:
-		return nil, fmt.Errorf("bench: %s: no live subject prompts", name)
+		return nil, fmt.Errorf("dreambench: %s: no live subject prompts", name)
 	}
 	return p, nil
 }
@@ -153,7 +153,7 @@ func Load(dir string) (*Bench, error) {
 	pf := filepath.Join(dir, PromptsFile)
 	f, err := os.Open(pf)
 	if err != nil {
-		return nil, fmt.Errorf("bench: %s is not a DreamBench-layout directory: %w", dir, err)
+		return nil, fmt.Errorf("dreambench: %s is not a DreamBench-layout directory: %w", dir, err)
 	}
 	defer f.Close()
 	p, err := ParsePrompts(f, pf)
@@ -165,7 +165,7 @@ func Load(dir string) (*Bench, error) {
 		sd := filepath.Join(dir, sc.Subject)
 		entries, err := os.ReadDir(sd)
 		if err != nil {
-			return nil, fmt.Errorf("bench: subject %q of %s: %w", sc.Subject, pf, err)
+			return nil, fmt.Errorf("dreambench: subject %q of %s: %w", sc.Subject, pf, err)
 		}
 		s := Subject{Name: sc.Subject, Class: sc.Class}
 		for _, e := range entries {
@@ -177,7 +177,7 @@ func Load(dir string) (*Bench, error) {
 			}
 		}
 		if len(s.Images) == 0 {
-			return nil, fmt.Errorf("bench: subject folder %s has no .jpg, .jpeg or .png image", sd)
+			return nil, fmt.Errorf("dreambench: subject folder %s has no .jpg, .jpeg or .png image", sd)
 		}
 		sort.Strings(s.Images)
 		b.Subjects = append(b.Subjects, s)
