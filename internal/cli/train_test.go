@@ -102,3 +102,40 @@ func TestTrainBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainResumeByDirectory: `rpo train --out DIR --resume` needs nothing
+// else (the options come from the run's run.yaml, from any working
+// directory), other options are refused by name, and a run directory in use
+// by another run is refused.
+func TestTrainResumeByDirectory(t *testing.T) {
+	model, rm := tinyModel16(t), tinyRewardModel(t)
+	refs := refsDir(t, "dog2", 2)
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "--subject", "dog2", "--refs", refs, "--model", model, "--reward-model", rm, "--out", out,
+		"--steps", "2", "--val-every", "2", "--val-per-prompt", "1", "--val-steps", "2", "--negatives-per-prompt", "1", "--negative-steps", "2"}
+	if got, err := execute(t, NewRootCmd(), args...); err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	if _, err := execute(t, NewRootCmd(), "train", "--out", out, "--resume", "--lr", "1"); err == nil || !strings.Contains(err.Error(), "--lr: ") {
+		t.Errorf("resume under another --lr: %v", err)
+	}
+	lock, err := ckpt.LockDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := execute(t, NewRootCmd(), "train", "--out", out, "--resume", "--steps", "4"); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("a second run into a locked directory: %v", err)
+	}
+	lock.Unlock()
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(t.TempDir()) // the run.yaml's paths are absolute
+	got, err := execute(t, NewRootCmd(), "train", "--out", out, "--resume", "--steps", "4")
+	if err != nil {
+		t.Fatalf("resume by directory: %v\n%s", err, got)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if n := strings.Count(string(b), `{"step":{`); n != 4 || !strings.Contains(got, "rpo train: 4 steps") {
+		t.Errorf("resumed to 4 steps: %d step records; output:\n%s", n, got)
+	}
+}
