@@ -17,7 +17,6 @@ import (
 	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/imageio"
-	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/rpo"
 	"github.com/rpo-dev/rpo/internal/world"
 	"github.com/rpo-dev/rpo/prompts"
@@ -186,15 +185,15 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if o.Steps < 1 || o.ValEvery < 1 || o.NegPerPrompt < 1 || o.ValPerPrompt < 1 {
 		return fmt.Errorf("--steps, --val-every, --negatives-per-prompt and --val-per-prompt must be at least 1")
 	}
-	refs, err := imageio.LoadDir(o.Refs, models.ImageSide)
-	if err != nil {
-		return err
-	}
 	base, baseFS, baseLabel, err := openT2I(o.Model)
 	if err != nil {
 		return err
 	}
 	defer base.Close()
+	refs, err := imageio.LoadDir(o.Refs, base.Config.Resolution) // the references at the base model's resolution, as rpo eval loads them
+	if err != nil {
+		return err
+	}
 	baseID, err := ckpt.ModelID(baseFS)
 	if err != nil {
 		return err

@@ -48,13 +48,13 @@ type Method struct {
 	Rule  string // which selection rule's weights are evaluated ("best@0.5", "last")
 	Steps int
 	LR    float64
-	Beta  float64 // β of L_pref (0 means 1, the paper's)
+	Beta  float64 // β of L_pref (0: rpo's default)
 }
 
-// beta is m.Beta with the paper's default.
+// beta is m.Beta, or the default of rpo.DefaultOptions.
 func (m Method) beta() float64 {
 	if m.Beta == 0 {
-		return 1
+		return rpo.DefaultOptions().Beta
 	}
 	return m.Beta
 }

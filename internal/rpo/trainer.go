@@ -153,6 +153,7 @@ type trainer struct {
 	opt              *nn.AdamW
 	negs             []Negative
 	negPrompt        []int          // prompt index of each negative
+	negImgs          []*image.RGBA  // the negatives, decoded
 	refLat, negLat   []float32      // latents, per image contiguous
 	classLat         []float32      // prior-preservation class images' latents
 	rows             int            // images per step: 2, or 3 with a class image
@@ -377,11 +378,11 @@ func (t *trainer) prepareNegatives() error {
 			}
 		}
 	}
-	imgs := make([]*image.RGBA, len(negs))
+	t.negImgs = make([]*image.RGBA, len(negs))
 	for i, n := range negs {
-		imgs[i] = n.Image
+		t.negImgs[i] = n.Image
 	}
-	if t.negLat, err = o.Base.EncodeImages(imgs); err != nil {
+	if t.negLat, err = o.Base.EncodeImages(t.negImgs); err != nil {
 		return err
 	}
 	t.refLat, err = o.Base.EncodeImages(o.Refs)
@@ -427,10 +428,9 @@ func (t *trainer) prepareRewards() error {
 	if err != nil {
 		return err
 	}
-	imgs := make([]*image.RGBA, len(t.negs))
 	negPrompts := make([]string, len(t.negs))
-	for i, n := range t.negs {
-		imgs[i], negPrompts[i] = n.Image, o.Prompts[t.negPrompt[i]]
+	for i := range t.negs {
+		negPrompts[i] = o.Prompts[t.negPrompt[i]]
 	}
 	refEmb := t.scorer.References()
 	t.rRef = make([][]float64, len(o.Refs))
@@ -440,7 +440,7 @@ func (t *trainer) prepareRewards() error {
 			t.rRef[i][p] = reward.Score(refEmb, txt[p], e).Reward(o.LambdaTrain)
 		}
 	}
-	scores, err := t.scorer.Score(imgs, negPrompts)
+	scores, err := t.scorer.Score(t.negImgs, negPrompts)
 	if err != nil {
 		return err
 	}
