@@ -142,6 +142,38 @@ func subjectClass(subject string) (string, error) {
 	return "", fmt.Errorf("--subject %q is neither a class (%s) nor a DreamBench subject name", subject, strings.Join(names, ", "))
 }
 
+// checkTrainOptions refuses out-of-range options before any work, with one
+// line per bad flag.
+func checkTrainOptions(o *TrainOptions) error {
+	var bad []string
+	check := func(ok bool, format string, a ...any) {
+		if !ok {
+			bad = append(bad, fmt.Sprintf(format, a...))
+		}
+	}
+	for _, v := range []struct {
+		flag string
+		n    int
+	}{{"--steps", o.Steps}, {"--val-every", o.ValEvery}, {"--val-per-prompt", o.ValPerPrompt}, {"--val-steps", o.ValSteps},
+		{"--negatives-per-prompt", o.NegPerPrompt}, {"--negative-steps", o.NegSteps}} {
+		check(v.n >= 1, "%s %d: must be at least 1", v.flag, v.n)
+	}
+	check(o.ValEvery <= o.Steps || o.Steps < 1, "--val-every %d: must not exceed --steps %d", o.ValEvery, o.Steps)
+	check(o.LR > 0, "--lr %g: must be positive", o.LR)
+	check(o.Beta > 0, "--beta %g: must be positive", o.Beta)
+	check(o.LambdaTrain >= 0 && o.LambdaTrain <= 1, "--lambda-train %g: must be in [0, 1]", o.LambdaTrain)
+	check(o.LambdaVal >= 0 && o.LambdaVal <= 1, "--lambda-val %g: must be in [0, 1]", o.LambdaVal)
+	check(o.Guidance >= 1, "--guidance %g: must be at least 1 (1: no guidance)", o.Guidance)
+	check(o.Patience >= 0, "--patience %d: must not be negative", o.Patience)
+	check(o.MinDelta >= 0, "--min-delta %g: must not be negative", o.MinDelta)
+	check(!o.Prior || o.ClassImages >= 1, "--class-images %d: prior preservation needs at least 1", o.ClassImages)
+	check(!o.Prior || o.PriorWeight > 0, "--prior-weight %g: must be positive", o.PriorWeight)
+	if len(bad) > 0 {
+		return fmt.Errorf("rpo train: bad options:\n  %s", strings.Join(bad, "\n  "))
+	}
+	return nil
+}
+
 // RunTrain runs `rpo train`.
 func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if o.Subject == "" || o.Refs == "" {
@@ -182,8 +214,8 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Steps < 1 || o.ValEvery < 1 || o.NegPerPrompt < 1 || o.ValPerPrompt < 1 {
-		return fmt.Errorf("--steps, --val-every, --negatives-per-prompt and --val-per-prompt must be at least 1")
+	if err := checkTrainOptions(o); err != nil {
+		return err
 	}
 	base, baseFS, baseLabel, err := openT2I(o.Model)
 	if err != nil {

@@ -94,11 +94,17 @@ func TestTrainBadInput(t *testing.T) {
 		{[]string{"--subject", "dragon", "--refs", empty}, `--subject "dragon" is neither a class`},
 		{[]string{"--subject", "dog", "--refs", empty, "--loss", "dpo"}, `--loss "dpo"`},
 		{[]string{"--subject", "dog", "--refs", empty, "--select", "first"}, `selection rule "first"`},
+		{[]string{"--subject", "dog", "--refs", empty, "--lambda-val", "2"}, "--lambda-val 2: must be in [0, 1]"},
+		{[]string{"--subject", "dog", "--refs", empty, "--lr", "-1", "--val-every", "500"}, "--val-every 500: must not exceed --steps 400\n  --lr -1: must be positive"},
 	} {
 		args := append([]string{"train", "--model", model, "--reward-model", rm, "--out", filepath.Join(t.TempDir(), "r")}, c.args...)
+		out := args[5]
 		_, err := execute(t, NewRootCmd(), args...)
 		if err == nil || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("%v: %v (want %q)", c.args, err, c.says)
+		}
+		if _, serr := os.Stat(out); serr == nil {
+			t.Errorf("%v: %s was created before the input was refused", c.args, out)
 		}
 	}
 }
