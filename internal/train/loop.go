@@ -123,6 +123,7 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 	out := Outcome{}
 	l.saved = -1
 	if l.Resume {
+		keep := -1 // metrics.jsonl records to keep: none without a checkpoint
 		st, err := ckpt.LoadTrainState(l.CheckpointDir, l.Stage, l.Options, l.MayChange, l.PCG, l.Stores, l.Opt)
 		switch {
 		case errors.Is(err, ckpt.ErrNoTrainState): // nothing to resume: a fresh start
@@ -130,6 +131,7 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 			return out, err
 		default:
 			l.step, l.saved, l.elapsed, out.Resumed = st.Step, st.Step, st.Elapsed, st.Elapsed
+			keep = st.Step
 			var ls loopState
 			if len(st.Extra) > 0 {
 				if err := json.Unmarshal(st.Extra, &ls); err != nil {
@@ -143,7 +145,7 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 				}
 			}
 		}
-		if err := TruncateMetrics(filepath.Join(l.Dir, "metrics.jsonl"), l.step); err != nil {
+		if err := TruncateMetrics(filepath.Join(l.Dir, "metrics.jsonl"), keep); err != nil {
 			return out, err
 		}
 	} else if l.HasCheckpoint() {

@@ -279,3 +279,26 @@ func TestTruncateMetrics(t *testing.T) {
 		t.Errorf("got\n%s", got)
 	}
 }
+
+// TestResumeBeforeFirstCheckpoint: a run that died after writing records
+// but before its first checkpoint starts over on --resume, and
+// metrics.jsonl holds each record once.
+func TestResumeBeforeFirstCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := newToy(dir, 3, false, 0, nil)
+	l.CheckpointEvery = time.Hour
+	l.Begin = func(int) error { return l.Write(map[string]any{"validation": map[string]int{"step": 0}}) }
+	l.Step = func(*rand.Rand) (float64, any, error) { return 0, nil, errors.New("crash") }
+	if _, err := l.Run(context.Background()); err == nil {
+		t.Fatal("no crash")
+	}
+	l2, _ := newToy(dir, 3, true, 0, nil)
+	l2.Begin = func(int) error { return l2.Write(map[string]any{"validation": map[string]int{"step": 0}}) }
+	if _, err := l2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if n := bytes.Count(b, []byte(`"validation"`)); n != 1 {
+		t.Errorf("%d step-0 validations in metrics.jsonl:\n%s", n, b)
+	}
+}
