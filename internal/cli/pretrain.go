@@ -255,7 +255,7 @@ func NewPretrainT2ICmd(run func(context.Context, *PretrainT2IOptions) error) *co
 
 // RunPretrainT2I runs `rpo pretrain t2i`.
 func RunPretrainT2I(ctx context.Context, o *PretrainT2IOptions) error {
-	o.Autoencoder, o.Init = absPath(o.Autoencoder), absPath(o.Init)
+	o.Init = absPath(o.Init) // (not --autoencoder: checkpoints record it as given, and a resume compares it)
 	lock, err := openPretrainRun(o.OutDir, o, o.Resume, o.Logger)
 	if err != nil {
 		return err
