@@ -1,6 +1,7 @@
 package rpo
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -124,6 +125,32 @@ type EarlyStopper struct {
 	best  float64
 	seen  bool
 	stale int
+}
+
+// earlyStopperJSON is an EarlyStopper in a checkpoint: its options and its
+// state, so that a resumed run stops where an uninterrupted one does.
+// (Checkpoints of earlier versions hold the options only.)
+type earlyStopperJSON struct {
+	Patience int
+	MinDelta float64
+	Best     float64 `json:"best,omitempty"`
+	Seen     bool    `json:"seen,omitempty"`
+	Stale    int     `json:"stale,omitempty"`
+}
+
+// MarshalJSON writes the stopper with its state.
+func (e EarlyStopper) MarshalJSON() ([]byte, error) {
+	return json.Marshal(earlyStopperJSON{e.Patience, e.MinDelta, e.best, e.seen, e.stale})
+}
+
+// UnmarshalJSON restores what MarshalJSON wrote.
+func (e *EarlyStopper) UnmarshalJSON(b []byte) error {
+	var j earlyStopperJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*e = EarlyStopper{Patience: j.Patience, MinDelta: j.MinDelta, best: j.Best, seen: j.Seen, stale: j.Stale}
+	return nil
 }
 
 // Update records a validation reward and reports whether to stop.

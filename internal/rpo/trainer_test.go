@@ -222,3 +222,46 @@ func TestResumeKeepsTiming(t *testing.T) {
 		t.Errorf("resumed timing %v, first sitting %v", res.Timing, first.Timing)
 	}
 }
+
+// TestResumeWithPatience: a run with early stopping, interrupted between two
+// validations and resumed, stops at the same step with the same weights and
+// validations as a run that was not interrupted (the stopper's state is part
+// of the checkpoint).
+func TestResumeWithPatience(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	run := func(dir string, interruptAt int, resume bool) (Result, []ValidationEvent) {
+		o := tinyRun(t, dir, 60)
+		o.ValEvery, o.Stopper, o.Resume = 2, EarlyStopper{Patience: 2, MinDelta: 1}, resume
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var vals []ValidationEvent
+		res, err := Train(ctx, o, func(e StepEvent) {
+			if e.Step == interruptAt {
+				cancel()
+			}
+		}, func(v ValidationEvent) { vals = append(vals, v) })
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+		return res, vals
+	}
+	straight, split := t.TempDir(), t.TempDir()
+	want, _ := run(straight, -1, false)
+	if !want.Stopped || want.Steps >= 60 {
+		t.Fatalf("the straight run did not stop early: %+v", want)
+	}
+	run(split, 3, false) // after the validations of steps 0 and 2: the stopper has one stale validation
+	got, _ := run(split, -1, true)
+	if !got.Stopped || got.Steps != want.Steps {
+		t.Fatalf("resumed: stopped %v at step %d; uninterrupted: at step %d", got.Stopped, got.Steps, want.Steps)
+	}
+	a, _ := ckpt.Read(filepath.Join(latestCheckpoint(t, straight), "policy.safetensors"))
+	b, _ := ckpt.Read(filepath.Join(latestCheckpoint(t, split), "policy.safetensors"))
+	for _, n := range a.Names() {
+		if string(a.Tensors[n].Data) != string(b.Tensors[n].Data) {
+			t.Fatalf("%s differs between the straight and the resumed run", n)
+		}
+	}
+}
