@@ -1,7 +1,9 @@
 package nn
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -94,5 +96,26 @@ func TestAdamWMinimisesQuadratic(t *testing.T) {
 	}
 	if last > first*1e-4 {
 		t.Fatalf("loss %g → %g", first, last)
+	}
+}
+
+// TestGlobalNormDeterministic: the norm of the same gradients has the same
+// bits every time (it sums in the order of the names, not of a map's
+// iteration, which Go randomises).
+func TestGlobalNormDeterministic(t *testing.T) {
+	grads := map[string]*tensor.Dense{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 64; i++ {
+		v := make([]float64, 257)
+		for k := range v {
+			v[k] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(12)-6))
+		}
+		grads[fmt.Sprintf("p%02d.weight", i)] = tensor.New(tensor.WithBacking(v), tensor.WithShape(len(v)))
+	}
+	first := GlobalNorm(grads)
+	for i := 0; i < 50; i++ {
+		if n := GlobalNorm(grads); math.Float64bits(n) != math.Float64bits(first) {
+			t.Fatalf("run %d: %.17g, first %.17g", i, n, first)
+		}
 	}
 }
