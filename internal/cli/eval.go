@@ -169,7 +169,7 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 	case "base":
 		return m, nil
 	case "rpo":
-		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1, Pref: 1}, fmt.Sprintf("best@%g", o.LambdaVal)
+		m.Train, m.Loss, m.Rule = true, rpo.DefaultOptions().Loss, rpo.Rule{Lambda: o.LambdaVal}.Name()
 		return m, nil
 	case "dreambooth":
 		m.Train, m.Loss, m.Rule = true, rpo.LossWeights{Sim: 1}, "last"

@@ -19,8 +19,12 @@ func (r Rule) Name() string {
 	if r.Last {
 		return "last"
 	}
-	return "best@" + strconv.FormatFloat(r.Lambda, 'f', -1, 64)
+	return "best@" + LambdaKey(r.Lambda)
 }
+
+// LambdaKey is how a λ is written wherever it names something: in a rule
+// ("best@0.5") and in a validation's rewards ({"0.5": …}).
+func LambdaKey(l float64) string { return strconv.FormatFloat(l, 'f', -1, 64) }
 
 // ParseRules reads "best@0.3,best@0.5,last" (a bare "best" uses
 // defaultLambda). Rules that differ only in which checkpoint they keep

@@ -643,7 +643,7 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 		ev.AlignT[t.scorer.Clean(p)] = st / float64(o.ValPerPrompt)
 	}
 	for l, v := range means {
-		ev.Reward[fmt.Sprint(l)] = v
+		ev.Reward[LambdaKey(l)] = v
 	}
 	var keep []Rule
 	if step == 0 && !o.KeepBase {
