@@ -36,6 +36,9 @@ func exitCode(err error) int {
 		return 0
 	}
 	msg := err.Error()
+	if errors.Is(err, context.Canceled) {
+		msg = "interrupted" // the command has said what it kept
+	}
 	if !strings.HasPrefix(msg, "rpo:") {
 		msg = "rpo: " + msg
 	}
