@@ -6,18 +6,21 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rpo-dev/rpo/internal/config"
+	"github.com/rpo-dev/rpo/internal/imageio"
 )
 
 // Global are the options every command takes.
 type Global struct {
 	LogLevel  string       `mapstructure:"log_level" yaml:"log_level"`
 	LogFormat string       `mapstructure:"log_format" yaml:"log_format"`
+	MaxPixels int          `mapstructure:"max_image_pixels" yaml:"-"`
 	Out       io.Writer    `mapstructure:"-" yaml:"-"` // standard output of the command
 	Err       io.Writer    `mapstructure:"-" yaml:"-"` // standard error (logs, progress)
 	Logger    *slog.Logger `mapstructure:"-" yaml:"-"`
@@ -40,6 +43,7 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 	root.PersistentFlags().String(config.FileFlag, "", "YAML file of options (keys are flag names with _ for -); env RPO_CONFIG")
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
+	root.PersistentFlags().Int("max-image-pixels", imageio.DefaultMaxPixels, "largest width×height of an input image (larger ones are refused before they are decoded)")
 
 	evalCmd := NewEvalCmd(RunEval)
 	evalCmd.AddCommand(NewEvalT2ICmd(RunEvalT2I), NewEvalEncodersCmd(RunEvalEncoders))
@@ -83,6 +87,10 @@ func resolve(cmd *cobra.Command, opts any, g *Global) error {
 		return err
 	}
 	g.Out, g.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if g.MaxPixels < 1 {
+		return fmt.Errorf("--max-image-pixels %d: must be at least 1", g.MaxPixels)
+	}
+	imageio.MaxPixels = g.MaxPixels
 	logger, err := NewLogger(g.Err, g.LogLevel, g.LogFormat)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"image"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/config"
+	"github.com/rpo-dev/rpo/internal/imageio"
 )
 
 // lockRunDir takes the lock of a run directory (created if needed) for
@@ -50,6 +52,22 @@ func holdsRun(dir string) bool {
 		}
 	}
 	return false
+}
+
+// loadRefs loads a subject's reference images, telling the user about
+// files it skips and about a subject with fewer images than DreamBench's.
+func loadRefs(dir string, side int, logger *slog.Logger) ([]*image.RGBA, error) {
+	refs, skipped, err := imageio.LoadDir(dir, side)
+	for _, s := range skipped {
+		logger.Warn("--refs: skipped", "file", s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(refs) < 3 {
+		logger.Warn("--refs: few reference images; DreamBench subjects have 4 to 6", "dir", dir, "images", len(refs))
+	}
+	return refs, nil
 }
 
 // absPath makes a path flag absolute, so that run.yaml still names the same

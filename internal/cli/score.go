@@ -84,7 +84,7 @@ func RunScore(_ context.Context, o *ScoreOptions) error {
 	if enc.Config.Text == nil {
 		return fmt.Errorf("--model %s is %s, an image-only encoder; the reward needs a dual encoder (align-mini)", label, enc.Config.Name)
 	}
-	refs, err := imageio.LoadDir(o.Refs, models.ImageSide)
+	refs, err := loadRefs(o.Refs, models.ImageSide, o.Logger)
 	if err != nil {
 		return err
 	}

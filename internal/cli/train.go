@@ -16,7 +16,6 @@ import (
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/embedded"
-	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/rpo"
 	"github.com/rpo-dev/rpo/internal/world"
 	"github.com/rpo-dev/rpo/prompts"
@@ -222,7 +221,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		return err
 	}
 	defer base.Close()
-	refs, err := imageio.LoadDir(o.Refs, base.Config.Resolution) // the references at the base model's resolution, as rpo eval loads them
+	refs, err := loadRefs(o.Refs, base.Config.Resolution, o.Logger) // at the base model's resolution, as rpo eval loads them
 	if err != nil {
 		return err
 	}

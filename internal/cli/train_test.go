@@ -88,7 +88,7 @@ func TestTrainBadInput(t *testing.T) {
 		args []string
 		says string
 	}{
-		{[]string{"--subject", "dog", "--refs", empty}, "has no .png, .jpg or .jpeg image"},
+		{[]string{"--subject", "dog", "--refs", empty}, "has no .png, .jpg, .jpeg or .gif image"},
 		{[]string{"--subject", "dog", "--refs", corrupt}, "01.jpg is not a readable PNG, JPEG or GIF image"},
 		{[]string{"--subject", "dog", "--refs", tiny}, "small.png is 8×8"},
 		{[]string{"--subject", "dragon", "--refs", empty}, `--subject "dragon" is neither a class`},

@@ -9,31 +9,38 @@ import (
 	"strings"
 )
 
-// LoadDir loads every .png, .jpg or .jpeg of a directory, sorted by name,
-// each as Load does at side×side.
-func LoadDir(dir string, side int) ([]*image.RGBA, error) {
+// LoadDir loads every .png, .jpg, .jpeg or .gif of a directory, sorted by
+// name, each as Load does at side×side. skipped names the other files with
+// why (a .webp, say, which Go cannot decode), so that a caller can tell the
+// user; hidden files and directories are passed over in silence.
+func LoadDir(dir string, side int) (imgs []*image.RGBA, skipped []string, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("--refs: %w", err)
+		return nil, nil, fmt.Errorf("--refs: %w", err)
 	}
 	var names []string
 	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".png", ".jpg", ".jpeg":
-			if !e.IsDir() {
-				names = append(names, e.Name())
-			}
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		switch ext := strings.ToLower(filepath.Ext(e.Name())); ext {
+		case ".png", ".jpg", ".jpeg", ".gif":
+			names = append(names, e.Name())
+		case ".webp", ".heic", ".heif", ".avif", ".tif", ".tiff", ".bmp":
+			skipped = append(skipped, e.Name()+" (a "+ext+" image: convert it to PNG or JPEG)")
+		default:
+			skipped = append(skipped, e.Name()+" (not an image)")
 		}
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("--refs: %s has no .png, .jpg or .jpeg image", dir)
+		return nil, skipped, fmt.Errorf("--refs: %s has no .png, .jpg, .jpeg or .gif image", dir)
 	}
 	sort.Strings(names)
-	out := make([]*image.RGBA, len(names))
+	imgs = make([]*image.RGBA, len(names))
 	for i, n := range names {
-		if out[i], err = Load(filepath.Join(dir, n), side); err != nil {
-			return nil, err
+		if imgs[i], err = Load(filepath.Join(dir, n), side); err != nil {
+			return nil, skipped, err
 		}
 	}
-	return out, nil
+	return imgs, skipped, nil
 }

@@ -16,6 +16,15 @@ import (
 // MinSide is the smallest image side Load accepts.
 const MinSide = 16
 
+// DefaultMaxPixels is the default of MaxPixels: 50 megapixels, larger than
+// any camera photo, far below what a decompression bomb asks for.
+const DefaultMaxPixels = 50_000_000
+
+// MaxPixels is the largest width×height Load decodes (rpo's
+// --max-image-pixels). An image's header is read first, so a small file that
+// claims a huge image is refused before any memory is spent on it.
+var MaxPixels = DefaultMaxPixels
+
 // Load decodes a PNG, JPEG or GIF (any colour model: grayscale, alpha,
 // CMYK, 16-bit; JPEGs turned upright by their EXIF orientation), takes the centred square crop and resizes it to side×side
 // (Catmull–Rom). Errors name the file and what is wrong.
@@ -23,6 +32,12 @@ func Load(path string, side int) (*image.RGBA, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("imageio: %w", err)
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("imageio: %s is an empty file", path)
+	}
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil && int64(cfg.Width)*int64(cfg.Height) > int64(MaxPixels) {
+		return nil, fmt.Errorf("imageio: %s is %d×%d (%.0f megapixels), over the limit of %.0f megapixels (--max-image-pixels)", path, cfg.Width, cfg.Height, float64(cfg.Width)*float64(cfg.Height)/1e6, float64(MaxPixels)/1e6)
 	}
 	img, format, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
