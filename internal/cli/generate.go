@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -27,7 +28,12 @@ type GenerateOptions struct {
 	Eta      float64 `mapstructure:"eta" yaml:"eta"`
 	Sampler  string  `mapstructure:"sampler" yaml:"sampler"`
 	OutDir   string  `mapstructure:"out" yaml:"out"`
+	Batch    int     `mapstructure:"batch_size" yaml:"batch_size"`
+	Force    bool    `mapstructure:"force" yaml:"force"`
 }
+
+// gridImages is how many images grid.png shows at most.
+const gridImages = 64
 
 // NewGenerateCmd builds `rpo generate`.
 func NewGenerateCmd(run func(context.Context, *GenerateOptions) error) *cobra.Command {
@@ -47,7 +53,9 @@ func NewGenerateCmd(run func(context.Context, *GenerateOptions) error) *cobra.Co
 	f.Float64("guidance", 7.5, "classifier-free guidance scale (1: none)")
 	f.Float64("eta", 0, "DDIM η (0: deterministic)")
 	f.String("sampler", "ddim", "ddim or ddpm (ancestral)")
-	f.String("out", "out", "directory for the PNGs and grid.png")
+	f.String("out", "out", "directory for the PNGs and grid.png (of the first 64)")
+	f.Int("batch-size", 32, "images sampled at once (memory grows with it, about 20 MB an image; larger batches are faster); each is written as its batch ends")
+	f.Bool("force", false, "write into a directory that already holds images (its earlier PNGs are removed first)")
 	return cmd
 }
 
@@ -58,6 +66,16 @@ func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 	}
 	if o.N < 1 {
 		return fmt.Errorf("-n must be at least 1")
+	}
+	if o.Batch < 1 {
+		return fmt.Errorf("--batch-size %d: must be at least 1", o.Batch)
+	}
+	if o.Steps < 1 {
+		return fmt.Errorf("--steps %d: must be at least 1", o.Steps)
+	}
+	old, _ := filepath.Glob(filepath.Join(o.OutDir, "*.png"))
+	if len(old) > 0 && !o.Force {
+		return fmt.Errorf("--out %s already holds %d PNG images (%s, …): choose another --out, or --force to replace them", o.OutDir, len(old), filepath.Base(old[0]))
 	}
 	s := diffusion.Sampler{Steps: o.Steps, Guidance: o.Guidance, Eta: o.Eta, Ctx: ctx}
 	switch o.Sampler {
@@ -80,30 +98,43 @@ func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 			o.Logger.Warn("the prompt is longer than the model's context and was cut", "max_tokens", m.Config.MaxLen)
 		}
 	}
-	prompts := make([]string, o.N)
-	seeds := make([]uint64, o.N)
-	for i := range prompts {
-		prompts[i], seeds[i] = o.Prompt, o.Seed+uint64(i)
-	}
-	imgs, err := m.Generate(prompts, seeds, s)
-	if err != nil {
-		return err
+	for _, p := range old { // --force
+		if err := os.Remove(p); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return err
 	}
-	grid := make([]image.Image, len(imgs))
-	for i, im := range imgs {
-		p := filepath.Join(o.OutDir, fmt.Sprintf("%03d-seed%d.png", i, seeds[i]))
-		if err := imageio.SavePNG(p, im); err != nil {
+	var grid []image.Image
+	written := 0
+	for lo := 0; lo < o.N; lo += o.Batch {
+		hi := min(lo+o.Batch, o.N)
+		prompts, seeds := make([]string, hi-lo), make([]uint64, hi-lo)
+		for i := range prompts {
+			prompts[i], seeds[i] = o.Prompt, o.Seed+uint64(lo+i)
+		}
+		imgs, err := m.Generate(prompts, seeds, s)
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(o.Err, "interrupted: %d of %d images written to %s\n", written, o.N, o.OutDir)
+		}
+		if err != nil {
 			return err
 		}
-		grid[i] = im
+		for i, im := range imgs {
+			if err := imageio.SavePNG(filepath.Join(o.OutDir, fmt.Sprintf("%03d-seed%d.png", lo+i, seeds[i])), im); err != nil {
+				return err
+			}
+			if len(grid) < gridImages {
+				grid = append(grid, im)
+			}
+			written++
+		}
 	}
 	gp := filepath.Join(o.OutDir, "grid.png")
 	if err := imageio.SavePNG(gp, imageio.Grid(grid, 4, 2, color.White)); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "wrote %d images of %q and %s\n", len(imgs), o.Prompt, gp)
+	fmt.Fprintf(o.Out, "wrote %d images of %q and %s\n", written, o.Prompt, gp)
 	return nil
 }

@@ -2,7 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"image/png"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,5 +76,48 @@ func TestGenerateEndToEnd(t *testing.T) {
 		}
 	} else if err != nil || !strings.Contains(got, "wrote 1 images") {
 		t.Errorf("embedded model: %v\n%s", err, got)
+	}
+}
+
+// TestGenerateBatchesAndRefusals: images drawn in batches are the images
+// drawn at once; a directory that holds images is refused without --force,
+// and --force replaces them; an interrupted run says how many it wrote.
+func TestGenerateBatchesAndRefusals(t *testing.T) {
+	model := tinyModel(t)
+	dir := t.TempDir()
+	gen := func(out string, extra ...string) (string, error) {
+		args := append([]string{"generate", "--model", model, "--prompt", "a sks dog", "-n", "3", "--seed", "5", "--steps", "3", "--out", out}, extra...)
+		return execute(t, NewRootCmd(), args...)
+	}
+	all, batched := filepath.Join(dir, "all"), filepath.Join(dir, "batched")
+	if _, err := gen(all); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gen(batched, "--batch-size", "2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"000-seed5.png", "001-seed6.png", "002-seed7.png"} {
+		a, _ := os.ReadFile(filepath.Join(all, f))
+		b, _ := os.ReadFile(filepath.Join(batched, f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s differs between one batch and batches of 2", f)
+		}
+	}
+	if _, err := gen(all); err == nil || !strings.Contains(err.Error(), "already holds 4 PNG images") {
+		t.Errorf("existing images: %v", err)
+	}
+	if _, err := gen(all, "-n", "1", "--force"); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(all, "*.png")); len(left) != 2 { // 000-seed5.png and grid.png
+		t.Errorf("after --force: %v", left)
+	}
+	var stderr bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	o := &GenerateOptions{Global: Global{Out: io.Discard, Err: &stderr, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		Prompt: "a sks dog", Model: model, N: 3, Steps: 3, Guidance: 7.5, Sampler: "ddim", OutDir: filepath.Join(dir, "cut"), Batch: 1}
+	if err := RunGenerate(ctx, o); !errors.Is(err, context.Canceled) || !strings.Contains(stderr.String(), "interrupted: 0 of 3 images written") {
+		t.Errorf("interrupted: %v, %q", err, stderr.String())
 	}
 }
