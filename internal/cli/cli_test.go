@@ -183,3 +183,24 @@ func TestJSONLogDurations(t *testing.T) {
 		t.Errorf("log line %s", b.String())
 	}
 }
+
+// TestEnvTypos: an RPO_* variable the command does not take is a warning
+// naming the closest variable; one whose value does not parse is an error
+// naming the variable.
+func TestEnvTypos(t *testing.T) {
+	t.Setenv("RPO_MIN_REDUCTON", "3.5")
+	var o *SelftestOptions
+	got, err := execute(t, selftestRoot(&o), "selftest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "RPO_MIN_REDUCTON is not an option of `rpo selftest`; ignored (did you mean RPO_MIN_REDUCTION?)") {
+		t.Errorf("no warning for the typo:\n%s", got)
+	}
+	t.Setenv("RPO_MIN_REDUCTON", "")
+	os.Unsetenv("RPO_MIN_REDUCTON")
+	t.Setenv("RPO_STEPS", "abc")
+	if _, err := execute(t, selftestRoot(&o), "selftest"); err == nil || !strings.Contains(err.Error(), `RPO_STEPS="abc": not a valid int (the value of --steps)`) {
+		t.Errorf("bad value: %v", err)
+	}
+}

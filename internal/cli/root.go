@@ -83,7 +83,8 @@ func runE[O any, P options[O]](run func(context.Context, P) error) func(*cobra.C
 
 // resolve fills the global part of a command's options and its logger.
 func resolve(cmd *cobra.Command, opts any, g *Global) error {
-	if err := config.Load(cmd, opts); err != nil {
+	warnings, err := config.Load(cmd, opts)
+	if err != nil {
 		return err
 	}
 	g.Out, g.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -96,5 +97,8 @@ func resolve(cmd *cobra.Command, opts any, g *Global) error {
 		return err
 	}
 	g.Logger = logger
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
 	return nil
 }

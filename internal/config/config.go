@@ -17,7 +17,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -37,8 +39,11 @@ func EnvVar(key string) string { return "RPO_" + strings.ToUpper(key) }
 // Load resolves the options of cmd (after its flags are parsed) into opts,
 // a pointer to a struct whose fields carry `mapstructure` tags equal to the
 // keys. A key in the file that the command has no flag for is an error
-// naming the file, so that a typo is never silently ignored.
-func Load(cmd *cobra.Command, opts any) error {
+// naming the file, and an RPO_* variable whose value does not parse is an
+// error naming the variable, so that a typo is never silently ignored; an
+// RPO_* variable the command does not take is returned as a warning naming
+// the closest key (the environment is shared with other commands).
+func Load(cmd *cobra.Command, opts any) ([]string, error) {
 	v := viper.New()
 	known := map[string]bool{}
 	var bindErr error
@@ -61,15 +66,19 @@ func Load(cmd *cobra.Command, opts any) error {
 	cmd.Flags().VisitAll(visit)
 	cmd.InheritedFlags().VisitAll(visit)
 	if bindErr != nil {
-		return fmt.Errorf("config: %w", bindErr)
+		return nil, fmt.Errorf("config: %w", bindErr)
+	}
+	warnings, err := checkEnv(cmd, known)
+	if err != nil {
+		return nil, err
 	}
 	recorded, err := readRecorded(cmd, v, known)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if recorded != nil {
 		if err := v.MergeConfigMap(recorded); err != nil {
-			return fmt.Errorf("config: %w", err)
+			return nil, fmt.Errorf("config: %w", err)
 		}
 	}
 	file := ""
@@ -82,7 +91,7 @@ func Load(cmd *cobra.Command, opts any) error {
 	if file != "" {
 		m, err := readFile(file)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var unknown []string
 		for k := range m {
@@ -97,16 +106,97 @@ func Load(cmd *cobra.Command, opts any) error {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
-			return fmt.Errorf("config: %s: unknown key %s for `%s` (it takes: %s)", file, strings.Join(unknown, ", "), cmd.CommandPath(), strings.Join(keys, ", "))
+			return nil, fmt.Errorf("config: %s: unknown key %s for `%s` (it takes: %s)", file, strings.Join(unknown, ", "), cmd.CommandPath(), strings.Join(keys, ", "))
 		}
 		if err := v.MergeConfigMap(m); err != nil {
-			return fmt.Errorf("config: %s: %w", file, err)
+			return nil, fmt.Errorf("config: %s: %w", file, err)
 		}
 	}
 	if err := v.Unmarshal(opts); err != nil {
-		return fmt.Errorf("config: %s: %w", describe(file), err)
+		return nil, fmt.Errorf("config: %s: %w", describe(file), err)
 	}
-	return nil
+	return warnings, nil
+}
+
+// checkEnv checks the RPO_* environment: a value that does not parse as
+// its flag's type is an error naming the variable; a variable the command
+// does not take is a warning naming the closest key's variable.
+func checkEnv(cmd *cobra.Command, known map[string]bool) ([]string, error) {
+	var warnings []string
+	for _, kv := range os.Environ() {
+		name, val, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "RPO_") || name == EnvVar(FileFlag) {
+			continue
+		}
+		key := strings.ToLower(strings.TrimPrefix(name, "RPO_"))
+		if !known[key] {
+			w := fmt.Sprintf("%s is not an option of `%s`; ignored", name, cmd.CommandPath())
+			if c := closest(key, known); c != "" {
+				w += fmt.Sprintf(" (did you mean %s?)", EnvVar(c))
+			}
+			warnings = append(warnings, w)
+			continue
+		}
+		f := cmd.Flags().Lookup(strings.ReplaceAll(key, "_", "-"))
+		if f == nil {
+			f = cmd.InheritedFlags().Lookup(strings.ReplaceAll(key, "_", "-"))
+		}
+		if f != nil && !parses(f.Value.Type(), val) {
+			return nil, fmt.Errorf("config: %s=%q: not a valid %s (the value of --%s)", name, val, f.Value.Type(), f.Name)
+		}
+	}
+	sort.Strings(warnings)
+	return warnings, nil
+}
+
+// parses reports whether val is a valid value of a flag of type typ.
+func parses(typ, val string) bool {
+	var err error
+	switch typ {
+	case "int", "int64":
+		_, err = strconv.ParseInt(val, 10, 64)
+	case "uint64", "uint":
+		_, err = strconv.ParseUint(val, 10, 64)
+	case "float64":
+		_, err = strconv.ParseFloat(val, 64)
+	case "bool":
+		_, err = strconv.ParseBool(val)
+	case "duration":
+		_, err = time.ParseDuration(val)
+	}
+	return err == nil
+}
+
+// closest is the known key nearest to key in edit distance, if it is
+// within a third of the key's length.
+func closest(key string, known map[string]bool) string {
+	best, bestD := "", len(key)/3+1
+	for k := range known {
+		if d := editDistance(key, k); d < bestD || (d == bestD && best != "" && k < best) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // RunFile is the file in a run directory that records the options the run
