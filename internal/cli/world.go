@@ -43,6 +43,7 @@ type WorldPreviewOptions struct {
 	N            int    `mapstructure:"n" yaml:"n"`
 	Seed         uint64 `mapstructure:"seed" yaml:"seed"`
 	OutFile      string `mapstructure:"out" yaml:"out"`
+	Force        bool   `mapstructure:"force" yaml:"force"`
 }
 
 // NewWorldPreviewCmd builds `rpo world preview`.
@@ -67,6 +68,7 @@ func NewWorldPreviewCmd(run func(context.Context, *WorldPreviewOptions) error) *
 	f.Int("n", 16, "number of images")
 	f.Uint64("seed", 1, "seed of cameras and scenery")
 	f.String("out", "preview.png", "grid PNG to write")
+	f.Bool("force", false, "replace --out if it exists")
 	return cmd
 }
 
@@ -80,6 +82,9 @@ func classNames() string {
 
 // RunWorldPreview runs `rpo world preview`.
 func RunWorldPreview(_ context.Context, o *WorldPreviewOptions) error {
+	if fileExists(o.OutFile) && !o.Force {
+		return fmt.Errorf("--out %s exists: choose another --out, or --force to replace it", o.OutFile)
+	}
 	text := o.Prompt
 	if text == "" {
 		text = "a " + o.Class

@@ -32,6 +32,14 @@ func TestWorldPreview(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 4*66+2 || b.Dy() != 2*66+2 {
 		t.Errorf("grid is %v", b)
 	}
+	_, err = execute(t, NewRootCmd(), "world", "preview", "--class", "dog", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "exists: choose another --out, or --force") {
+		t.Errorf("existing --out: %v", err)
+	}
+	if _, err := execute(t, NewRootCmd(), "world", "preview", "--class", "dog", "--n", "2", "--out", out, "--force"); err != nil {
+		t.Errorf("--force: %v", err)
+	}
+	out = filepath.Join(t.TempDir(), "other.png")
 	_, err = execute(t, NewRootCmd(), "world", "preview", "--class", "dog", "--context", "on Mars", "--out", out)
 	if err == nil || err.Error() != `world: prompt "a dog on Mars": unknown phrase "on mars" after the class` {
 		t.Errorf("unknown context: %v", err)
