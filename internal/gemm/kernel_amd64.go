@@ -7,13 +7,30 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func kernelAVX512(k int, a, b, c *float32, ldc int)
 
-// hasAVX512 selects the assembly micro-kernel.
-var hasAVX512 = cpu.X86.HasAVX512F
+//go:noescape
+func kernel2x32AVX2(k int, a, b, c *float32, ldc int)
+
+// hasAVX512 and hasAVX2 select the assembly micro-kernels: AVX-512, else
+// AVX2 with FMA (AMD EPYC and older Intel), else the portable one.
+var (
+	hasAVX512 = cpu.X86.HasAVX512F
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
 
 func kernel(k int, a, b, c []float32, ldc int) {
-	if hasAVX512 {
+	switch {
+	case hasAVX512:
 		kernelAVX512(k, &a[0], &b[0], &c[0], ldc)
-		return
+	case hasAVX2:
+		kernelAVX2(k, a, b, c, ldc)
+	default:
+		kernelGo(k, a, b, c, ldc)
 	}
-	kernelGo(k, a, b, c, ldc)
+}
+
+// kernelAVX2 is the 12×32 micro-tile as six AVX2 kernels of two rows.
+func kernelAVX2(k int, a, b, c []float32, ldc int) {
+	for r := 0; r < mr; r += 2 {
+		kernel2x32AVX2(k, &a[r], &b[0], &c[r*ldc], ldc)
+	}
 }

@@ -1,0 +1,49 @@
+//go:build amd64 && !purego
+
+package gemm
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/sys/cpu"
+)
+
+// TestAVX2Kernel: Sgemm through the AVX2 kernel matches the naive product,
+// and on a CPU that also has AVX-512 the two kernels give the same bits.
+func TestAVX2Kernel(t *testing.T) {
+	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA) {
+		t.Skip("no AVX2 with FMA")
+	}
+	a512, a2 := hasAVX512, hasAVX2
+	hasAVX512, hasAVX2 = false, true
+	defer func() { hasAVX512, hasAVX2 = a512, a2 }()
+	for _, s := range [][3]int{{12, 32, 5}, {13, 33, 7}, {37, 70, 300}, {130, 31, 260}} {
+		check(t, false, false, s[0], s[1], s[2], 1, 0)
+		check(t, true, true, s[0], s[1], s[2], 0.5, 1)
+	}
+	if !cpu.X86.HasAVX512F {
+		return
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	const k, ldc = 77, 40
+	a, b := make([]float32, k*mr), make([]float32, k*nr)
+	for i := range a {
+		a[i] = float32(rng.NormFloat64())
+	}
+	for i := range b {
+		b[i] = float32(rng.NormFloat64())
+	}
+	c1, c2 := make([]float32, mr*ldc), make([]float32, mr*ldc)
+	for i := range c1 {
+		c1[i] = float32(rng.NormFloat64())
+		c2[i] = c1[i]
+	}
+	kernelAVX512(k, &a[0], &b[0], &c1[0], ldc)
+	kernelAVX2(k, a, b, c2, ldc)
+	for i := range c1 {
+		if c1[i] != c2[i] {
+			t.Fatalf("element %d: AVX-512 %g, AVX2 %g", i, c1[i], c2[i])
+		}
+	}
+}
