@@ -121,3 +121,20 @@ func TestGenerateBatchesAndRefusals(t *testing.T) {
 		t.Errorf("interrupted: %v, %q", err, stderr.String())
 	}
 }
+
+// TestGenerateImpossibleModel: a model.yaml with an impossible value is an
+// error naming the file and the key, not a panic.
+func TestGenerateImpossibleModel(t *testing.T) {
+	model := tinyModel(t)
+	p := filepath.Join(model, "model.yaml")
+	b, _ := os.ReadFile(p)
+	edited := strings.Replace(string(b), "in_channels: 2", "in_channels: -4", 1)
+	if edited == string(b) {
+		t.Fatalf("no in_channels in\n%s", b)
+	}
+	os.WriteFile(p, []byte(edited), 0o644)
+	_, err := execute(t, NewRootCmd(), "generate", "--model", model, "--prompt", "a dog", "-n", "1", "--steps", "2", "--out", filepath.Join(t.TempDir(), "o"))
+	if err == nil || !strings.Contains(err.Error(), p+": unet.in_channels: -4 must equal autoencoder.latent_channels (2)") {
+		t.Fatalf("%v", err)
+	}
+}

@@ -329,6 +329,9 @@ func loadT2I(info *ckpt.ModelInfo, label string) (*T2I, error) {
 	if err := info.DecodeArchitecture(&c); err != nil {
 		return nil, err
 	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("models: %s: %w", filepath.Join(label, ckpt.ModelYAML), err)
+	}
 	m, err := NewT2I(c, 0)
 	if err != nil {
 		return nil, err
