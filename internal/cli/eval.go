@@ -248,6 +248,31 @@ func defaultStr(s, d string) string {
 	return s
 }
 
+// checkEvalOptions refuses out-of-range options before any image is
+// generated, with one line per bad flag.
+func checkEvalOptions(o *EvalOptions) error {
+	var bad []string
+	check := func(ok bool, format string, a ...any) {
+		if !ok {
+			bad = append(bad, fmt.Sprintf(format, a...))
+		}
+	}
+	for _, v := range []struct {
+		flag string
+		n    int
+	}{{"--images-per-prompt", o.ImagesPerPrompt}, {"--steps", o.Steps}, {"--train-steps", o.TrainSteps}, {"--val-every", o.ValEvery}, {"--val-per-prompt", o.ValPerPrompt}} {
+		check(v.n >= 1, "%s %d: must be at least 1", v.flag, v.n)
+	}
+	check(o.ValEvery <= o.TrainSteps || o.TrainSteps < 1, "--val-every %d: must not exceed --train-steps %d", o.ValEvery, o.TrainSteps)
+	check(o.LambdaVal >= 0 && o.LambdaVal <= 1, "--lambda-val %g: must be in [0, 1]", o.LambdaVal)
+	check(o.LR > 0, "--lr %g: must be positive", o.LR)
+	check(o.Guidance >= 1, "--guidance %g: must be at least 1 (1: no guidance)", o.Guidance)
+	if len(bad) > 0 {
+		return fmt.Errorf("rpo eval: bad options:\n  %s", strings.Join(bad, "\n  "))
+	}
+	return nil
+}
+
 // RunEval runs `rpo eval`.
 func RunEval(ctx context.Context, o *EvalOptions) error {
 	method, err := parseMethod(o)
@@ -257,8 +282,8 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	if err := selectRule(&method, o); err != nil {
 		return err
 	}
-	if o.ValEvery < 1 || o.ValPerPrompt < 1 {
-		return fmt.Errorf("--val-every %d and --val-per-prompt %d must be at least 1", o.ValEvery, o.ValPerPrompt)
+	if err := checkEvalOptions(o); err != nil {
+		return err
 	}
 	shard, shards := 0, 1
 	if o.Shard != "" {

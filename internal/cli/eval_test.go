@@ -157,3 +157,16 @@ func TestWorstClasses(t *testing.T) {
 		t.Errorf("formatEval = %q, want %q", got, want)
 	}
 }
+
+// TestEvalBadOptions: out-of-range options are refused, one line per flag,
+// before anything is generated or written.
+func TestEvalBadOptions(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "eval")
+	_, err := execute(t, NewRootCmd(), "eval", "--method", "base", "--out", out, "--lambda-val", "2", "--images-per-prompt", "0")
+	if err == nil || !strings.Contains(err.Error(), "--images-per-prompt 0: must be at least 1\n  --lambda-val 2: must be in [0, 1]") {
+		t.Fatalf("%v", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s was created", out)
+	}
+}
