@@ -57,18 +57,29 @@ func readManifest(dir string) (Manifest, error) {
 	return m, nil
 }
 
-// check verifies that data, the content of the file name at path, is what
-// the manifest recorded.
-func (m Manifest) check(path, name string, data []byte) error {
+// read returns the file name of checkpoint directory cp, checked against
+// the manifest (a nil manifest, of the earlier layout, accepts every file).
+func (m Manifest) read(cp, name string) ([]byte, error) {
+	path := filepath.Join(cp, name)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ckpt: %w", err)
+	}
 	if m == nil {
-		return nil
+		return data, nil
 	}
 	want, ok := m[name]
 	if !ok {
-		return fmt.Errorf("ckpt: %s is not in its checkpoint's manifest (files: %v)", path, slices.Sorted(maps.Keys(m)))
+		return nil, fmt.Errorf("ckpt: %s is not in its checkpoint's manifest (files: %v)", path, slices.Sorted(maps.Keys(m)))
 	}
+	return data, checkDigest(path, data, want, "the manifest")
+}
+
+// checkDigest refuses data, the content of path, unless it has the size and
+// SHA-256 that recordedIn recorded.
+func checkDigest(path string, data []byte, want FileDigest, recordedIn string) error {
 	if got := Digest(data); got != want {
-		return fmt.Errorf("ckpt: %s is damaged: %d bytes with SHA-256 %.12s…, the manifest recorded %d bytes with %.12s…; the checkpoint cannot be resumed", path, got.Size, got.SHA256, want.Size, want.SHA256)
+		return fmt.Errorf("ckpt: %s is damaged: %d bytes with SHA-256 %.12s…, %s recorded %d bytes with %.12s…", path, got.Size, got.SHA256, recordedIn, want.Size, want.SHA256)
 	}
 	return nil
 }

@@ -178,8 +178,8 @@ func (m *ModelInfo) Open(role string) (*File, error) {
 		return nil, fmt.Errorf("ckpt: %w", err)
 	}
 	if want, ok := m.Digests[name]; ok {
-		if got := Digest(data); got != want {
-			return nil, fmt.Errorf("ckpt: %s is damaged: %d bytes with SHA-256 %.12s…, %s recorded %d bytes with %.12s…", filepath.Join(m.where, name), got.Size, got.SHA256, ModelYAML, want.Size, want.SHA256)
+		if err := checkDigest(filepath.Join(m.where, name), data, want, ModelYAML); err != nil {
+			return nil, err
 		}
 	}
 	f, err := Parse(data)

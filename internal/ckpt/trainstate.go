@@ -173,30 +173,18 @@ func HasTrainState(dir string) bool {
 // that marshals to a JSON object; keys in mayChange may differ; see
 // checkOptions). It returns ErrNoTrainState when dir has no checkpoint.
 func LoadTrainState(dir, stage string, options any, mayChange map[string]bool, pcg *rand.PCG, stores map[string]*nn.Store, opt *nn.AdamW) (TrainState, error) {
-	st, err := CheckTrainState(dir, stage, options, mayChange)
-	if err != nil {
-		return st, err
-	}
-	cp, err := LatestCheckpoint(dir)
-	if err != nil {
-		return st, err
-	}
-	man, err := readManifest(cp)
+	st, cp, man, err := openTrainState(dir, stage, options, mayChange)
 	if err != nil {
 		return st, err
 	}
 	read := func(name string) (*File, error) {
-		p := filepath.Join(cp, name)
-		b, err := os.ReadFile(p)
+		b, err := man.read(cp, name)
 		if err != nil {
-			return nil, fmt.Errorf("ckpt: %w", err)
-		}
-		if err := man.check(p, name, b); err != nil {
 			return nil, err
 		}
 		f, err := Parse(b)
 		if err != nil {
-			return nil, fmt.Errorf("ckpt: %s: %w", p, err)
+			return nil, fmt.Errorf("ckpt: %s: %w", filepath.Join(cp, name), err)
 		}
 		return f, nil
 	}
@@ -239,33 +227,37 @@ func LoadTrainState(dir, stage string, options any, mayChange map[string]bool, p
 // expensive preparation. It returns ErrNoTrainState when dir has no
 // checkpoint.
 func CheckTrainState(dir, stage string, options any, mayChange map[string]bool) (TrainState, error) {
+	st, _, _, err := openTrainState(dir, stage, options, mayChange)
+	return st, err
+}
+
+// openTrainState is CheckTrainState that also returns the checkpoint's
+// directory and manifest, for LoadTrainState to read the rest of it.
+func openTrainState(dir, stage string, options any, mayChange map[string]bool) (TrainState, string, Manifest, error) {
 	var st TrainState
 	cp, err := LatestCheckpoint(dir)
 	if err != nil {
-		return st, err
+		return st, "", nil, err
 	}
 	if cp == "" {
-		return st, ErrNoTrainState
+		return st, "", nil, ErrNoTrainState
 	}
 	man, err := readManifest(cp)
 	if err != nil {
-		return st, err
+		return st, "", nil, err
+	}
+	b, err := man.read(cp, "state.json")
+	if err != nil {
+		return st, "", nil, err
 	}
 	path := filepath.Join(cp, "state.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return st, fmt.Errorf("ckpt: %w", err)
-	}
-	if err := man.check(path, "state.json", b); err != nil {
-		return st, err
-	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("ckpt: %s: %w", path, err)
+		return st, "", nil, fmt.Errorf("ckpt: %s: %w", path, err)
 	}
 	if st.Stage != stage {
-		return st, fmt.Errorf("ckpt: %s holds a %q checkpoint, not %q", dir, st.Stage, stage)
+		return st, "", nil, fmt.Errorf("ckpt: %s holds a %q checkpoint, not %q", dir, st.Stage, stage)
 	}
-	return st, checkOptions(path, st.Options, options, mayChange)
+	return st, cp, man, checkOptions(path, st.Options, options, mayChange)
 }
 
 // checkOptions compares the options saved in a checkpoint (saved, as JSON

@@ -94,11 +94,9 @@ type loopState struct {
 
 // Outcome is how a run ended.
 type Outcome struct {
-	Step    int     // the step reached
-	Saved   int     // the step of the newest checkpoint, -1 if none
-	Stopped bool    // After asked to stop
-	Elapsed float64 // seconds of all sittings
-	Resumed float64 // seconds of the earlier sittings (0 for a fresh run)
+	Step    int  // the step reached
+	Saved   int  // the step of the newest checkpoint, -1 if none
+	Stopped bool // After asked to stop
 }
 
 // Write appends a record to metrics.jsonl.
@@ -130,7 +128,7 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 		case err != nil:
 			return out, err
 		default:
-			l.step, l.saved, l.elapsed, out.Resumed = st.Step, st.Step, st.Elapsed, st.Elapsed
+			l.step, l.saved, l.elapsed = st.Step, st.Step, st.Elapsed
 			keep = st.Step
 			var ls loopState
 			if len(st.Extra) > 0 {
@@ -161,7 +159,7 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 	elapsed := l.Elapsed
 	if l.Begin != nil {
 		if err := l.Begin(l.step); err != nil {
-			return l.outcome(out, elapsed()), err
+			return l.outcome(out), err
 		}
 	}
 	rng := rand.New(l.PCG)
@@ -169,51 +167,51 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 	for l.step < l.Steps {
 		if err := ctx.Err(); err != nil {
 			if serr := l.save(elapsed()); serr != nil {
-				return l.outcome(out, elapsed()), serr
+				return l.outcome(out), serr
 			}
 			if l.Interrupted != nil {
 				if ierr := l.Interrupted(l.step); ierr != nil {
-					return l.outcome(out, elapsed()), ierr
+					return l.outcome(out), ierr
 				}
 			}
-			return l.outcome(out, elapsed()), err
+			return l.outcome(out), err
 		}
 		if l.Schedule != nil {
 			l.Opt.LR = l.Schedule(l.step)
 		}
 		loss, rec, err := l.Step(rng)
 		if err != nil {
-			return l.outcome(out, elapsed()), err
+			return l.outcome(out), err
 		}
 		if err := l.checkLoss(loss); err != nil {
-			return l.outcome(out, elapsed()), err
+			return l.outcome(out), err
 		}
 		l.step++
 		d := Decision{}
 		if l.After != nil {
 			if d, err = l.After(l.step, rec); err != nil {
-				return l.outcome(out, elapsed()), err
+				return l.outcome(out), err
 			}
 		}
 		if d.Save || d.Stop || time.Since(lastSave) >= l.CheckpointEvery {
 			if err := l.save(elapsed()); err != nil {
-				return l.outcome(out, elapsed()), err
+				return l.outcome(out), err
 			}
 			lastSave = time.Now()
 		}
 		if d.Stop {
 			out.Stopped = true
-			return l.outcome(out, elapsed()), nil
+			return l.outcome(out), nil
 		}
 	}
 	if l.saved == l.step { // After asked for it at the last step
-		return l.outcome(out, elapsed()), nil
+		return l.outcome(out), nil
 	}
-	return l.outcome(out, elapsed()), l.save(elapsed())
+	return l.outcome(out), l.save(elapsed())
 }
 
-func (l *Loop) outcome(o Outcome, elapsed float64) Outcome {
-	o.Step, o.Saved, o.Elapsed = l.step, l.saved, elapsed
+func (l *Loop) outcome(o Outcome) Outcome {
+	o.Step, o.Saved = l.step, l.saved
 	return o
 }
 
