@@ -251,26 +251,17 @@ func defaultStr(s, d string) string {
 // checkEvalOptions refuses out-of-range options before any image is
 // generated, with one line per bad flag.
 func checkEvalOptions(o *EvalOptions) error {
-	var bad []string
-	check := func(ok bool, format string, a ...any) {
-		if !ok {
-			bad = append(bad, fmt.Sprintf(format, a...))
-		}
-	}
-	for _, v := range []struct {
-		flag string
-		n    int
-	}{{"--images-per-prompt", o.ImagesPerPrompt}, {"--steps", o.Steps}, {"--train-steps", o.TrainSteps}, {"--val-every", o.ValEvery}, {"--val-per-prompt", o.ValPerPrompt}} {
-		check(v.n >= 1, "%s %d: must be at least 1", v.flag, v.n)
-	}
-	check(o.ValEvery <= o.TrainSteps || o.TrainSteps < 1, "--val-every %d: must not exceed --train-steps %d", o.ValEvery, o.TrainSteps)
-	check(o.LambdaVal >= 0 && o.LambdaVal <= 1, "--lambda-val %g: must be in [0, 1]", o.LambdaVal)
-	check(o.LR > 0, "--lr %g: must be positive", o.LR)
-	check(o.Guidance >= 1, "--guidance %g: must be at least 1 (1: no guidance)", o.Guidance)
-	if len(bad) > 0 {
-		return fmt.Errorf("rpo eval: bad options:\n  %s", strings.Join(bad, "\n  "))
-	}
-	return nil
+	var bad badOptions
+	bad.atLeastOne("--images-per-prompt", o.ImagesPerPrompt)
+	bad.atLeastOne("--steps", o.Steps)
+	bad.atLeastOne("--train-steps", o.TrainSteps)
+	bad.atLeastOne("--val-every", o.ValEvery)
+	bad.atLeastOne("--val-per-prompt", o.ValPerPrompt)
+	bad.check(o.ValEvery <= o.TrainSteps || o.TrainSteps < 1, "--val-every %d: must not exceed --train-steps %d", o.ValEvery, o.TrainSteps)
+	bad.unit("--lambda-val", o.LambdaVal)
+	bad.check(o.LR > 0, "--lr %g: must be positive", o.LR)
+	bad.check(o.Guidance >= 1, "--guidance %g: must be at least 1 (1: no guidance)", o.Guidance)
+	return bad.err("rpo eval")
 }
 
 // RunEval runs `rpo eval`.

@@ -144,33 +144,24 @@ func subjectClass(subject string) (string, error) {
 // checkTrainOptions refuses out-of-range options before any work, with one
 // line per bad flag.
 func checkTrainOptions(o *TrainOptions) error {
-	var bad []string
-	check := func(ok bool, format string, a ...any) {
-		if !ok {
-			bad = append(bad, fmt.Sprintf(format, a...))
-		}
-	}
-	for _, v := range []struct {
-		flag string
-		n    int
-	}{{"--steps", o.Steps}, {"--val-every", o.ValEvery}, {"--val-per-prompt", o.ValPerPrompt}, {"--val-steps", o.ValSteps},
-		{"--negatives-per-prompt", o.NegPerPrompt}, {"--negative-steps", o.NegSteps}} {
-		check(v.n >= 1, "%s %d: must be at least 1", v.flag, v.n)
-	}
-	check(o.ValEvery <= o.Steps || o.Steps < 1, "--val-every %d: must not exceed --steps %d", o.ValEvery, o.Steps)
-	check(o.LR > 0, "--lr %g: must be positive", o.LR)
-	check(o.Beta > 0, "--beta %g: must be positive", o.Beta)
-	check(o.LambdaTrain >= 0 && o.LambdaTrain <= 1, "--lambda-train %g: must be in [0, 1]", o.LambdaTrain)
-	check(o.LambdaVal >= 0 && o.LambdaVal <= 1, "--lambda-val %g: must be in [0, 1]", o.LambdaVal)
-	check(o.Guidance >= 1, "--guidance %g: must be at least 1 (1: no guidance)", o.Guidance)
-	check(o.Patience >= 0, "--patience %d: must not be negative", o.Patience)
-	check(o.MinDelta >= 0, "--min-delta %g: must not be negative", o.MinDelta)
-	check(!o.Prior || o.ClassImages >= 1, "--class-images %d: prior preservation needs at least 1", o.ClassImages)
-	check(!o.Prior || o.PriorWeight > 0, "--prior-weight %g: must be positive", o.PriorWeight)
-	if len(bad) > 0 {
-		return fmt.Errorf("rpo train: bad options:\n  %s", strings.Join(bad, "\n  "))
-	}
-	return nil
+	var bad badOptions
+	bad.atLeastOne("--steps", o.Steps)
+	bad.atLeastOne("--val-every", o.ValEvery)
+	bad.atLeastOne("--val-per-prompt", o.ValPerPrompt)
+	bad.atLeastOne("--val-steps", o.ValSteps)
+	bad.atLeastOne("--negatives-per-prompt", o.NegPerPrompt)
+	bad.atLeastOne("--negative-steps", o.NegSteps)
+	bad.check(o.ValEvery <= o.Steps || o.Steps < 1, "--val-every %d: must not exceed --steps %d", o.ValEvery, o.Steps)
+	bad.check(o.LR > 0, "--lr %g: must be positive", o.LR)
+	bad.check(o.Beta > 0, "--beta %g: must be positive", o.Beta)
+	bad.unit("--lambda-train", o.LambdaTrain)
+	bad.unit("--lambda-val", o.LambdaVal)
+	bad.check(o.Guidance >= 1, "--guidance %g: must be at least 1 (1: no guidance)", o.Guidance)
+	bad.check(o.Patience >= 0, "--patience %d: must not be negative", o.Patience)
+	bad.check(o.MinDelta >= 0, "--min-delta %g: must not be negative", o.MinDelta)
+	bad.check(!o.Prior || o.ClassImages >= 1, "--class-images %d: prior preservation needs at least 1", o.ClassImages)
+	bad.check(!o.Prior || o.PriorWeight > 0, "--prior-weight %g: must be positive", o.PriorWeight)
+	return bad.err("rpo train")
 }
 
 // RunTrain runs `rpo train`.
