@@ -24,17 +24,32 @@ const (
 	F16  DType = "F16"
 	BF16 DType = "BF16"
 	F64  DType = "F64"
+	// integer and boolean tensors are read (as values) but never written:
+	// checkpoints of other tools carry them (position_ids buffers)
+	I64  DType = "I64"
+	I32  DType = "I32"
+	I16  DType = "I16"
+	I8   DType = "I8"
+	U8   DType = "U8"
+	BOOL DType = "BOOL"
 )
+
+// IsFloat reports whether d is a floating-point type.
+func (d DType) IsFloat() bool { return d == F32 || d == F16 || d == BF16 || d == F64 }
 
 // Size is the number of bytes of one element.
 func (d DType) Size() int {
 	switch d {
 	case F32:
 		return 4
-	case F16, BF16:
+	case F16, BF16, I16:
 		return 2
-	case F64:
+	case F64, I64:
 		return 8
+	case I32:
+		return 4
+	case I8, U8, BOOL:
+		return 1
 	}
 	return 0
 }
@@ -127,7 +142,7 @@ func Parse(data []byte) (*File, error) {
 		}
 		size := e.DType.Size()
 		if size == 0 {
-			return nil, fmt.Errorf("tensor %q: dtype %q is not one of F32, F16, BF16, F64", name, e.DType)
+			return nil, fmt.Errorf("tensor %q: dtype %q is not one of F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL", name, e.DType)
 		}
 		count := int64(1)
 		for _, d := range e.Shape {
@@ -180,6 +195,16 @@ func (t Tensor) Float32s() []float32 {
 			out[i] = float16.Frombits(binary.LittleEndian.Uint16(t.Data[2*i:])).Float32()
 		case BF16:
 			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(t.Data[2*i:])) << 16)
+		case I64:
+			out[i] = float32(int64(binary.LittleEndian.Uint64(t.Data[8*i:])))
+		case I32:
+			out[i] = float32(int32(binary.LittleEndian.Uint32(t.Data[4*i:])))
+		case I16:
+			out[i] = float32(int16(binary.LittleEndian.Uint16(t.Data[2*i:])))
+		case I8:
+			out[i] = float32(int8(t.Data[i]))
+		case U8, BOOL:
+			out[i] = float32(t.Data[i])
 		}
 	}
 	return out

@@ -121,27 +121,73 @@ func (b *Builder) Attention(name string, x, ctx *G.Node, heads int) *G.Node {
 	}
 	cs := ctx.Shape()
 	lc, dc := cs[1], cs[2]
-	dh := d / heads
 	s := b.Scope(name)
-	split := func(t *G.Node, n int) *G.Node { // (B·n, D) → (B·H, n, dh)
-		t = s.Reshape(t, bs, n, heads, dh)
-		t = s.check("split-heads")(SwapAxes12(t))
-		return s.Reshape(t, bs*heads, n, dh)
-	}
-	x2 := s.Reshape(x, bs*l, d)
+	q := s.Linear("to_q", s.Reshape(x, bs*l, d), d, false)
 	c2 := s.Reshape(ctx, bs*lc, dc)
-	q := split(s.Linear("to_q", x2, d, false), l)
-	k := split(s.Linear("to_k", c2, d, false), lc)
-	v := split(s.Linear("to_v", c2, d, false), lc)
-	scores := s.check("scores")(G.BatchedMatMul(q, k, false, true))
-	attn := s.check("softmax")(Softmax(scores, 1/math.Sqrt(float64(dh))))
-	o := s.check("mix")(G.BatchedMatMul(attn, v))
-	o = s.Reshape(o, bs, heads, l, dh)
-	o = s.check("merge-heads")(SwapAxes12(o))
-	o = s.Reshape(o, bs*l, d)
+	k := s.Linear("to_k", c2, d, false)
+	v := s.Linear("to_v", c2, d, false)
+	o := s.MultiHead(q, k, v, bs, l, lc, heads, nil)
 	o = s.Linear("to_out", o, d, true)
 	return s.Reshape(o, bs, l, d)
 }
+
+// MultiHead is scaled dot-product attention of projected queries q
+// (B·L, D) over keys k and values v (B·Lc, D) in heads of D/heads: softmax
+// of q·kᵀ/√(D/heads) (plus mask (B·heads, L, Lc), added before the
+// softmax, when not nil) times v, heads merged back to (B·L, D).
+func (b *Builder) MultiHead(q, k, v *G.Node, bs, l, lc, heads int, mask *G.Node) *G.Node {
+	d := q.Shape()[1]
+	if d%heads != 0 {
+		panic(BuildError{fmt.Errorf("nn: %sattention: width %d not divisible by %d heads", b.prefix, d, heads)})
+	}
+	dh := d / heads
+	split := func(t *G.Node, n int) *G.Node { // (B·n, D) → (B·H, n, dh)
+		t = b.Reshape(t, bs, n, heads, dh)
+		t = b.check("split-heads")(SwapAxes12(t))
+		return b.Reshape(t, bs*heads, n, dh)
+	}
+	scores := b.check("scores")(G.BatchedMatMul(split(q, l), split(k, lc), false, true))
+	if mask != nil {
+		scores = b.check("mask")(G.Add(scores, mask))
+	}
+	attn := b.check("softmax")(Softmax(scores, 1/math.Sqrt(float64(dh))))
+	o := b.check("mix")(G.BatchedMatMul(attn, split(v, lc)))
+	o = b.Reshape(o, bs, heads, l, dh)
+	o = b.check("merge-heads")(SwapAxes12(o))
+	return b.Reshape(o, bs*l, d)
+}
+
+// GroupNormEps is GroupNorm with normaliser ε eps.
+func (b *Builder) GroupNormEps(name string, x *G.Node, groups int, eps float64, silu bool) *G.Node {
+	c := x.Shape()[1]
+	s := b.Scope(name)
+	gamma := s.Param("weight", []int{c}, Ones, c, c)
+	beta := s.Param("bias", []int{c}, Zeros, c, c)
+	return b.check(name)(b.Ops.GroupNorm(x, gamma, beta, groups, eps, silu))
+}
+
+// LayerNormEps is LayerNorm with normaliser ε eps.
+func (b *Builder) LayerNormEps(name string, x *G.Node, eps float64) *G.Node {
+	d := x.Shape()[1]
+	s := b.Scope(name)
+	gamma := s.Param("weight", []int{d}, Ones, d, d)
+	beta := s.Param("bias", []int{d}, Zeros, d, d)
+	return b.check(name)(b.Ops.LayerNorm(x, gamma, beta, eps))
+}
+
+// Activate applies a transformer activation (gelu, quick_gelu, geglu) to x (M, N).
+func (b *Builder) Activate(x *G.Node, kind Activation) *G.Node {
+	return b.check(string(kind))(Activate(x, kind))
+}
+
+// AddChannel adds a per-channel value v (N, C) to x (N, C, H, W).
+func (b *Builder) AddChannel(x, v *G.Node) *G.Node { return b.check("add-channel")(b.Ops.AddChannel(x, v)) }
+
+// SwapAxes12 swaps axes 1 and 2 of a 3- or 4-D tensor (copying).
+func (b *Builder) SwapAxes12(x *G.Node) *G.Node { return b.check("swap-axes")(SwapAxes12(x)) }
+
+// PadBottomRight adds a zero row and column at the bottom and right.
+func (b *Builder) PadBottomRight(x *G.Node) *G.Node { return b.check("pad")(PadBottomRight(x)) }
 
 // ResBlock is the U-Net residual block with time embedding:
 //
