@@ -181,7 +181,9 @@ func (b *Builder) Activate(x *G.Node, kind Activation) *G.Node {
 }
 
 // AddChannel adds a per-channel value v (N, C) to x (N, C, H, W).
-func (b *Builder) AddChannel(x, v *G.Node) *G.Node { return b.check("add-channel")(b.Ops.AddChannel(x, v)) }
+func (b *Builder) AddChannel(x, v *G.Node) *G.Node {
+	return b.check("add-channel")(b.Ops.AddChannel(x, v))
+}
 
 // SwapAxes12 swaps axes 1 and 2 of a 3- or 4-D tensor (copying).
 func (b *Builder) SwapAxes12(x *G.Node) *G.Node { return b.check("swap-axes")(SwapAxes12(x)) }
