@@ -66,6 +66,13 @@ func (m *ModelInfo) DecodeArchitecture(v any) error {
 // complete old model, the complete new one, or absent. dir must be absent,
 // empty or a model directory (one with a model.yaml).
 func WriteModelDir(dir string, info *ModelInfo, components map[string]*File) error {
+	return WriteModelDirFiles(dir, info, components, nil)
+}
+
+// WriteModelDirFiles is WriteModelDir with other files written beside the
+// components (a config.json, by path inside dir). A component's role may
+// name a subdirectory ("unet/diffusion_pytorch_model").
+func WriteModelDirFiles(dir string, info *ModelInfo, components map[string]*File, extra map[string][]byte) error {
 	dir = filepath.Clean(dir)
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		if _, err := os.Stat(filepath.Join(dir, ModelYAML)); err != nil {
@@ -90,10 +97,21 @@ func WriteModelDir(dir string, info *ModelInfo, components map[string]*File) err
 		if err != nil {
 			return fail(fmt.Errorf("ckpt: %s: %w", filepath.Join(dir, file), err))
 		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(tmp, file)), 0o755); err != nil {
+			return fail(fmt.Errorf("ckpt: %w", err))
+		}
 		if err := writeSynced(filepath.Join(tmp, file), data); err != nil {
 			return fail(err)
 		}
 		info.Files[role], info.Digests[file] = file, Digest(data)
+	}
+	for _, name := range slices.Sorted(maps.Keys(extra)) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(tmp, name)), 0o755); err != nil {
+			return fail(fmt.Errorf("ckpt: %w", err))
+		}
+		if err := writeSynced(filepath.Join(tmp, name), extra[name]); err != nil {
+			return fail(err)
+		}
 	}
 	data, err := yaml.Marshal(info)
 	if err != nil {

@@ -26,15 +26,25 @@ type Sampler struct {
 	Ctx context.Context
 }
 
-// Timesteps are the inference timesteps, descending, spaced as diffusers'
-// "leading" spacing with steps_offset 1 (Stable Diffusion's): t_i =
-// i·(T/steps) + 1 for i = steps−1 … 0.
+// Timesteps are the inference timesteps, descending, as diffusers' DDIM
+// places them: "leading" (Stable Diffusion's) t_i = i·(T/steps) +
+// steps_offset for i = steps−1 … 0; "trailing" round(T − i·T/steps) − 1;
+// "linspace" round(i·(T−1)/(steps−1)).
 func (s Sampler) Timesteps() []int {
 	T := s.Schedule.T()
-	ratio := T / s.Steps
 	ts := make([]int, s.Steps)
 	for i := range ts {
-		ts[i] = min((s.Steps-1-i)*ratio+1, T-1)
+		k := s.Steps - 1 - i
+		switch s.Schedule.Spacing {
+		case "trailing":
+			ts[i] = int(math.RoundToEven(float64(T)-float64(i)*float64(T)/float64(s.Steps))) - 1
+		case "linspace":
+			if s.Steps > 1 {
+				ts[i] = int(math.RoundToEven(float64(k) * float64(T-1) / float64(s.Steps-1)))
+			}
+		default:
+			ts[i] = min(k*(T/s.Steps)+s.Schedule.StepsOffset, T-1)
+		}
 	}
 	return ts
 }
@@ -72,12 +82,12 @@ func (s Sampler) Sample(x []float32, rng *rand.Rand, model Denoiser) ([]float32,
 			return nil, err
 		}
 		s.Schedule.Split(s.Prediction, Guide(cond, uncond, s.Guidance), x, t, x0, eps)
-		prev := -1
-		if i+1 < len(ts) {
-			prev = ts[i+1]
+		prev := t - s.Schedule.T()/s.Steps // diffusers' DDIM: the previous step is T/steps back
+		if i+1 == len(ts) {
+			prev = -1
 		}
 		aT := ab[t]
-		aPrev := 1.0
+		aPrev := s.Schedule.FinalAlphaBar
 		if prev >= 0 {
 			aPrev = ab[prev]
 		}

@@ -13,29 +13,46 @@ import (
 // one graph: the prompts' token ids as one-hot rows, the noisy latents x_t,
 // the timesteps' sinusoidal features and, for training, the targets.
 // Pretraining, RPO and sampling all fill their batches through it.
+//
+// For Stable Diffusion the prompts enter as the frozen text encoder's
+// states (Ctx), computed once per prompt, instead of one-hot rows.
 type DenoiseBatch struct {
-	N                         int
-	Config                    T2IConfig
-	OneHot, X, TEmb, Target   *tensor.Dense // the inputs' values, written by the Set methods
-	onehot, x, tEmb, targetIn *G.Node
+	N                              int
+	Config                         T2IConfig
+	OneHot, Ctx, X, TEmb, Target   *tensor.Dense // the inputs' values, written by the Set methods
+	onehot, ctx, x, tEmb, targetIn *G.Node
+	model                          *T2I
 }
 
-// NewDenoiseBatch declares the inputs of n rows on b; with target, also the
+// NewDenoiseBatch declares the inputs of n rows on b (whose store holds
+// the denoiser's weights, m's or a policy's); with target, also the
 // training targets.
-func (c T2IConfig) NewDenoiseBatch(b *nn.Builder, n int, target bool) *DenoiseBatch {
-	d := &DenoiseBatch{N: n, Config: c}
+func (m *T2I) NewDenoiseBatch(b *nn.Builder, n int, target bool) *DenoiseBatch {
+	c := m.Config
+	d := &DenoiseBatch{N: n, Config: c, model: m}
 	s := c.LatentSide()
-	d.onehot, d.OneHot = b.InputData("onehot", n*c.MaxLen, c.Text.Vocab)
-	d.x, d.X = b.InputData("x_t", n, c.UNet.InChannels, s, s)
-	d.tEmb, d.TEmb = b.InputData("t_emb", n, c.UNet.Channels[0])
+	in, out, tdim := c.UNet.InChannels, c.UNet.OutChannels, c.UNet.Channels
+	if c.SD != nil {
+		u := &c.SD.UNet
+		in, out, tdim = u.InChannels, u.OutChannels, []int{u.TimeDim()}
+		d.ctx, d.Ctx = b.InputData("context", n, c.MaxLen, u.ContextDim())
+	} else {
+		d.onehot, d.OneHot = b.InputData("onehot", n*c.MaxLen, c.Text.Vocab)
+	}
+	d.x, d.X = b.InputData("x_t", n, in, s, s)
+	d.tEmb, d.TEmb = b.InputData("t_emb", n, tdim[0])
 	if target {
-		d.targetIn, d.Target = b.InputData("target", n, c.UNet.OutChannels, s, s)
+		d.targetIn, d.Target = b.InputData("target", n, out, s, s)
 	}
 	return d
 }
 
-// Prediction builds the denoiser on the batch (DenoiserGraph).
+// Prediction builds the denoiser on the batch (DenoiserGraph, or Stable
+// Diffusion's U-Net under "unet.").
 func (d *DenoiseBatch) Prediction(b *nn.Builder) *G.Node {
+	if sd := d.Config.SD; sd != nil {
+		return SDUNet(b.Scope("unet"), &sd.UNet, d.x, d.tEmb, d.ctx)
+	}
 	return d.Config.DenoiserGraph(b, d.onehot, d.x, d.tEmb, d.N)
 }
 
@@ -46,14 +63,34 @@ func (d *DenoiseBatch) TargetNode() *G.Node { return d.targetIn }
 func (d *DenoiseBatch) RowSize() int { return d.X.Shape().TotalSize() / d.N }
 
 // SetTokens writes the token ids of all rows (N·MaxLen ids, row after row).
-func (d *DenoiseBatch) SetTokens(ids []int) {
-	text.OneHot(ids, d.Config.Text.Vocab, d.OneHot.Data().([]float32))
+func (d *DenoiseBatch) SetTokens(ids []int) error {
+	c := d.Config
+	if c.SD == nil {
+		text.OneHot(ids, c.Text.Vocab, d.OneHot.Data().([]float32))
+		return nil
+	}
+	dst := d.Ctx.Data().([]float32)
+	per := len(dst) / d.N
+	for r := 0; r < d.N; r++ {
+		s, err := d.model.TextStates(ids[r*c.MaxLen : (r+1)*c.MaxLen])
+		if err != nil {
+			return err
+		}
+		copy(dst[r*per:(r+1)*per], s)
+	}
+	return nil
 }
 
 // SetTimesteps writes the timestep features of the rows.
 func (d *DenoiseBatch) SetTimesteps(ts []float64) {
 	te := d.TEmb.Data().([]float32)
-	for i, v := range nn.TimestepEmbedding(ts, d.Config.UNet.Channels[0]) {
+	var f []float64
+	if sd := d.Config.SD; sd != nil {
+		f = sd.UNet.TimestepFeatures(ts)
+	} else {
+		f = nn.TimestepEmbedding(ts, d.Config.UNet.Channels[0])
+	}
+	for i, v := range f {
 		te[i] = float32(v)
 	}
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/nn"
 	"github.com/rpo-dev/rpo/internal/oracle"
 )
@@ -88,5 +91,100 @@ func TestSDUNetMatchesDiffusers(t *testing.T) {
 		}
 		parity(t, variant+" unet", out.Data().([]float32), e.Tensors["unet_out"].Float32s(), 1e-4)
 		prog.Close()
+	}
+}
+
+// TestSDMatchesDiffusers loads the tiny diffusers directories as a user's
+// model and checks the VAE (posterior mean, decoder), the text encoder's
+// hidden states and a whole DDIM trajectory with guidance against the
+// references.
+func TestSDMatchesDiffusers(t *testing.T) {
+	for _, variant := range []string{"sd1", "sd2"} {
+		dir := oracle.TinySD(t, variant)
+		m, err := LoadDiffusers(filepath.Join(dir, "model"), 0, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := expected(t, dir)
+		// text encoder
+		ids := e.Tensors["text_ids"].Float32s()
+		var hidden []float32
+		for r := 0; r < 2; r++ {
+			row := make([]int, m.Config.MaxLen)
+			for i := range row {
+				row[i] = int(ids[r*m.Config.MaxLen+i])
+			}
+			s, err := m.TextStates(row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hidden = append(hidden, s...)
+		}
+		parity(t, variant+" text encoder", hidden, e.Tensors["text_hidden"].Float32s(), 1e-4)
+		// VAE encode: posterior mean (EncodeCHW scales by scaling_factor)
+		lat, err := m.EncodeCHW(e.Tensors["vae_x"].Float32s(), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sf := float32(m.Config.SD.VAE.ScalingFactor)
+		for i := range lat {
+			lat[i] /= sf
+		}
+		parity(t, variant+" vae mean", lat, e.Tensors["vae_mean"].Float32s(), 1e-4)
+		// VAE decode
+		dec, err := m.decoder(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(dec.z.Data().([]float32), e.Tensors["vae_z"].Float32s())
+		if _, err := dec.prog.Run(); err != nil {
+			t.Fatal(err)
+		}
+		parity(t, variant+" vae decode", dec.out.Data().([]float32), e.Tensors["vae_dec"].Float32s(), 1e-4)
+	}
+}
+
+// TestSDTrajectoryMatchesDiffusers runs DDIM with classifier-free guidance
+// from the reference's initial latents, as StableDiffusionPipeline does,
+// and compares the final latents and the decoded 8-bit image.
+func TestSDTrajectoryMatchesDiffusers(t *testing.T) {
+	for _, variant := range []string{"sd1", "sd2"} {
+		dir := oracle.TinySD(t, variant)
+		m, err := LoadDiffusers(filepath.Join(dir, "model"), 0, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := expected(t, dir)
+		s := diffusion.Sampler{Steps: 4, Guidance: 7.5}
+		s.Schedule = m.Schedule
+		want := e.Tensors["ddim_timesteps"].Float64s()
+		for i, ts := range s.Timesteps() {
+			if float64(ts) != want[i] {
+				t.Fatalf("%s: timesteps %v, diffusers %v", variant, s.Timesteps(), want)
+			}
+		}
+		lat, err := m.Sample([]string{"a sks dog on the beach"}, e.Tensors["ddim_latents"].Float32s(), rand.New(rand.NewPCG(1, 2)), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parity(t, variant+" ddim latents", lat, e.Tensors["ddim_out"].Float32s(), 1e-4)
+		imgs, err := m.DecodeLatents(lat, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := e.Tensors["ddim_image"].Float32s()
+		got := make([]float32, len(ref))
+		imageio.ToCHW(imgs[0], got)
+		var sum, worst float64
+		for i := range got {
+			d := math.Abs((float64(got[i])+1)*127.5 - float64(ref[i]))
+			sum += d
+			worst = math.Max(worst, d)
+		}
+		mean := sum / float64(len(got))
+		t.Logf("%s ddim image: mean |Δ| %.4f/255, max %.0f/255", variant, mean, worst)
+		if mean > 1 {
+			t.Errorf("%s: image differs by %.3f/255 on average", variant, mean)
+		}
 	}
 }

@@ -29,6 +29,16 @@ type T2IConfig struct {
 	Text        text.EncoderConfig   `yaml:"text"`
 	UNet        UNetConfig           `yaml:"unet"`
 	Prediction  diffusion.Prediction `yaml:"prediction"`
+	// SD is set for a Stable Diffusion model (the fields above it then
+	// unused but Resolution, MaxLen and Prediction).
+	SD *SDConfig `yaml:"sd,omitempty"`
+}
+
+// PromptTokenizer turns prompts into fixed-length token ids: the embedded
+// closed-vocabulary tokenizer, or CLIP's BPE.
+type PromptTokenizer interface {
+	Encode(prompt string) (ids []int, unknown []string, truncated bool)
+	Size() int
 }
 
 // DefaultT2I is the embedded model's architecture around an autoencoder.
@@ -42,20 +52,49 @@ func DefaultT2I(ae AutoencoderConfig) T2IConfig {
 }
 
 // LatentSide is the side of the latents.
-func (c T2IConfig) LatentSide() int { return c.Resolution >> (len(c.Autoencoder.Channels) - 1) }
+func (c T2IConfig) LatentSide() int {
+	if c.SD != nil {
+		return c.Resolution / c.SD.VAE.Factor()
+	}
+	return c.Resolution >> (len(c.Autoencoder.Channels) - 1)
+}
+
+// LatentChannels is the number of latent channels.
+func (c T2IConfig) LatentChannels() int {
+	if c.SD != nil {
+		return c.SD.VAE.LatentChannels
+	}
+	return c.Autoencoder.LatentChannels
+}
+
+// scalingFactor is the factor between the autoencoder's latents and the
+// diffusion model's.
+func (c T2IConfig) scalingFactor() float32 {
+	sf := c.Autoencoder.ScalingFactor
+	if c.SD != nil {
+		sf = c.SD.VAE.ScalingFactor
+	}
+	if sf == 0 {
+		return 1
+	}
+	return float32(sf)
+}
 
 // T2I is a loaded text-to-image model: its stores (the autoencoder's; the
 // denoiser's, holding "text.*" and "unet.*"), tokenizer and schedule, and
 // compiled programs by batch size.
 type T2I struct {
 	Config    T2IConfig
-	Tokenizer *text.Tokenizer
+	Tokenizer PromptTokenizer
 	AE        *nn.Store
 	Denoiser  *nn.Store
+	Text      *nn.Store // Stable Diffusion's frozen text encoder (nil: the text encoder is in Denoiser)
 	Schedule  *diffusion.Schedule
 	denoise   map[int]*denoiseProgram
 	decode    map[int]*decodeProgram
 	encode    map[int]*encodeProgram
+	text      *textProgram
+	states    map[string][]float32 // text encoder states by token ids
 }
 
 // NewT2I builds a model with freshly initialised weights (seeded).
@@ -71,19 +110,111 @@ func T2IWithStores(c T2IConfig, ae, denoiser *nn.Store) (*T2I, error) {
 	if m.Tokenizer.Size() != c.Text.Vocab {
 		return nil, fmt.Errorf("models: the text encoder has %d token ids, the tokenizer %d", c.Text.Vocab, m.Tokenizer.Size())
 	}
-	// build once at batch 1 so that every parameter exists
-	if _, err := m.denoiser(1); err != nil {
-		return nil, err
-	}
-	if _, err := m.decoder(1); err != nil {
-		return nil, err
-	}
-	b := nn.NewBuilder(m.AE, nil)
-	x := b.Input("x", 1, 3, c.Resolution, c.Resolution)
-	if err := nn.Build(func() { Encode(b, c.Autoencoder, x) }); err != nil {
+	if err := m.declare(); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// WithDenoiser returns a model that shares m's autoencoder, text encoder,
+// tokenizer and schedule but denoises with the weights of store (a
+// training run's policy); parameters missing from it are created.
+func (m *T2I) WithDenoiser(store *nn.Store) (*T2I, error) {
+	w := &T2I{Config: m.Config, Tokenizer: m.Tokenizer, AE: m.AE, Denoiser: store, Text: m.Text, Schedule: m.Schedule,
+		denoise: map[int]*denoiseProgram{}, decode: map[int]*decodeProgram{}, encode: map[int]*encodeProgram{},
+		text: m.text, states: m.states}
+	if err := w.declare(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// declare builds each graph once at batch 1 so that every parameter exists.
+func (m *T2I) declare() error {
+	c := m.Config
+	if _, err := m.denoiser(1); err != nil {
+		return err
+	}
+	if _, err := m.decoder(1); err != nil {
+		return err
+	}
+	b := nn.NewBuilder(m.AE, nil)
+	x := b.Input("x", 1, 3, c.Resolution, c.Resolution)
+	if err := nn.Build(func() { m.encodeGraph(b, x) }); err != nil {
+		return err
+	}
+	if c.SD != nil {
+		if m.text == nil {
+			if err := m.buildText(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// encodeGraph is the autoencoder's posterior mean of images x.
+func (m *T2I) encodeGraph(b *nn.Builder, x *G.Node) *G.Node {
+	c := m.Config
+	if c.SD != nil {
+		return SDVAEEncode(b, &c.SD.VAE, x) // moments; the mean is the first half of the channels
+	}
+	mean, _ := Encode(b, c.Autoencoder, x)
+	return mean
+}
+
+// decodeGraph is the autoencoder's decoder of unscaled latents z.
+func (m *T2I) decodeGraph(b *nn.Builder, z *G.Node) *G.Node {
+	if c := m.Config; c.SD != nil {
+		return SDVAEDecode(b, &c.SD.VAE, z)
+	}
+	return Decode(b, m.Config.Autoencoder, z)
+}
+
+// textProgram is Stable Diffusion's text encoder at batch 1.
+type textProgram struct {
+	prog *nn.Program
+	emb  *tensor.Dense
+	out  G.Value
+}
+
+func (m *T2I) buildText() error {
+	sc := m.Config.SD
+	clipTextParams(m.Text, &sc.Text)
+	b := nn.NewBuilder(m.Text, nil)
+	p := &textProgram{}
+	var emb *G.Node
+	emb, p.emb = b.InputData("embeddings", m.Config.MaxLen, sc.Text.HiddenSize)
+	if err := nn.Build(func() { G.Read(CLIPText(b, &sc.Text, emb, 1, m.Config.MaxLen), &p.out) }); err != nil {
+		return err
+	}
+	prog, err := nn.Compile(b, nil, false)
+	if err != nil {
+		return err
+	}
+	p.prog, m.text, m.states = prog, p, map[string][]float32{}
+	return nil
+}
+
+// TextStates returns the text encoder's last hidden states (MaxLen·width)
+// for one prompt's token ids, computed once per prompt.
+func (m *T2I) TextStates(ids []int) ([]float32, error) {
+	key := fmt.Sprint(ids)
+	if s, ok := m.states[key]; ok {
+		return s, nil
+	}
+	sc := m.Config.SD
+	if err := CLIPTextEmbed(m.Text, &sc.Text, ids, m.Config.MaxLen, m.text.emb.Data().([]float32)); err != nil {
+		return nil, err
+	}
+	if _, err := m.text.prog.Run(); err != nil {
+		return nil, err
+	}
+	s := append([]float32(nil), m.text.out.Data().([]float32)...)
+	if len(m.states) < 4096 {
+		m.states[key] = s
+	}
+	return s, nil
 }
 
 // DenoiserGraph builds the denoiser of a batch on b (whose store holds
@@ -106,7 +237,7 @@ func (m *T2I) denoiser(n int) (*denoiseProgram, error) {
 		return p, nil
 	}
 	b := nn.NewBuilder(m.Denoiser, nil)
-	p := &denoiseProgram{batch: m.Config.NewDenoiseBatch(b, n, false)}
+	p := &denoiseProgram{batch: m.NewDenoiseBatch(b, n, false)}
 	if err := nn.Build(func() { G.Read(p.batch.Prediction(b), &p.out) }); err != nil {
 		return nil, err
 	}
@@ -134,8 +265,8 @@ func (m *T2I) decoder(n int) (*decodeProgram, error) {
 	p := &decodeProgram{}
 	s := c.LatentSide()
 	var z *G.Node
-	z, p.z = b.InputData("z", n, c.Autoencoder.LatentChannels, s, s)
-	if err := nn.Build(func() { G.Read(Decode(b, c.Autoencoder, z), &p.out) }); err != nil {
+	z, p.z = b.InputData("z", n, c.LatentChannels(), s, s)
+	if err := nn.Build(func() { G.Read(m.decodeGraph(b, z), &p.out) }); err != nil {
 		return nil, err
 	}
 	prog, err := nn.Compile(b, nil, false)
@@ -154,10 +285,34 @@ func (m *T2I) Generate(prompts []string, seeds []uint64, s diffusion.Sampler) ([
 	if len(prompts) != len(seeds) {
 		return nil, fmt.Errorf("models: %d prompts and %d seeds", len(prompts), len(seeds))
 	}
+	per := m.LatentSize()
+	x := make([]float32, len(prompts)*per)
+	for i, seed := range seeds {
+		copy(x[i*per:], diffusion.Noise(seed, per))
+	}
+	lat, err := m.Sample(prompts, x, rand.New(rand.NewPCG(seeds[0], 0x5a3)), s)
+	if err != nil {
+		return nil, err
+	}
+	return m.DecodeLatents(lat, len(prompts))
+}
+
+// LatentSize is the number of values of one image's latents.
+func (m *T2I) LatentSize() int {
+	side := m.Config.LatentSide()
+	return m.Config.LatentChannels() * side * side
+}
+
+// Sample runs sampler s from the initial latents x (one LatentSize block
+// per prompt, modified in place) and returns the final latents; rng draws
+// any further noise (η > 0, ancestral).
+func (m *T2I) Sample(prompts []string, x []float32, rng *rand.Rand, s diffusion.Sampler) ([]float32, error) {
 	n := len(prompts)
 	c := m.Config
-	side := c.LatentSide()
-	per := c.Autoencoder.LatentChannels * side * side
+	per := m.LatentSize()
+	if len(x) != n*per {
+		return nil, fmt.Errorf("models: %d initial latent values for %d prompts of %d", len(x), n, per)
+	}
 	guided := s.Guidance != 1
 	rows := n
 	if guided {
@@ -178,12 +333,9 @@ func (m *T2I) Generate(prompts []string, seeds []uint64, s diffusion.Sampler) ([
 			ids = append(ids, empty...)
 		}
 	}
-	dp.batch.SetTokens(ids)
-	x := make([]float32, n*per)
-	for i, seed := range seeds {
-		copy(x[i*per:], diffusion.Noise(seed, per))
+	if err := dp.batch.SetTokens(ids); err != nil {
+		return nil, err
 	}
-	rng := rand.New(rand.NewPCG(seeds[0], 0x5a3))
 	s.Schedule, s.Prediction = m.Schedule, c.Prediction
 	model := func(xt []float32, t int) ([]float32, []float32, error) {
 		xd := dp.batch.X.Data().([]float32)
@@ -206,11 +358,7 @@ func (m *T2I) Generate(prompts []string, seeds []uint64, s diffusion.Sampler) ([
 		}
 		return cond, append([]float32(nil), out[n*per:2*n*per]...), nil
 	}
-	lat, err := s.Sample(x, rng, model)
-	if err != nil {
-		return nil, err
-	}
-	return m.DecodeLatents(lat, n)
+	return s.Sample(x, rng, model)
 }
 
 // DecodeLatents turns n scaled latents into images.
@@ -220,10 +368,7 @@ func (m *T2I) DecodeLatents(lat []float32, n int) ([]*image.RGBA, error) {
 	if err != nil {
 		return nil, err
 	}
-	sf := float32(c.Autoencoder.ScalingFactor)
-	if sf == 0 {
-		sf = 1
-	}
+	sf := c.scalingFactor()
 	z := dec.z.Data().([]float32)
 	for i, v := range lat {
 		z[i] = v / sf
@@ -244,17 +389,25 @@ func (m *T2I) DecodeLatents(lat []float32, n int) ([]*image.RGBA, error) {
 // factor) of images, concatenated: what the diffusion model trains on.
 func (m *T2I) EncodeImages(imgs []*image.RGBA) ([]float32, error) {
 	c := m.Config
-	n := len(imgs)
+	per := 3 * c.Resolution * c.Resolution
+	xs := make([]float32, len(imgs)*per)
+	for i, im := range imgs {
+		imageio.ToCHW(im, xs[i*per:(i+1)*per])
+	}
+	return m.EncodeCHW(xs, len(imgs))
+}
+
+// EncodeCHW is EncodeImages for n images given as values in [−1, 1]
+// (N, 3, H, W).
+func (m *T2I) EncodeCHW(xs []float32, n int) ([]float32, error) {
+	c := m.Config
 	p, ok := m.encode[n]
 	if !ok {
 		b := nn.NewBuilder(m.AE, nil)
 		p = &encodeProgram{}
 		var x *G.Node
 		x, p.x = b.InputData("x", n, 3, c.Resolution, c.Resolution)
-		if err := nn.Build(func() {
-			mean, _ := Encode(b, c.Autoencoder, x)
-			G.Read(mean, &p.out)
-		}); err != nil {
+		if err := nn.Build(func() { G.Read(m.encodeGraph(b, x), &p.out) }); err != nil {
 			return nil, err
 		}
 		prog, err := nn.Compile(b, nil, false)
@@ -264,21 +417,20 @@ func (m *T2I) EncodeImages(imgs []*image.RGBA) ([]float32, error) {
 		p.prog = prog
 		m.encode[n] = p
 	}
-	per := 3 * c.Resolution * c.Resolution
-	xs := p.x.Data().([]float32)
-	for i, im := range imgs {
-		imageio.ToCHW(im, xs[i*per:(i+1)*per])
-	}
+	copy(p.x.Data().([]float32), xs)
 	if _, err := p.prog.Run(); err != nil {
 		return nil, err
 	}
-	sf := float32(c.Autoencoder.ScalingFactor)
-	if sf == 0 {
-		sf = 1
-	}
-	out := append([]float32(nil), p.out.Data().([]float32)...)
-	for i := range out {
-		out[i] *= sf
+	sf := c.scalingFactor()
+	all := p.out.Data().([]float32)
+	out := make([]float32, 0, len(all))
+	side := c.LatentSide()
+	per := c.LatentChannels() * side * side
+	stride := len(all) / n // SD's encoder gives the moments: mean, then log-variance
+	for i := 0; i < n; i++ {
+		for _, v := range all[i*stride : i*stride+per] {
+			out = append(out, v*sf)
+		}
 	}
 	return out, nil
 }

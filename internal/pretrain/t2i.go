@@ -213,7 +213,7 @@ func newT2IRun(m *models.T2I, o T2IOptions) (*t2iRun, error) {
 	}
 	// the denoiser
 	b := nn.NewBuilder(m.Denoiser, nil)
-	r.batch = c.NewDenoiseBatch(b, B, true)
+	r.batch = r.m.NewDenoiseBatch(b, B, true)
 	tg := r.batch.TargetNode()
 	var w *G.Node
 	if o.SNRGamma > 0 {
@@ -260,7 +260,9 @@ func (r *t2iRun) fillBatch(rng *rand.Rand) error {
 		id, _, _ := r.m.Tokenizer.Encode(caption)
 		ids = append(ids, id...)
 	}
-	r.batch.SetTokens(ids)
+	if err := r.batch.SetTokens(ids); err != nil {
+		return err
+	}
 	if _, err := r.encode.Run(); err != nil {
 		return err
 	}
@@ -294,7 +296,7 @@ func (r *t2iRun) fillBatch(rng *rand.Rand) error {
 
 // sampleGrid draws the fixed prompts with fixed seeds from the EMA weights.
 func (r *t2iRun) sampleGrid(ema *nn.Store, path string) error {
-	m, err := models.T2IWithStores(r.m.Config, r.m.AE, ema)
+	m, err := r.m.WithDenoiser(ema)
 	if err != nil {
 		return err
 	}
@@ -316,7 +318,7 @@ func (r *t2iRun) sampleGrid(ema *nn.Store, path string) error {
 
 // writeModel writes the EMA weights as the model directory out/model.
 func (r *t2iRun) writeModel(ema *nn.Store, step int, o T2IOptions) error {
-	m, err := models.T2IWithStores(r.m.Config, r.m.AE, ema)
+	m, err := r.m.WithDenoiser(ema)
 	if err != nil {
 		return err
 	}

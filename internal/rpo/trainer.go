@@ -471,11 +471,10 @@ func (t *trainer) writeManifest() error {
 // build compiles the frozen reference forward pass and the policy's
 // objective, both on batches of two images (reference, negative).
 func (t *trainer) build() error {
-	c := t.cfg
 	t.policy = t.o.Base.Denoiser.Clone()
 	mk := func(store *nn.Store, train bool) (*nn.Program, *models.DenoiseBatch, error) {
 		b := nn.NewBuilder(store, nil)
-		in := c.NewDenoiseBatch(b, t.rows, true)
+		in := t.o.Base.NewDenoiseBatch(b, t.rows, true)
 		var loss *G.Node
 		if err := nn.Build(func() {
 			pred := in.Prediction(b)
@@ -543,7 +542,9 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 		tf[k] = float64(v)
 	}
 	for _, in := range []*models.DenoiseBatch{t.refIn, t.polIn} {
-		in.SetTokens(ids)
+		if err := in.SetTokens(ids); err != nil {
+			return StepEvent{}, err
+		}
 		for k := 0; k < t.rows; k++ {
 			if err := in.Noise(sch, k, x0[k], eps[k], ts[k]); err != nil {
 				return StepEvent{}, err
@@ -590,7 +591,7 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 func (t *trainer) validate(step int) (ValidationEvent, error) {
 	o := t.o
 	ev := ValidationEvent{Step: step, AlignI: map[string]float64{}, AlignT: map[string]float64{}, Reward: map[string]float64{}}
-	m, err := models.T2IWithStores(t.cfg, o.Base.AE, t.policy)
+	m, err := o.Base.WithDenoiser(t.policy)
 	if err != nil {
 		return ev, err
 	}

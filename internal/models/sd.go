@@ -1,0 +1,259 @@
+package models
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gorgonia.org/tensor"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/diffusion"
+	"github.com/rpo-dev/rpo/internal/nn"
+	"github.com/rpo-dev/rpo/internal/text"
+)
+
+// SDFamily is the model.yaml family of a Stable Diffusion fine-tune: its
+// U-Net in unet/ (diffusers layout), the rest read from its base.
+const SDFamily = "sd"
+
+// SDConfig is a Stable Diffusion model read from a diffusers directory.
+type SDConfig struct {
+	Base      string                    `yaml:"base"` // the diffusers directory of the VAE, text encoder, tokenizer and scheduler
+	UNet      SDUNetConfig              `yaml:"-"`
+	VAE       SDVAEConfig               `yaml:"-"`
+	Text      CLIPTextConfig            `yaml:"-"`
+	Scheduler diffusion.SchedulerConfig `yaml:"-"`
+}
+
+// IsDiffusersDir reports whether dir looks like a diffusers pipeline
+// directory (model_index.json or unet/config.json).
+func IsDiffusersDir(dir string) bool {
+	for _, f := range []string{"model_index.json", filepath.Join("unet", "config.json")} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// readJSON decodes dir/name into v, naming the file in errors.
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("models: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("models: %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadDiffusers reads a Stable Diffusion 1.x/2.x pipeline directory
+// (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/)
+// with weights in safetensors (fp32, fp16 or bf16; sharded with an index;
+// variant "fp16" for *.fp16.safetensors, "" for the plain names).
+// resolution 0 means the model's own (unet sample_size × the VAE factor).
+func LoadDiffusers(dir string, resolution int, variant string) (*T2I, error) {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	sc := &SDConfig{Base: dir}
+	var mi struct {
+		Class string `json:"_class_name"`
+	}
+	if err := readJSON(filepath.Join(dir, "model_index.json"), &mi); err == nil {
+		if mi.Class != "" && !strings.HasPrefix(mi.Class, "StableDiffusion") {
+			return nil, fmt.Errorf("models: %s: %q is not a Stable Diffusion pipeline", filepath.Join(dir, "model_index.json"), mi.Class)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) && !strings.Contains(err.Error(), "no such file") {
+		return nil, err
+	}
+	checks := []struct {
+		file string
+		v    any
+		ok   func() error
+	}{
+		{"unet/config.json", &sc.UNet, sc.UNet.Validate},
+		{"vae/config.json", &sc.VAE, sc.VAE.Validate},
+		{"text_encoder/config.json", &sc.Text, sc.Text.Validate},
+	}
+	for _, c := range checks {
+		p := filepath.Join(dir, c.file)
+		if err := readJSON(p, c.v); err != nil {
+			return nil, err
+		}
+		if err := c.ok(); err != nil {
+			return nil, fmt.Errorf("models: %s: %w", p, err)
+		}
+	}
+	schedFile := filepath.Join(dir, "scheduler", "scheduler_config.json")
+	if err := readJSON(schedFile, &sc.Scheduler); err != nil {
+		return nil, err
+	}
+	if err := sc.Scheduler.Validate(); err != nil {
+		return nil, fmt.Errorf("models: %s: %w", schedFile, err)
+	}
+	tk, err := text.LoadBPE(filepath.Join(dir, "tokenizer"))
+	if err != nil {
+		return nil, err
+	}
+	if sc.UNet.ContextDim() != sc.Text.HiddenSize {
+		return nil, fmt.Errorf("models: %s: cross_attention_dim %d differs from the text encoder's hidden_size %d",
+			filepath.Join(dir, "unet", "config.json"), sc.UNet.ContextDim(), sc.Text.HiddenSize)
+	}
+	if tk.Size() > sc.Text.VocabSize {
+		return nil, fmt.Errorf("models: %s: the tokenizer has %d ids, the text encoder %d", dir, tk.Size(), sc.Text.VocabSize)
+	}
+	m, err := newSD(sc, tk, resolution)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		sub, name, prefix string
+		store             *nn.Store
+	}{
+		{"unet", "diffusion_pytorch_model", "unet.", m.Denoiser},
+		{"vae", "diffusion_pytorch_model", "", m.AE},
+		{"text_encoder", "model", "", m.Text},
+	} {
+		f, label, err := ReadWeights(filepath.Join(dir, c.sub), c.name, variant)
+		if err != nil {
+			return nil, err
+		}
+		if c.sub == "vae" {
+			renameLegacyVAE(f)
+		}
+		if err := loadPrefixed(c.store, f, c.prefix, label); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// newSD builds an SD model with fresh weights (every parameter created).
+func newSD(sc *SDConfig, tk *text.BPE, resolution int) (*T2I, error) {
+	if resolution == 0 {
+		resolution = sc.UNet.SampleSize * sc.VAE.Factor()
+	}
+	f := sc.VAE.Factor() << (len(sc.UNet.BlockOutChannels) - 1)
+	if resolution < f || resolution%f != 0 {
+		return nil, fmt.Errorf("models: resolution %d is not a positive multiple of %d (the VAE's factor %d × the U-Net's %d levels)",
+			resolution, f, sc.VAE.Factor(), len(sc.UNet.BlockOutChannels))
+	}
+	c := T2IConfig{Resolution: resolution, MaxLen: tk.MaxLen, Prediction: sc.Scheduler.Prediction(), SD: sc}
+	m := &T2I{Config: c, Tokenizer: tk, AE: nn.NewStore(tensor.Float32, 1), Denoiser: nn.NewStore(tensor.Float32, 2),
+		Text: nn.NewStore(tensor.Float32, 3), Schedule: sc.Scheduler.Schedule(),
+		denoise: map[int]*denoiseProgram{}, decode: map[int]*decodeProgram{}, encode: map[int]*encodeProgram{}}
+	if err := m.declare(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ReadWeights reads the weights of one component directory: name.safetensors
+// (or name.<variant>.safetensors), or the shards listed in
+// name.safetensors.index.json. A PyTorch pickle (.bin) is refused with how
+// to convert it. It returns the tensors and the file name for messages.
+func ReadWeights(dir, name, variant string) (*ckpt.File, string, error) {
+	base := name
+	if variant != "" {
+		base += "." + variant
+	}
+	single := filepath.Join(dir, base+".safetensors")
+	if _, err := os.Stat(single); err == nil {
+		f, err := ckpt.Read(single)
+		if err != nil {
+			return nil, single, fmt.Errorf("models: %s: %w", single, err)
+		}
+		return f, single, nil
+	}
+	index := single + ".index.json"
+	if _, err := os.Stat(index); err == nil {
+		var idx struct {
+			WeightMap map[string]string `json:"weight_map"`
+		}
+		if err := readJSON(index, &idx); err != nil {
+			return nil, index, err
+		}
+		all := &ckpt.File{Metadata: map[string]string{}, Tensors: map[string]ckpt.Tensor{}}
+		shards := map[string]bool{}
+		for _, s := range idx.WeightMap {
+			shards[s] = true
+		}
+		names := make([]string, 0, len(shards))
+		for s := range shards {
+			names = append(names, s)
+		}
+		sort.Strings(names)
+		for _, s := range names {
+			p := filepath.Join(dir, s)
+			f, err := ckpt.Read(p)
+			if err != nil {
+				return nil, p, fmt.Errorf("models: %s (a shard listed in %s): %w", p, index, err)
+			}
+			for n, t := range f.Tensors {
+				all.Tensors[n] = t
+			}
+		}
+		for n, s := range idx.WeightMap {
+			if _, ok := all.Tensors[n]; !ok {
+				return nil, index, fmt.Errorf("models: %s lists tensor %q in %s, which does not hold it", index, n, s)
+			}
+		}
+		return all, index, nil
+	}
+	for _, bin := range []string{base + ".bin", name + ".bin", "pytorch_model.bin"} {
+		if _, err := os.Stat(filepath.Join(dir, bin)); err == nil {
+			return nil, bin, fmt.Errorf("models: %s holds PyTorch pickle weights (%s), which rpo does not read (a pickle can run code); "+
+				"convert them once with diffusers: pipe = DiffusionPipeline.from_pretrained(dir); pipe.save_pretrained(dir, safe_serialization=True)",
+				dir, bin)
+		}
+	}
+	hint := ""
+	if variant == "" {
+		if m, _ := filepath.Glob(filepath.Join(dir, name+".*.safetensors")); len(m) > 0 {
+			hint = fmt.Sprintf(" (it has %s: choose it with --variant)", filepath.Base(m[0]))
+		}
+	}
+	return nil, single, fmt.Errorf("models: %s: no %s or %s%s", dir, filepath.Base(single), filepath.Base(index), hint)
+}
+
+// renameLegacyVAE maps old attention names (query, key, value, proj_attn)
+// of a VAE to today's.
+func renameLegacyVAE(f *ckpt.File) {
+	for n, t := range f.Tensors {
+		i := strings.Index(n, ".attentions.0.")
+		if i < 0 {
+			continue
+		}
+		rest := n[i+len(".attentions.0."):]
+		for old, now := range vaeLegacyNames {
+			if strings.HasPrefix(rest, old+".") {
+				delete(f.Tensors, n)
+				// old VAEs stored the projections as 1×1 convolutions: (out, in, 1, 1)
+				if len(t.Shape) == 4 && t.Shape[2] == 1 && t.Shape[3] == 1 {
+					t.Shape = t.Shape[:2]
+				}
+				f.Tensors[n[:i]+".attentions.0."+now+strings.TrimPrefix(rest, old)] = t
+			}
+		}
+	}
+}
+
+// loadPrefixed loads f's float tensors into store under prefix+name;
+// integer buffers (position_ids) are skipped.
+func loadPrefixed(store *nn.Store, f *ckpt.File, prefix, label string) error {
+	g := &ckpt.File{Metadata: f.Metadata, Tensors: map[string]ckpt.Tensor{}}
+	for n, t := range f.Tensors {
+		if !t.DType.IsFloat() {
+			continue
+		}
+		g.Tensors[prefix+n] = t
+	}
+	return ckpt.LoadStore(store, g, "", label)
+}
