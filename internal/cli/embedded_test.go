@@ -6,6 +6,7 @@ import (
 
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/embedded"
+	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/world"
 )
 
@@ -30,7 +31,7 @@ func TestEmbeddedModelsLoadAndRun(t *testing.T) {
 	if _, err := embedded.Model(embedded.T2I); err != nil {
 		t.Fatalf("t2i: %v", err)
 	}
-	m, _, _, err := openT2I("")
+	m, _, _, err := openT2I("", models.SDOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/embedded"
@@ -24,6 +23,7 @@ import (
 
 // EvalOptions are the options of `rpo eval`.
 type EvalOptions struct {
+	SDFlags         `mapstructure:",squash" yaml:",inline"`
 	Global          `mapstructure:",squash" yaml:",inline"`
 	Bench           string   `mapstructure:"bench" yaml:"bench"`
 	Variant         int      `mapstructure:"variant" yaml:"variant"`
@@ -75,6 +75,7 @@ and combine the directories with rpo eval merge.`,
 		RunE: runE(run),
 	}
 	f := cmd.Flags()
+	addSDFlags(f)
 	f.String("bench", "minidreambench", "minidreambench or dreambench")
 	f.Int("variant", 0, "MiniDreamBench variant (0: the standard 30 subjects)")
 	f.String("data", "", "DreamBench directory (<subject>/*.jpg + prompts_and_classes.txt) for --bench dreambench")
@@ -308,15 +309,12 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	base, baseFS, baseLabel, err := openT2I(o.Model)
+	base, baseID, baseLabel, err := openT2I(o.Model, o.SDFlags.options())
 	if err != nil {
 		return err
 	}
 	defer base.Close()
-	m := eval.Models{Base: base, BaseDir: baseLabel}
-	if m.BaseID, err = ckpt.ModelID(baseFS); err != nil {
-		return err
-	}
+	m := eval.Models{Base: base, BaseDir: baseLabel, BaseID: baseID}
 	for _, e := range []struct {
 		dir, name string
 		dst       **models.Encoder

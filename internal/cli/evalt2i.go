@@ -23,6 +23,7 @@ import (
 
 // EvalT2IOptions are the options of `rpo eval t2i`.
 type EvalT2IOptions struct {
+	SDFlags   `mapstructure:",squash" yaml:",inline"`
 	Global    `mapstructure:",squash" yaml:",inline"`
 	Model     string  `mapstructure:"model" yaml:"model"`
 	ClipModel string  `mapstructure:"clip_model" yaml:"clip_model"`
@@ -51,6 +52,7 @@ grid.png (real renders above, generated images below) to --out.`,
 		RunE: runE(run),
 	}
 	f := cmd.Flags()
+	addSDFlags(f)
 	f.String("model", "", "text-to-image model directory (default: the embedded model)")
 	f.String("clip-model", "", "clip-mini model directory (default: the embedded one)")
 	f.Int("captions", 200, "held-out captions, one image each")
@@ -63,7 +65,7 @@ grid.png (real renders above, generated images below) to --out.`,
 
 // RunEvalT2I runs `rpo eval t2i`.
 func RunEvalT2I(ctx context.Context, o *EvalT2IOptions) error {
-	m, _, label, err := openT2I(o.Model)
+	m, _, label, err := openT2I(o.Model, o.SDFlags.options())
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ type GenerateOptions struct {
 	OutDir   string  `mapstructure:"out" yaml:"out"`
 	Batch    int     `mapstructure:"batch_size" yaml:"batch_size"`
 	Force    bool    `mapstructure:"force" yaml:"force"`
+	SDFlags  `mapstructure:",squash" yaml:",inline"`
 }
 
 // gridImages is how many images grid.png shows at most.
@@ -56,6 +57,7 @@ func NewGenerateCmd(run func(context.Context, *GenerateOptions) error) *cobra.Co
 	f.String("out", "out", "directory for the PNGs and grid.png (of the first 64)")
 	f.Int("batch-size", 32, "images sampled at once (memory grows with it, about 20 MB an image; larger batches are faster); each is written as its batch ends")
 	f.Bool("force", false, "write into a directory that already holds images (its earlier PNGs are removed first)")
+	addSDFlags(f)
 	return cmd
 }
 
@@ -85,7 +87,7 @@ func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 	default:
 		return fmt.Errorf("--sampler %q is not ddim or ddpm", o.Sampler)
 	}
-	m, _, _, err := openT2I(o.Model)
+	m, _, _, err := openT2I(o.Model, o.SDFlags.options())
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/spf13/pflag"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/embedded"
@@ -20,14 +23,34 @@ func modelFS(dir, name string) (fs.FS, string, error) {
 }
 
 // openT2I loads the text-to-image model of --model (the embedded one when
-// empty).
-func openT2I(dir string) (*models.T2I, fs.FS, string, error) {
-	fsys, label, err := modelFS(dir, embedded.T2I)
-	if err != nil {
-		return nil, nil, label, err
+// empty): an rpo model directory or a Stable Diffusion diffusers directory.
+// It returns the model, an identifier of its weights (for caches) and a
+// label for messages and provenance.
+func openT2I(dir string, sd models.SDOptions) (*models.T2I, string, string, error) {
+	if dir == "" {
+		if sd.Resolution != 0 || sd.Variant != "" {
+			return nil, "", "", fmt.Errorf("--resolution and --weight-variant apply to Stable Diffusion models (--model DIR) only")
+		}
+		fsys, label, err := modelFS(dir, embedded.T2I)
+		if err != nil {
+			return nil, "", label, err
+		}
+		m, err := models.LoadT2IFrom(fsys, label)
+		if err != nil {
+			return nil, "", label, err
+		}
+		id, err := ckpt.ModelID(fsys)
+		return m, id, label, err
 	}
-	m, err := models.LoadT2IFrom(fsys, label)
-	return m, fsys, label, err
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, "", dir, fmt.Errorf("--model %s: not a model directory (an rpo model directory or a diffusers Stable Diffusion directory)", dir)
+	}
+	m, err := models.OpenT2I(dir, sd)
+	if err != nil {
+		return nil, "", dir, err
+	}
+	id, err := models.ModelID(dir)
+	return m, id, dir, err
 }
 
 // openEncoder loads an encoder model directory (the embedded name when dir
@@ -49,4 +72,20 @@ func modelID(dir, name string) (string, error) {
 		return "", err
 	}
 	return ckpt.ModelID(fsys)
+}
+
+// SDFlags are the options of commands that open a Stable Diffusion model.
+type SDFlags struct {
+	Resolution int    `mapstructure:"resolution" yaml:"resolution,omitempty"`
+	Variant    string `mapstructure:"weight_variant" yaml:"weight_variant,omitempty"`
+}
+
+func (f SDFlags) options() models.SDOptions {
+	return models.SDOptions{Resolution: f.Resolution, Variant: f.Variant}
+}
+
+// addSDFlags declares --resolution and --variant.
+func addSDFlags(f *pflag.FlagSet) {
+	f.Int("resolution", 0, "Stable Diffusion: image side in pixels, a multiple of the VAE and U-Net factor (default: the model's, 512 for SD 1.5); lower is faster")
+	f.String("weight-variant", "", `Stable Diffusion: weight file variant, "fp16" for diffusion_pytorch_model.fp16.safetensors (default: the plain names)`)
 }

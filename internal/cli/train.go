@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/embedded"
@@ -23,6 +22,7 @@ import (
 
 // TrainOptions are the options of `rpo train`.
 type TrainOptions struct {
+	SDFlags         `mapstructure:",squash" yaml:",inline"`
 	Global          `mapstructure:",squash" yaml:",inline"`
 	Subject         string        `mapstructure:"subject" yaml:"subject"`
 	Refs            string        `mapstructure:"refs" yaml:"refs"`
@@ -83,6 +83,7 @@ checkpoints/ (resume with --resume), one model directory per selection rule
 		RunE: runE(run),
 	}
 	f := cmd.Flags()
+	addSDFlags(f)
 	d := rpo.DefaultOptions()
 	f.String("subject", "", `the subject's class noun ("dog", "stuffed animal") or a DreamBench folder name ("dog2", "backpack_dog")`)
 	f.String("refs", "", "directory of the subject's reference images (.png, .jpg)")
@@ -207,16 +208,12 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if err := checkTrainOptions(o); err != nil {
 		return err
 	}
-	base, baseFS, baseLabel, err := openT2I(o.Model)
+	base, baseID, baseLabel, err := openT2I(o.Model, o.SDFlags.options())
 	if err != nil {
 		return err
 	}
 	defer base.Close()
 	refs, err := loadRefs(o.Refs, base.Config.Resolution, o.Logger) // at the base model's resolution, as rpo eval loads them
-	if err != nil {
-		return err
-	}
-	baseID, err := ckpt.ModelID(baseFS)
 	if err != nil {
 		return err
 	}

@@ -63,3 +63,14 @@ func Load(path string, side int) (*image.RGBA, error) {
 	xdraw.CatmullRom.Scale(out, out.Bounds(), sq, sq.Bounds(), draw.Src, nil)
 	return out, nil
 }
+
+// Resize returns img scaled to side×side (Catmull–Rom, antialiased when
+// shrinking), or img itself when it already has that size.
+func Resize(img *image.RGBA, side int) *image.RGBA {
+	if b := img.Bounds(); b.Dx() == side && b.Dy() == side {
+		return img
+	}
+	out := image.NewRGBA(image.Rect(0, 0, side, side))
+	xdraw.CatmullRom.Scale(out, out.Bounds(), img, img.Bounds(), draw.Src, nil)
+	return out
+}

@@ -112,10 +112,10 @@ func (e *Encoder) EmbedImages(imgs []*image.RGBA) ([][]float64, error) {
 	per := 3 * ImageSide * ImageSide
 	d := p.in.Data().([]float32)
 	for i, im := range imgs {
-		if b := im.Bounds(); b.Dx() != ImageSide || b.Dy() != ImageSide {
-			return nil, fmt.Errorf("models: %s takes %d×%d images, got %v", e.Config.Name, ImageSide, ImageSide, b.Size())
+		if b := im.Bounds(); b.Dx() != b.Dy() {
+			return nil, fmt.Errorf("models: %s takes square images, got %v", e.Config.Name, b.Size())
 		}
-		imageio.ToCHW(im, d[i*per:(i+1)*per])
+		imageio.ToCHW(imageio.Resize(im, ImageSide), d[i*per:(i+1)*per]) // a larger model's images, shrunk
 	}
 	return e.run(p, len(imgs))
 }

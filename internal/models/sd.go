@@ -1,9 +1,12 @@
 package models
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,6 +31,8 @@ type SDConfig struct {
 	VAE       SDVAEConfig               `yaml:"-"`
 	Text      CLIPTextConfig            `yaml:"-"`
 	Scheduler diffusion.SchedulerConfig `yaml:"-"`
+	variant   string                    // the weight files' variant
+	tuned     string                    // a fine-tune's directory (its unet/), "" for the base
 }
 
 // IsDiffusersDir reports whether dir looks like a diffusers pipeline
@@ -62,7 +67,7 @@ func LoadDiffusers(dir string, resolution int, variant string) (*T2I, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	sc := &SDConfig{Base: dir}
+	sc := &SDConfig{Base: dir, variant: variant}
 	var mi struct {
 		Class string `json:"_class_name"`
 	}
@@ -256,4 +261,135 @@ func loadPrefixed(store *nn.Store, f *ckpt.File, prefix, label string) error {
 		g.Tensors[prefix+n] = t
 	}
 	return ckpt.LoadStore(store, g, "", label)
+}
+
+// SDOptions are how a Stable Diffusion model is opened.
+type SDOptions struct {
+	Resolution int    // image side; 0: the model's own
+	Variant    string // weight file variant ("fp16"); "": the plain names
+}
+
+// sdArchitecture is a Stable Diffusion fine-tune's model.yaml architecture.
+type sdArchitecture struct {
+	Base       string `yaml:"base"`       // the diffusers directory of the other components
+	Resolution int    `yaml:"resolution"` // the image side it was trained at
+	Variant    string `yaml:"variant,omitempty"`
+}
+
+const sdUNetFile = "unet/diffusion_pytorch_model"
+
+// saveSD writes a fine-tune's directory: model.yaml (family sd, the base
+// directory) and unet/ in the diffusers layout (config.json as the base's,
+// diffusion_pytorch_model.safetensors in float32), which diffusers'
+// UNet2DConditionModel.from_pretrained loads as it is.
+func (m *T2I) saveSD(dir string, prov ckpt.Provenance) error {
+	sc := m.Config.SD
+	info := &ckpt.ModelInfo{Family: SDFamily, Provenance: prov}
+	if err := info.SetArchitecture(sdArchitecture{Base: sc.Base, Resolution: m.Config.Resolution, Variant: sc.variant}); err != nil {
+		return err
+	}
+	cfg, err := os.ReadFile(filepath.Join(sc.unetDir(), "config.json"))
+	if err != nil {
+		return fmt.Errorf("models: %w", err)
+	}
+	f := &ckpt.File{Metadata: map[string]string{"format": "pt"}, Tensors: map[string]ckpt.Tensor{}}
+	for _, n := range m.Denoiser.Names() {
+		if name, ok := strings.CutPrefix(n, "unet."); ok {
+			t := m.Denoiser.Lookup(n)
+			f.Tensors[name] = ckpt.Encode(ckpt.F32, t.Shape().Clone(), nn.Float64s(t))
+		}
+	}
+	return ckpt.WriteModelDirFiles(dir, info, map[string]*ckpt.File{sdUNetFile: f}, map[string][]byte{"unet/config.json": cfg})
+}
+
+// unetDir is where the U-Net's config.json is: the base's unet/, or a
+// fine-tune's own.
+func (sc *SDConfig) unetDir() string {
+	if sc.tuned != "" {
+		return filepath.Join(sc.tuned, "unet")
+	}
+	return filepath.Join(sc.Base, "unet")
+}
+
+// loadSDTuned opens a fine-tune directory: its base with the fine-tune's
+// U-Net weights.
+func loadSDTuned(info *ckpt.ModelInfo, dir string, o SDOptions) (*T2I, error) {
+	var a sdArchitecture
+	if err := info.DecodeArchitecture(&a); err != nil {
+		return nil, err
+	}
+	if o.Resolution == 0 {
+		o.Resolution = a.Resolution
+	}
+	if o.Variant == "" {
+		o.Variant = a.Variant
+	}
+	if !IsDiffusersDir(a.Base) {
+		return nil, fmt.Errorf("models: %s: its base %s is not a diffusers directory (moved?)", filepath.Join(dir, ckpt.ModelYAML), a.Base)
+	}
+	m, err := LoadDiffusers(a.Base, o.Resolution, o.Variant)
+	if err != nil {
+		return nil, err
+	}
+	f, err := info.Open(sdUNetFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadPrefixed(m.Denoiser, f, "unet.", filepath.Join(dir, sdUNetFile+".safetensors")); err != nil {
+		return nil, err
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		m.Config.SD.tuned = abs
+	}
+	return m, nil
+}
+
+// OpenT2I opens a text-to-image model directory of either family: a
+// diffusers Stable Diffusion directory, a Stable Diffusion fine-tune
+// written by rpo, or an rpo-t2i model directory.
+func OpenT2I(dir string, o SDOptions) (*T2I, error) {
+	if IsDiffusersDir(dir) {
+		return LoadDiffusers(dir, o.Resolution, o.Variant)
+	}
+	info, err := ckpt.ReadModelDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if info.Family == SDFamily {
+		return loadSDTuned(info, dir, o)
+	}
+	if o.Resolution != 0 || o.Variant != "" {
+		return nil, fmt.Errorf("models: %s is an embedded-family model: --resolution and --weight-variant apply to Stable Diffusion models only", dir)
+	}
+	return loadT2I(info, dir)
+}
+
+// ModelID identifies a model's weights for caches (negatives): for a
+// diffusers directory the SHA-256 of its configuration and weight files,
+// else ckpt.ModelID of the model directory.
+func ModelID(dir string) (string, error) {
+	if !IsDiffusersDir(dir) {
+		return ckpt.ModelID(os.DirFS(dir))
+	}
+	h := sha256.New()
+	for _, sub := range []string{"unet", "vae", "text_encoder", "tokenizer", "scheduler"} {
+		files, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
+		sort.Strings(files)
+		for _, p := range files {
+			if strings.HasSuffix(p, ".bin") {
+				continue
+			}
+			fh, err := os.Open(p)
+			if err != nil {
+				return "", fmt.Errorf("models: %w", err)
+			}
+			fmt.Fprintf(h, "%s/%s:", sub, filepath.Base(p))
+			_, err = io.Copy(h, fh)
+			fh.Close()
+			if err != nil {
+				return "", fmt.Errorf("models: %s: %w", p, err)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24], nil
 }

@@ -95,6 +95,7 @@ type T2I struct {
 	encode    map[int]*encodeProgram
 	text      *textProgram
 	states    map[string][]float32 // text encoder states by token ids
+	ownsText  bool                 // text was compiled for this model, not shared by WithDenoiser
 }
 
 // NewT2I builds a model with freshly initialised weights (seeded).
@@ -192,7 +193,7 @@ func (m *T2I) buildText() error {
 	if err != nil {
 		return err
 	}
-	p.prog, m.text, m.states = prog, p, map[string][]float32{}
+	p.prog, m.text, m.states, m.ownsText = prog, p, map[string][]float32{}, true
 	return nil
 }
 
@@ -444,6 +445,9 @@ type encodeProgram struct {
 // Save writes the model directory: model.yaml, autoencoder.safetensors and
 // denoiser.safetensors (F16).
 func (m *T2I) Save(dir string, prov ckpt.Provenance) error {
+	if m.Config.SD != nil {
+		return m.saveSD(dir, prov)
+	}
 	info := &ckpt.ModelInfo{Family: T2IFamily, Provenance: prov}
 	if err := info.SetArchitecture(m.Config); err != nil {
 		return err
@@ -459,6 +463,9 @@ func LoadT2I(dir string) (*T2I, error) {
 	info, err := ckpt.ReadModelDir(dir)
 	if err != nil {
 		return nil, err
+	}
+	if info.Family == SDFamily {
+		return loadSDTuned(info, dir, SDOptions{})
 	}
 	return loadT2I(info, dir)
 }
@@ -510,5 +517,9 @@ func (m *T2I) Close() {
 	}
 	for _, p := range m.encode {
 		p.prog.Close()
+	}
+	if m.text != nil && m.ownsText {
+		m.text.prog.Close()
+		m.text = nil
 	}
 }
