@@ -393,3 +393,26 @@ func ModelID(dir string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:24], nil
 }
+
+// Predict runs a Stable Diffusion U-Net on given inputs: latents x (n rows),
+// timesteps ts and text states ctx (n·MaxLen·width), as diffusers'
+// unet(x, t, encoder_hidden_states=ctx).sample.
+func (m *T2I) Predict(x []float32, ts []float64, ctx []float32) ([]float32, error) {
+	if m.Config.SD == nil {
+		return nil, fmt.Errorf("models: Predict takes text states, which only Stable Diffusion models use")
+	}
+	dp, err := m.denoiser(len(ts))
+	if err != nil {
+		return nil, err
+	}
+	if len(x) != len(dp.batch.X.Data().([]float32)) || len(ctx) != len(dp.batch.Ctx.Data().([]float32)) {
+		return nil, fmt.Errorf("models: Predict: %d latent and %d context values for %d rows", len(x), len(ctx), len(ts))
+	}
+	copy(dp.batch.X.Data().([]float32), x)
+	copy(dp.batch.Ctx.Data().([]float32), ctx)
+	dp.batch.SetTimesteps(ts)
+	if _, err := dp.prog.Run(); err != nil {
+		return nil, err
+	}
+	return append([]float32(nil), dp.out.Data().([]float32)...), nil
+}

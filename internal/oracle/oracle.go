@@ -103,3 +103,33 @@ func Run(t testing.TB, script string, args ...string) string {
 // 1×1-conv projections, quick_gelu text encoder; "sd2": v-prediction,
 // linear projections, per-block heads, two transformer layers, gelu).
 func TinySD(t testing.TB, variant string) string { return Run(t, "sd_tiny.py", variant) }
+
+// Exec runs a script of this package with args (after the output
+// directory, a fresh temporary one it returns), every time.
+func Exec(t testing.TB, script string, args ...string) string {
+	t.Helper()
+	d := Dir()
+	if d == "" {
+		if os.Getenv("RPO_ORACLE_REQUIRED") == "1" {
+			t.Fatalf("oracle: no reference implementations at ../shared/oracle or $RPO_ORACLE")
+		}
+		t.Skip("oracle: no reference implementations (../shared/oracle or $RPO_ORACLE); parity not checked")
+	}
+	out := t.TempDir()
+	src := filepath.Join(Root(), "internal", "oracle", script)
+	cmd := exec.Command(filepath.Join(d, "python"), append([]string{src, out}, args...)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("oracle: %s %v: %v\n%s", script, args, err, b)
+	}
+	return out
+}
+
+// DreamBench is the directory of the real DreamBench photos
+// (../shared/dreambench/dataset), or "" when absent.
+func DreamBench() string {
+	d := filepath.Join(Root(), "..", "shared", "dreambench", "dataset")
+	if _, err := os.Stat(d); err != nil {
+		return ""
+	}
+	return d
+}

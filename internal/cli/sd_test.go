@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/oracle"
+)
+
+// twoPhotos copies two real photos into a directory: DreamBench's dog
+// when ../shared/dreambench is there, else the photos of testdata/images.
+func twoPhotos(t *testing.T) string {
+	dir := filepath.Join(t.TempDir(), "refs")
+	os.MkdirAll(dir, 0o755)
+	src := []string{filepath.Join(oracle.Root(), "testdata", "images", "cmyk.jpg"), filepath.Join(oracle.Root(), "testdata", "images", "exif-orientation-6.jpg")}
+	if d := oracle.DreamBench(); d != "" {
+		src = []string{filepath.Join(d, "dog", "00.jpg"), filepath.Join(d, "dog", "01.jpg")}
+	}
+	for i, p := range src {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, []string{"a.jpg", "b.jpg"}[i]), b, 0o644)
+	}
+	return dir
+}
+
+// TestStableDiffusionEndToEnd runs rpo generate and rpo train on a tiny
+// Stable Diffusion directory in the diffusers layout, then has diffusers
+// load the run's kept unet/ and checks that it computes what rpo computes.
+func TestStableDiffusionEndToEnd(t *testing.T) {
+	sd := oracle.TinySD(t, "sd1")
+	model := filepath.Join(sd, "model")
+	gen := filepath.Join(t.TempDir(), "gen")
+	if got, err := execute(t, NewRootCmd(), "generate", "--model", model, "--prompt", "a photo of a corgi on the beach, 4k", "-n", "2",
+		"--steps", "3", "--out", gen); err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	f, err := os.Open(filepath.Join(gen, "001-seed1.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil || img.Bounds().Dx() != 16 {
+		t.Fatalf("generated image: %v, %v", err, img.Bounds())
+	}
+	if _, err := execute(t, NewRootCmd(), "generate", "--model", model, "--prompt", "x", "--resolution", "12", "--out", t.TempDir()); err == nil ||
+		!strings.Contains(err.Error(), "resolution 12") {
+		t.Errorf("--resolution 12: %v", err)
+	}
+
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "--subject", "dog", "--refs", twoPhotos(t), "--model", model, "--reward-model", tinyRewardModel(t), "--out", out,
+		"--steps", "3", "--val-every", "3", "--val-per-prompt", "1", "--val-steps", "2", "--negatives-per-prompt", "1", "--negative-steps", "2",
+		"--select", "last"}
+	if got, err := execute(t, NewRootCmd(), args...); err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	kept := filepath.Join(out, "last")
+	for _, f := range []string{"model.yaml", "unet/config.json", "unet/diffusion_pytorch_model.safetensors"} {
+		if _, err := os.Stat(filepath.Join(kept, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// the fine-tune differs from the base, and diffusers computes the same with it
+	tuned, err := models.LoadT2I(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tuned.Close()
+	base, err := models.LoadDiffusers(model, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	e, err := ckpt.Read(filepath.Join(sd, "expected.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, ts, ctx := e.Tensors["unet_x"].Float32s(), e.Tensors["unet_t"].Float64s(), e.Tensors["unet_ctx"].Float32s()
+	got, err := tuned.Predict(x, ts, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := base.Predict(x, ts, ctx)
+	ref := oracle.Exec(t, "sd_unet_run.py", filepath.Join(kept, "unet"), filepath.Join(sd, "expected.safetensors"))
+	r, err := ckpt.Read(filepath.Join(ref, "out.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := r.Tensors["unet_out"].Float32s()
+	var maxErr, moved, scale float64
+	for i := range want {
+		maxErr = math.Max(maxErr, math.Abs(float64(got[i]-want[i])))
+		moved = math.Max(moved, math.Abs(float64(got[i]-before[i])))
+		scale = math.Max(scale, math.Abs(float64(want[i])))
+	}
+	t.Logf("kept U-Net in diffusers vs rpo: max error %.3g (of %.3g); changed by training by up to %.3g", maxErr, scale, moved)
+	if maxErr > 1e-4*scale || moved < 1e-4*scale {
+		t.Errorf("kept U-Net: error %.3g, change %.3g, scale %.3g", maxErr, moved, scale)
+	}
+}
