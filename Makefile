@@ -7,7 +7,7 @@ BENCH   ?= .
 # one training step of GORGONIA.md's Model A is ~3 s: a few iterations suffice
 BENCHTIME ?= 5x
 
-.PHONY: all build test lint bench bench-compare bench-openblas fuzz selftest report-check check-models eval-30 demo clean
+.PHONY: parity all build test lint bench bench-compare bench-openblas fuzz selftest report-check check-models eval-30 demo clean
 
 all: lint test build
 
@@ -21,6 +21,13 @@ test:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# Parity with the reference implementations (../shared/oracle: diffusers
+# 0.21.4, openai CLIP): tiny random-weight Stable Diffusion models in the real
+# layouts, the same inputs through both; prints every error. Needs
+# ../shared/oracle/install.sh once.
+parity:
+	RPO_ORACLE_REQUIRED=1 $(GO) test -count=1 -v -run 'MatchesDiffusers|MatchesCLIP|Trajectory|StableDiffusion|SingleFile|FullSize' ./internal/text/ ./internal/models/ ./internal/cli/ 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|error|identical|Δ'
 
 # Model A (GORGONIA.md) training step and forward pass: ms/step and peak RSS.
 bench:
