@@ -227,6 +227,15 @@ func (t Tensor) Float64s() []float64 {
 	return out
 }
 
+// EncodeFloat32 stores float32 values as F32.
+func EncodeFloat32(shape []int, values []float32) Tensor {
+	buf := make([]byte, 4*len(values))
+	for i, v := range values {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	}
+	return Tensor{DType: F32, Shape: shape, Data: buf}
+}
+
 // Encode stores values (given as float64) in dtype d.
 func Encode(d DType, shape []int, values []float64) Tensor {
 	buf := make([]byte, len(values)*d.Size())

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/imageio"
+	"github.com/rpo-dev/rpo/internal/models"
 )
 
 // GenerateOptions are the options of `rpo generate`.
@@ -30,6 +33,8 @@ type GenerateOptions struct {
 	OutDir   string  `mapstructure:"out" yaml:"out"`
 	Batch    int     `mapstructure:"batch_size" yaml:"batch_size"`
 	Force    bool    `mapstructure:"force" yaml:"force"`
+	Latents  string  `mapstructure:"latents" yaml:"latents"`
+	SaveLat  bool    `mapstructure:"save_latents" yaml:"save_latents"`
 	SDFlags  `mapstructure:",squash" yaml:",inline"`
 }
 
@@ -57,6 +62,8 @@ func NewGenerateCmd(run func(context.Context, *GenerateOptions) error) *cobra.Co
 	f.String("out", "out", "directory for the PNGs and grid.png (of the first 64)")
 	f.Int("batch-size", 32, "images sampled at once (memory grows with it, about 20 MB an image; larger batches are faster); each is written as its batch ends")
 	f.Bool("force", false, "write into a directory that already holds images (its earlier PNGs are removed first)")
+	f.String("latents", "", `start from the initial latents in this safetensors file (a float32 tensor "latents" of shape (n, channels, side, side)); n images, -n ignored`)
+	f.Bool("save-latents", false, "also write the initial latents of every image to latents.safetensors in --out (for the same image in another implementation)")
 	addSDFlags(f)
 	return cmd
 }
@@ -92,6 +99,18 @@ func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 		return err
 	}
 	defer m.Close()
+	var given []float32 // --latents
+	if o.Latents != "" {
+		if given, err = readLatents(o.Latents, m); err != nil {
+			return err
+		}
+		if n := len(given) / m.LatentSize(); n != o.N {
+			if o.N != 4 { // not the default: the user asked for another count
+				o.Logger.Warn("--latents sets the number of images; -n is ignored", "latents", n, "n", o.N)
+			}
+			o.N = n
+		}
+	}
 	if _, unknown, trunc := m.Tokenizer.Encode(o.Prompt); len(unknown) > 0 || trunc {
 		if len(unknown) > 0 {
 			o.Logger.Warn("words the model does not know are encoded as <unk>", "words", strings.Join(unknown, ", "))
@@ -109,6 +128,7 @@ func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 		return err
 	}
 	var grid []image.Image
+	var all []float32 // --save-latents
 	written := 0
 	for lo := 0; lo < o.N; lo += o.Batch {
 		hi := min(lo+o.Batch, o.N)
@@ -116,7 +136,19 @@ func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 		for i := range prompts {
 			prompts[i], seeds[i] = o.Prompt, o.Seed+uint64(lo+i)
 		}
-		imgs, err := m.Generate(prompts, seeds, s)
+		per := m.LatentSize()
+		x := m.InitialLatents(seeds)
+		if given != nil {
+			x = append([]float32(nil), given[lo*per:hi*per]...)
+		}
+		if o.SaveLat {
+			all = append(all, x...)
+		}
+		lat, err := m.Sample(prompts, x, models.SampleRNG(seeds[0]), s)
+		var imgs []*image.RGBA
+		if err == nil {
+			imgs, err = m.DecodeLatents(lat, len(prompts))
+		}
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintf(o.Err, "interrupted: %d of %d images written to %s\n", written, o.N, o.OutDir)
 		}
@@ -133,10 +165,42 @@ func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 			written++
 		}
 	}
+	if o.SaveLat {
+		side := m.Config.LatentSide()
+		f := &ckpt.File{Tensors: map[string]ckpt.Tensor{"latents": ckpt.EncodeFloat32([]int{o.N, m.Config.LatentChannels(), side, side}, all)}}
+		if err := ckpt.Write(filepath.Join(o.OutDir, "latents.safetensors"), f); err != nil {
+			return err
+		}
+	}
 	gp := filepath.Join(o.OutDir, "grid.png")
 	if err := imageio.SavePNG(gp, imageio.Grid(grid, 4, 2, color.White)); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Out, "wrote %d images of %q and %s\n", written, o.Prompt, gp)
 	return nil
+}
+
+// readLatents reads --latents: a float32 tensor "latents" of shape (n, C,
+// side, side) for model m.
+func readLatents(path string, m *models.T2I) ([]float32, error) {
+	f, err := ckpt.Read(path)
+	if err != nil {
+		return nil, fmt.Errorf("--latents %s: %w", path, err)
+	}
+	t, ok := f.Tensors["latents"]
+	if !ok {
+		return nil, fmt.Errorf("--latents %s has no tensor named \"latents\" (it has %s)", path, strings.Join(f.Names(), ", "))
+	}
+	side, c := m.Config.LatentSide(), m.Config.LatentChannels()
+	if len(t.Shape) != 4 || t.Shape[0] < 1 || t.Shape[1] != c || t.Shape[2] != side || t.Shape[3] != side || !t.DType.IsFloat() {
+		return nil, fmt.Errorf("--latents %s: tensor \"latents\" is %s %v; the model takes (n, %d, %d, %d) float latents at resolution %d",
+			path, t.DType, t.Shape, c, side, side, m.Config.Resolution)
+	}
+	x := t.Float32s()
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("--latents %s: element %d is %v", path, i, v)
+		}
+	}
+	return x, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/oracle"
 )
@@ -57,6 +58,35 @@ func TestStableDiffusionEndToEnd(t *testing.T) {
 		t.Errorf("--resolution 12: %v", err)
 	}
 
+	// --latents: the reference's initial latents give the reference's image
+	e, err := ckpt.Read(filepath.Join(sd, "expected.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat := filepath.Join(t.TempDir(), "latents.safetensors")
+	l0 := e.Tensors["ddim_latents"]
+	if err := ckpt.Write(lat, &ckpt.File{Tensors: map[string]ckpt.Tensor{"latents": l0}}); err != nil {
+		t.Fatal(err)
+	}
+	gen2 := filepath.Join(t.TempDir(), "gen2")
+	if got, err := execute(t, NewRootCmd(), "generate", "--model", model, "--prompt", "a sks dog on the beach", "--latents", lat,
+		"--steps", "4", "--guidance", "7.5", "--out", gen2); err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	im, err := imageio.Load(filepath.Join(gen2, "000-seed0.png"), 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := make([]float32, 3*16*16)
+	imageio.ToCHW(im, px)
+	var sum float64
+	for i, v := range e.Tensors["ddim_image"].Float32s() {
+		sum += math.Abs((float64(px[i])+1)*127.5 - float64(v))
+	}
+	if mean := sum / float64(len(px)); mean > 1 {
+		t.Errorf("--latents image differs from diffusers' by %.3f/255 on average", mean)
+	}
+
 	out := filepath.Join(t.TempDir(), "run")
 	args := []string{"train", "--subject", "dog", "--refs", twoPhotos(t), "--model", model, "--reward-model", tinyRewardModel(t), "--out", out,
 		"--steps", "3", "--val-every", "3", "--val-per-prompt", "1", "--val-steps", "2", "--negatives-per-prompt", "1", "--negative-steps", "2",
@@ -81,10 +111,6 @@ func TestStableDiffusionEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer base.Close()
-	e, err := ckpt.Read(filepath.Join(sd, "expected.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	x, ts, ctx := e.Tensors["unet_x"].Float32s(), e.Tensors["unet_t"].Float64s(), e.Tensors["unet_ctx"].Float32s()
 	got, err := tuned.Predict(x, ts, ctx)
 	if err != nil {

@@ -286,17 +286,27 @@ func (m *T2I) Generate(prompts []string, seeds []uint64, s diffusion.Sampler) ([
 	if len(prompts) != len(seeds) {
 		return nil, fmt.Errorf("models: %d prompts and %d seeds", len(prompts), len(seeds))
 	}
-	per := m.LatentSize()
-	x := make([]float32, len(prompts)*per)
-	for i, seed := range seeds {
-		copy(x[i*per:], diffusion.Noise(seed, per))
-	}
-	lat, err := m.Sample(prompts, x, rand.New(rand.NewPCG(seeds[0], 0x5a3)), s)
+	lat, err := m.Sample(prompts, m.InitialLatents(seeds), SampleRNG(seeds[0]), s)
 	if err != nil {
 		return nil, err
 	}
 	return m.DecodeLatents(lat, len(prompts))
 }
+
+// InitialLatents are the initial noise latents of seeded generations, one
+// LatentSize block per seed.
+func (m *T2I) InitialLatents(seeds []uint64) []float32 {
+	per := m.LatentSize()
+	x := make([]float32, len(seeds)*per)
+	for i, seed := range seeds {
+		copy(x[i*per:], diffusion.Noise(seed, per))
+	}
+	return x
+}
+
+// SampleRNG is the generator of a generation's further noise (η > 0,
+// ancestral sampling), seeded by its first image's seed.
+func SampleRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5a3)) }
 
 // LatentSize is the number of values of one image's latents.
 func (m *T2I) LatentSize() int {
