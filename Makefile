@@ -7,7 +7,7 @@ BENCH   ?= .
 # one training step of GORGONIA.md's Model A is ~3 s: a few iterations suffice
 BENCHTIME ?= 5x
 
-.PHONY: parity all build test lint bench bench-compare bench-openblas fuzz selftest report-check check-models eval-30 demo clean
+.PHONY: parity parity-full all build test lint bench bench-compare bench-openblas fuzz selftest report-check check-models eval-30 demo clean
 
 all: lint test build
 
@@ -28,6 +28,18 @@ lint:
 # ../shared/oracle/install.sh once.
 parity:
 	RPO_ORACLE_REQUIRED=1 $(GO) test -count=1 -v -run 'MatchesDiffusers|MatchesCLIP|Trajectory|StableDiffusion|SingleFile|FullSize' ./internal/text/ ./internal/models/ ./internal/cli/ 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|error|identical|Δ'
+
+# The same at full size: SD 1.5's and SD 2.1's configurations with random
+# weights built by diffusers (4 GB each under runs/sd-full, outside git),
+# loaded by rpo, one small forward pass of every component compared.
+# About 5 minutes and 16 GB of memory.
+SDFULL ?= sd15 sd21
+parity-full:
+	mkdir -p runs/sd-full
+	for v in $(SDFULL); do \
+	  test -f runs/sd-full/$$v/expected.safetensors || ../shared/oracle/python internal/oracle/sd_full.py runs/sd-full/$$v $$v || exit 1; \
+	  RPO_SD_FULL=runs/sd-full/$$v $(GO) test -count=1 -v -timeout 30m -run FullSize ./internal/models/ || exit 1; \
+	done
 
 # Model A (GORGONIA.md) training step and forward pass: ms/step and peak RSS.
 bench:
