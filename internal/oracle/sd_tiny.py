@@ -62,7 +62,10 @@ with open(os.path.join(out, "tokens.json"), "w", encoding="utf-8") as f:
     json.dump([{"text": s, "ids": ids(s)} for s in strings], f, ensure_ascii=False, indent=0)
 
 # ---- text encoder: openai CLIP's text transformer, saved as CLIPTextModel
-W, H, L = 32, 4, 2
+# head width 64, as CLIP's and OpenCLIP's (a single file does not say the head count);
+# SD 2.x's text encoder is OpenCLIP's without its last layer, which the single file still holds
+W, H, L = 128, 2, (2 if variant == "sd1" else 3)
+layers = L if variant == "sd1" else L - 1
 act = "quick_gelu" if variant == "sd1" else "gelu"
 c = CLIP(embed_dim=W, image_resolution=32, vision_layers=1, vision_width=64, vision_patch_size=16,
          context_length=77, vocab_size=49408, transformer_width=W, transformer_heads=H, transformer_layers=L)
@@ -75,7 +78,7 @@ te = {"text_model.embeddings.token_embedding.weight": c.token_embedding.weight,
       "text_model.embeddings.position_embedding.weight": c.positional_embedding,
       "text_model.embeddings.position_ids": torch.arange(77, dtype=torch.int64)[None],
       "text_model.final_layer_norm.weight": c.ln_final.weight, "text_model.final_layer_norm.bias": c.ln_final.bias}
-for i, blk in enumerate(c.transformer.resblocks):
+for i, blk in enumerate(c.transformer.resblocks[:layers]):
     p = f"text_model.encoder.layers.{i}."
     for j, n in enumerate("qkv"):
         te[p + f"self_attn.{n}_proj.weight"] = blk.attn.in_proj_weight[j * W:(j + 1) * W]
@@ -89,14 +92,15 @@ os.makedirs(os.path.join(model, "text_encoder"), exist_ok=True)
 save_file({k: v.contiguous() for k, v in te.items()}, os.path.join(model, "text_encoder", "model.safetensors"))
 with open(os.path.join(model, "text_encoder", "config.json"), "w") as f:
     json.dump({"architectures": ["CLIPTextModel"], "model_type": "clip_text_model", "hidden_size": W,
-               "intermediate_size": 4 * W, "num_attention_heads": H, "num_hidden_layers": L,
+               "intermediate_size": 4 * W, "num_attention_heads": H, "num_hidden_layers": layers,
                "max_position_embeddings": 77, "vocab_size": 49408, "hidden_act": act, "layer_norm_eps": 1e-5,
                "bos_token_id": 0, "eos_token_id": 2, "pad_token_id": 1, "projection_dim": W,
                "torch_dtype": "float32"}, f, indent=2)
 def encode_text(tokens):
-    x = c.token_embedding(tokens) + c.positional_embedding
-    x = c.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
-    return c.ln_final(x)
+    x = (c.token_embedding(tokens) + c.positional_embedding).permute(1, 0, 2)
+    for blk in c.transformer.resblocks[:layers]:
+        x = blk(x)
+    return c.ln_final(x.permute(1, 0, 2))
 
 # ---- U-Net and VAE
 if variant == "sd1":

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rpo-dev/rpo/internal/oracle"
@@ -44,5 +45,33 @@ func TestBPEMatchesCLIP(t *testing.T) {
 				t.Errorf("%q: truncated %v, want %v", c.Text, trunc, want)
 			}
 		}
+	}
+}
+
+// TestEmbeddedCLIPVocabulary checks that the embedded vocabulary gives the
+// tokenizer directory's ids (derived by the oracle the way the Hugging Face
+// files were) on every test string.
+func TestEmbeddedCLIPVocabulary(t *testing.T) {
+	dir := oracle.TinySD(t, "sd1")
+	want, err := LoadBPE(filepath.Join(dir, "model", "tokenizer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := CLIPBPE("<|endoftext|>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Size() != 49408 || got.PadID != 49407 {
+		t.Fatalf("size %d, pad %d", got.Size(), got.PadID)
+	}
+	for _, s := range []string{"a photo of a sks dog", "café naïve 🐶 don't 3.14", "日本語 <|endoftext|>", strings.Repeat("a ", 90)} {
+		a, _, _ := got.Encode(s)
+		b, _, _ := want.Encode(s)
+		if !slices.Equal(a, b) {
+			t.Errorf("%q: %v, want %v", s, a, b)
+		}
+	}
+	if sd2, _ := CLIPBPE("!"); sd2 == nil || sd2.PadID != 0 {
+		t.Errorf("SD 2.x padding id wrong")
 	}
 }
