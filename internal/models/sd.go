@@ -32,6 +32,7 @@ type SDConfig struct {
 	Text      CLIPTextConfig            `yaml:"-"`
 	Scheduler diffusion.SchedulerConfig `yaml:"-"`
 	variant   string                    // the weight files' variant
+	original  string                    // a single file's LDM yaml (given or beside it)
 	tuned     string                    // a fine-tune's directory (its unet/), "" for the base
 }
 
@@ -265,8 +266,9 @@ func loadPrefixed(store *nn.Store, f *ckpt.File, prefix, label string) error {
 
 // SDOptions are how a Stable Diffusion model is opened.
 type SDOptions struct {
-	Resolution int    // image side; 0: the model's own
-	Variant    string // weight file variant ("fp16"); "": the plain names
+	Resolution     int    // image side; 0: the model's own
+	Variant        string // weight file variant ("fp16"); "": the plain names
+	OriginalConfig string // a single-file checkpoint's LDM yaml ("": FILE.yaml beside it, if any)
 }
 
 // sdArchitecture is a Stable Diffusion fine-tune's model.yaml architecture.
@@ -274,6 +276,8 @@ type sdArchitecture struct {
 	Base       string `yaml:"base"`       // the diffusers directory of the other components
 	Resolution int    `yaml:"resolution"` // the image side it was trained at
 	Variant    string `yaml:"variant,omitempty"`
+	// OriginalConfig is a single-file base's LDM yaml, when one was given
+	OriginalConfig string `yaml:"original_config,omitempty"`
 }
 
 const sdUNetFile = "unet/diffusion_pytorch_model"
@@ -285,10 +289,13 @@ const sdUNetFile = "unet/diffusion_pytorch_model"
 func (m *T2I) saveSD(dir string, prov ckpt.Provenance) error {
 	sc := m.Config.SD
 	info := &ckpt.ModelInfo{Family: SDFamily, Provenance: prov}
-	if err := info.SetArchitecture(sdArchitecture{Base: sc.Base, Resolution: m.Config.Resolution, Variant: sc.variant}); err != nil {
+	if err := info.SetArchitecture(sdArchitecture{Base: sc.Base, Resolution: m.Config.Resolution, Variant: sc.variant, OriginalConfig: sc.original}); err != nil {
 		return err
 	}
 	cfg, err := os.ReadFile(filepath.Join(sc.unetDir(), "config.json"))
+	if os.IsNotExist(err) && IsSingleFile(sc.Base) { // a single file has none: write diffusers' from the inferred one
+		cfg, err = sc.UNet.diffusersJSON()
+	}
 	if err != nil {
 		return fmt.Errorf("models: %w", err)
 	}
@@ -324,10 +331,17 @@ func loadSDTuned(info *ckpt.ModelInfo, dir string, o SDOptions) (*T2I, error) {
 	if o.Variant == "" {
 		o.Variant = a.Variant
 	}
-	if !IsDiffusersDir(a.Base) {
-		return nil, fmt.Errorf("models: %s: its base %s is not a diffusers directory (moved?)", filepath.Join(dir, ckpt.ModelYAML), a.Base)
+	var m *T2I
+	var err error
+	switch {
+	case IsSingleFile(a.Base):
+		o.OriginalConfig = a.OriginalConfig
+		m, err = LoadSingleFile(a.Base, o)
+	case IsDiffusersDir(a.Base):
+		m, err = LoadDiffusers(a.Base, o.Resolution, o.Variant)
+	default:
+		return nil, fmt.Errorf("models: %s: its base %s is not a diffusers directory or a checkpoint file (moved?)", filepath.Join(dir, ckpt.ModelYAML), a.Base)
 	}
-	m, err := LoadDiffusers(a.Base, o.Resolution, o.Variant)
 	if err != nil {
 		return nil, err
 	}
@@ -348,6 +362,9 @@ func loadSDTuned(info *ckpt.ModelInfo, dir string, o SDOptions) (*T2I, error) {
 // diffusers Stable Diffusion directory, a Stable Diffusion fine-tune
 // written by rpo, or an rpo-t2i model directory.
 func OpenT2I(dir string, o SDOptions) (*T2I, error) {
+	if IsSingleFile(dir) {
+		return LoadSingleFile(dir, o)
+	}
 	if IsDiffusersDir(dir) {
 		return LoadDiffusers(dir, o.Resolution, o.Variant)
 	}
@@ -368,6 +385,9 @@ func OpenT2I(dir string, o SDOptions) (*T2I, error) {
 // diffusers directory the SHA-256 of its configuration and weight files,
 // else ckpt.ModelID of the model directory.
 func ModelID(dir string) (string, error) {
+	if IsSingleFile(dir) {
+		return fileID(dir)
+	}
 	if !IsDiffusersDir(dir) {
 		return ckpt.ModelID(os.DirFS(dir))
 	}

@@ -2,10 +2,12 @@ package models
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -186,5 +188,55 @@ func TestSDTrajectoryMatchesDiffusers(t *testing.T) {
 		if mean > 1 {
 			t.Errorf("%s: image differs by %.3f/255 on average", variant, mean)
 		}
+	}
+}
+
+// TestSingleFileMatchesDiffusers loads the tiny models from one
+// original-layout file (the one diffusers' convert_from_ckpt turns back into
+// the diffusers weights) with its LDM yaml, and checks the same outputs.
+func TestSingleFileMatchesDiffusers(t *testing.T) {
+	for _, variant := range []string{"sd1", "sd2"} {
+		dir := oracle.TinySD(t, variant)
+		m, err := OpenT2I(filepath.Join(dir, "single.safetensors"), SDOptions{OriginalConfig: filepath.Join(dir, "single.yaml")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := LoadDiffusers(filepath.Join(dir, "model"), 0, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// the same configuration and every tensor equal
+		for _, pair := range [][2]any{{m.Config.SD.UNet.BlockOutChannels, ref.Config.SD.UNet.BlockOutChannels},
+			{m.Config.Prediction, ref.Config.Prediction}, {m.Config.Resolution, ref.Config.Resolution},
+			{m.Config.SD.Text.NumHiddenLayers, ref.Config.SD.Text.NumHiddenLayers}} {
+			if fmt.Sprint(pair[0]) != fmt.Sprint(pair[1]) {
+				t.Errorf("%s: inferred %v, diffusers directory %v", variant, pair[0], pair[1])
+			}
+		}
+		for _, s := range [][2]*nn.Store{{m.Denoiser, ref.Denoiser}, {m.AE, ref.AE}, {m.Text, ref.Text}} {
+			if len(s[0].Names()) != len(s[1].Names()) {
+				t.Fatalf("%s: %d tensors, diffusers directory %d", variant, len(s[0].Names()), len(s[1].Names()))
+			}
+			for _, n := range s[1].Names() {
+				a, b := s[0].Lookup(n), s[1].Lookup(n)
+				if a == nil || !slices.Equal(a.Data().([]float32), b.Data().([]float32)) {
+					t.Fatalf("%s: tensor %s differs from the diffusers directory's", variant, n)
+				}
+			}
+		}
+		e := expected(t, dir)
+		got, err := m.Predict(e.Tensors["unet_x"].Float32s(), e.Tensors["unet_t"].Float64s(), e.Tensors["unet_ctx"].Float32s())
+		if err != nil {
+			t.Fatal(err)
+		}
+		parity(t, variant+" single-file unet", got, e.Tensors["unet_out"].Float32s(), 1e-4)
+		s := diffusion.Sampler{Steps: 4, Guidance: 7.5}
+		lat, err := m.Sample([]string{"a sks dog on the beach"}, e.Tensors["ddim_latents"].Float32s(), rand.New(rand.NewPCG(1, 2)), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parity(t, variant+" single-file ddim latents (embedded vocabulary)", lat, e.Tensors["ddim_out"].Float32s(), 1e-4)
+		m.Close()
+		ref.Close()
 	}
 }

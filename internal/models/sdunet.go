@@ -365,3 +365,20 @@ func sdAttention(b *nn.Builder, x, ctx *G.Node, bs, l, lc, heads int, bias bool)
 	v := b.Linear("to_v", ctx, d, bias)
 	return b.Linear("to_out.0", b.MultiHead(q, k, v, bs, l, lc, heads, nil), d, true)
 }
+
+// diffusersJSON is the configuration as diffusers' unet/config.json.
+func (c *SDUNetConfig) diffusersJSON() ([]byte, error) {
+	m := map[string]any{"_class_name": "UNet2DConditionModel", "_diffusers_version": "0.21.4",
+		"in_channels": c.InChannels, "out_channels": c.OutChannels, "sample_size": c.SampleSize,
+		"block_out_channels": c.BlockOutChannels, "layers_per_block": c.LayersPerBlock.At(0),
+		"down_block_types": c.DownBlockTypes, "up_block_types": c.UpBlockTypes, "mid_block_type": "UNetMidBlock2DCrossAttn",
+		"attention_head_dim": []int(c.AttentionHeadDim), "cross_attention_dim": c.CrossAttentionDim.At(0),
+		"use_linear_projection": c.UseLinearProjection, "upcast_attention": c.UpcastAttention,
+		"transformer_layers_per_block": c.TransformerLayersPerBlock.At(0), "norm_num_groups": c.NormNumGroups,
+		"norm_eps": c.NormEps, "flip_sin_to_cos": *c.FlipSinToCos, "freq_shift": c.FreqShift,
+		"act_fn": "silu", "center_input_sample": false, "downsample_padding": 1}
+	if len(c.AttentionHeadDim) == 1 {
+		m["attention_head_dim"] = c.AttentionHeadDim[0]
+	}
+	return json.MarshalIndent(m, "", "  ")
+}

@@ -107,18 +107,18 @@ if variant == "sd1":
     ucfg = dict(sample_size=8, block_out_channels=(32, 32, 64), layers_per_block=2,
                 down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
                 up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-                cross_attention_dim=W, attention_head_dim=4, norm_num_groups=8)
+                cross_attention_dim=W, attention_head_dim=4, norm_num_groups=32)
     sched = dict(prediction_type="epsilon")
 else:
     ucfg = dict(sample_size=8, block_out_channels=(32, 64), layers_per_block=1,
                 down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
                 up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-                cross_attention_dim=W, attention_head_dim=[2, 4], norm_num_groups=8,
+                cross_attention_dim=W, attention_head_dim=[2, 4], norm_num_groups=32,
                 use_linear_projection=True, upcast_attention=True, transformer_layers_per_block=2)
     sched = dict(prediction_type="v_prediction")
 unet = UNet2DConditionModel(**ucfg)
 vae = AutoencoderKL(block_out_channels=(32, 64), down_block_types=("DownEncoderBlock2D",) * 2,
-                    up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=8,
+                    up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=32,
                     layers_per_block=1, sample_size=16)
 for m in (unet, vae):  # zero-initialised outputs (conv_out, proj_out) would hide mistakes
     for p in m.parameters():
