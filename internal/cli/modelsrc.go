@@ -28,8 +28,8 @@ func modelFS(dir, name string) (fs.FS, string, error) {
 // label for messages and provenance.
 func openT2I(dir string, sd models.SDOptions) (*models.T2I, string, string, error) {
 	if dir == "" {
-		if sd.Resolution != 0 || sd.Variant != "" {
-			return nil, "", "", fmt.Errorf("--resolution and --weight-variant apply to Stable Diffusion models (--model DIR) only")
+		if sd.Resolution != 0 || sd.Variant != "" || sd.OriginalConfig != "" {
+			return nil, "", "", fmt.Errorf("--resolution, --weight-variant and --original-config apply to Stable Diffusion models (--model DIR) only")
 		}
 		fsys, label, err := modelFS(dir, embedded.T2I)
 		if err != nil {
@@ -42,8 +42,10 @@ func openT2I(dir string, sd models.SDOptions) (*models.T2I, string, string, erro
 		id, err := ckpt.ModelID(fsys)
 		return m, id, label, err
 	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, "", dir, fmt.Errorf("--model %s: not a model directory (an rpo model directory or a diffusers Stable Diffusion directory)", dir)
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, "", dir, fmt.Errorf("--model %s: %w", dir, err)
+	} else if !fi.IsDir() && !models.IsSingleFile(dir) {
+		return nil, "", dir, fmt.Errorf("--model %s: not a model (an rpo model directory, a diffusers Stable Diffusion directory, or a single .safetensors checkpoint)", dir)
 	}
 	m, err := models.OpenT2I(dir, sd)
 	if err != nil {
@@ -78,14 +80,16 @@ func modelID(dir, name string) (string, error) {
 type SDFlags struct {
 	Resolution int    `mapstructure:"resolution" yaml:"resolution,omitempty"`
 	Variant    string `mapstructure:"weight_variant" yaml:"weight_variant,omitempty"`
+	Original   string `mapstructure:"original_config" yaml:"original_config,omitempty"`
 }
 
 func (f SDFlags) options() models.SDOptions {
-	return models.SDOptions{Resolution: f.Resolution, Variant: f.Variant}
+	return models.SDOptions{Resolution: f.Resolution, Variant: f.Variant, OriginalConfig: f.Original}
 }
 
 // addSDFlags declares --resolution and --variant.
 func addSDFlags(f *pflag.FlagSet) {
 	f.Int("resolution", 0, "Stable Diffusion: image side in pixels, a multiple of the VAE and U-Net factor (default: the model's, 512 for SD 1.5); lower is faster")
+	f.String("original-config", "", "Stable Diffusion single-file checkpoint: its original LDM config yaml (v1-inference.yaml, v2-inference-v.yaml; default: FILE.yaml beside the checkpoint, else SD 1.x/2.x defaults)")
 	f.String("weight-variant", "", `Stable Diffusion: weight file variant, "fp16" for diffusion_pytorch_model.fp16.safetensors (default: the plain names)`)
 }

@@ -375,8 +375,8 @@ func OpenT2I(dir string, o SDOptions) (*T2I, error) {
 	if info.Family == SDFamily {
 		return loadSDTuned(info, dir, o)
 	}
-	if o.Resolution != 0 || o.Variant != "" {
-		return nil, fmt.Errorf("models: %s is an embedded-family model: --resolution and --weight-variant apply to Stable Diffusion models only", dir)
+	if o.Resolution != 0 || o.Variant != "" || o.OriginalConfig != "" {
+		return nil, fmt.Errorf("models: %s is an embedded-family model: --resolution, --weight-variant and --original-config apply to Stable Diffusion models only", dir)
 	}
 	return loadT2I(info, dir)
 }
