@@ -47,7 +47,11 @@ bench:
 
 # The U-Net in PyTorch and in rpo side by side (Model A, embedded shapes).
 bench-compare:
+ifeq ($(MODELS),sd15)
+	./bench/sd_compare.sh
+else
 	./bench/compare.sh
+endif
 
 # Render an evaluation report (REPORT=..., default a demo) in headless Chromium.
 report-check:

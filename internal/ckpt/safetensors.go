@@ -183,8 +183,19 @@ func Parse(data []byte) (*File, error) {
 
 // Float32s decodes the tensor's elements to float32.
 func (t Tensor) Float32s() []float32 {
-	n := len(t.Data) / t.DType.Size()
-	out := make([]float32, n)
+	out := make([]float32, len(t.Data)/t.DType.Size())
+	t.decodeFloat32(out)
+	return out
+}
+
+// decodeFloat32 decodes the elements into out (len(out) elements).
+func (t Tensor) decodeFloat32(out []float32) {
+	if t.DType == F32 {
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:]))
+		}
+		return
+	}
 	for i := range out {
 		switch t.DType {
 		case F32:
@@ -207,7 +218,6 @@ func (t Tensor) Float32s() []float32 {
 			out[i] = float32(t.Data[i])
 		}
 	}
-	return out
 }
 
 // Float64s decodes the tensor's elements to float64 (exact for F64).

@@ -41,6 +41,15 @@ func LoadStore(store *nn.Store, f *File, prefix, source string) error {
 		if !p.Shape().Eq(tensor.Shape(t.Shape)) {
 			return fmt.Errorf("ckpt: %s: tensor %q has shape %v, the model expects %v", source, prefix+n, t.Shape, p.Shape())
 		}
+		if d, ok := p.Data().([]float32); ok && t.DType != F64 { // decode in place: no float64 copy of a large model
+			t.decodeFloat32(d)
+			for i, v := range d {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return fmt.Errorf("ckpt: %s: tensor %q holds %v (element %d); the weights are not usable", source, prefix+n, v, i)
+				}
+			}
+			continue
+		}
 		vals := t.Float64s()
 		for i, v := range vals {
 			if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -56,8 +56,8 @@ func holdsRun(dir string) bool {
 
 // loadRefs loads a subject's reference images, telling the user about
 // files it skips and about a subject with fewer images than DreamBench's.
-func loadRefs(dir string, side int, logger *slog.Logger) ([]*image.RGBA, error) {
-	refs, skipped, err := imageio.LoadDir(dir, side)
+func loadRefs(dir string, side int, logger *slog.Logger, embeddedFamily bool) ([]*image.RGBA, error) {
+	refs, sides, skipped, err := imageio.LoadDirSizes(dir, side)
 	for _, s := range skipped {
 		logger.Warn("--refs: skipped", "file", s)
 	}
@@ -66,6 +66,19 @@ func loadRefs(dir string, side int, logger *slog.Logger) ([]*image.RGBA, error) 
 	}
 	if len(refs) < 3 {
 		logger.Warn("--refs: few reference images; DreamBench subjects have 4 to 6", "dir", dir, "images", len(refs))
+	}
+	largest, smallest := 0, 1<<30
+	for _, s := range sides {
+		largest, smallest = max(largest, s), min(smallest, s)
+	}
+	switch {
+	case embeddedFamily && largest > 2*side: // photos, not renders of the procedural world
+		logger.Warn(fmt.Sprintf("--refs: these are %d-pixel photos; the embedded model draws only rpo's procedural %d×%d world, so they are shrunk to %d×%d "+
+			"and the fine-tune will not look like them. Fine-tune a real model instead: --model DIR (Stable Diffusion in the diffusers layout) "+
+			"or --model FILE.safetensors (a single-file checkpoint)", largest, side, side, side, side))
+	case !embeddedFamily && smallest < side:
+		logger.Warn("--refs: some images are smaller than the model's resolution and were enlarged (blurred); use larger photos or a lower --resolution",
+			"smallest", smallest, "resolution", side)
 	}
 	return refs, nil
 }

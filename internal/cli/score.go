@@ -84,7 +84,7 @@ func RunScore(_ context.Context, o *ScoreOptions) error {
 	if enc.Config.Text == nil {
 		return fmt.Errorf("--model %s is %s, an image-only encoder; the reward needs a dual encoder (align-mini)", label, enc.Config.Name)
 	}
-	refs, err := loadRefs(o.Refs, models.ImageSide, o.Logger)
+	refs, err := loadRefs(o.Refs, models.ImageSide, o.Logger, false)
 	if err != nil {
 		return err
 	}

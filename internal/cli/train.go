@@ -213,7 +213,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		return err
 	}
 	defer base.Close()
-	refs, err := loadRefs(o.Refs, base.Config.Resolution, o.Logger) // at the base model's resolution, as rpo eval loads them
+	refs, err := loadRefs(o.Refs, base.Config.Resolution, o.Logger, base.Config.SD == nil) // at the base model's resolution, as rpo eval loads them
 	if err != nil {
 		return err
 	}

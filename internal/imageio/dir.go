@@ -14,9 +14,16 @@ import (
 // why (a .webp, say, which Go cannot decode), so that a caller can tell the
 // user; hidden files and directories are passed over in silence.
 func LoadDir(dir string, side int) (imgs []*image.RGBA, skipped []string, err error) {
+	imgs, _, skipped, err = LoadDirSizes(dir, side)
+	return imgs, skipped, err
+}
+
+// LoadDirSizes is LoadDir that also returns the size of the square crop of
+// each image before it was resized (the shorter side of the file).
+func LoadDirSizes(dir string, side int) (imgs []*image.RGBA, sides []int, skipped []string, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--refs: %w", err)
+		return nil, nil, nil, fmt.Errorf("--refs: %w", err)
 	}
 	var names []string
 	for _, e := range entries {
@@ -33,14 +40,14 @@ func LoadDir(dir string, side int) (imgs []*image.RGBA, skipped []string, err er
 		}
 	}
 	if len(names) == 0 {
-		return nil, skipped, fmt.Errorf("--refs: %s has no .png, .jpg, .jpeg or .gif image", dir)
+		return nil, nil, skipped, fmt.Errorf("--refs: %s has no .png, .jpg, .jpeg or .gif image", dir)
 	}
 	sort.Strings(names)
-	imgs = make([]*image.RGBA, len(names))
+	imgs, sides = make([]*image.RGBA, len(names)), make([]int, len(names))
 	for i, n := range names {
-		if imgs[i], err = Load(filepath.Join(dir, n), side); err != nil {
-			return nil, skipped, err
+		if imgs[i], sides[i], err = load(filepath.Join(dir, n), side); err != nil {
+			return nil, nil, skipped, err
 		}
 	}
-	return imgs, skipped, nil
+	return imgs, sides, skipped, nil
 }

@@ -29,26 +29,32 @@ var MaxPixels = DefaultMaxPixels
 // CMYK, 16-bit; JPEGs turned upright by their EXIF orientation), takes the centred square crop and resizes it to side×side
 // (Catmull–Rom). Errors name the file and what is wrong.
 func Load(path string, side int) (*image.RGBA, error) {
+	img, _, err := load(path, side)
+	return img, err
+}
+
+// load is Load, also returning the side of the square crop before resizing.
+func load(path string, side int) (*image.RGBA, int, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("imageio: %w", err)
+		return nil, 0, fmt.Errorf("imageio: %w", err)
 	}
 	if len(data) == 0 {
-		return nil, fmt.Errorf("imageio: %s is an empty file", path)
+		return nil, 0, fmt.Errorf("imageio: %s is an empty file", path)
 	}
 	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil && int64(cfg.Width)*int64(cfg.Height) > int64(MaxPixels) {
-		return nil, fmt.Errorf("imageio: %s is %d×%d (%.0f megapixels), over the limit of %.0f megapixels (--max-image-pixels)", path, cfg.Width, cfg.Height, float64(cfg.Width)*float64(cfg.Height)/1e6, float64(MaxPixels)/1e6)
+		return nil, 0, fmt.Errorf("imageio: %s is %d×%d (%.0f megapixels), over the limit of %.0f megapixels (--max-image-pixels)", path, cfg.Width, cfg.Height, float64(cfg.Width)*float64(cfg.Height)/1e6, float64(MaxPixels)/1e6)
 	}
 	img, format, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("imageio: %s is not a readable PNG, JPEG or GIF image: %v", path, err)
+		return nil, 0, fmt.Errorf("imageio: %s is not a readable PNG, JPEG or GIF image: %v", path, err)
 	}
 	if format == "jpeg" {
 		img = orient(img, jpegOrientation(data)) // EXIF-rotated photos stand upright
 	}
 	b := img.Bounds()
 	if b.Dx() < MinSide || b.Dy() < MinSide {
-		return nil, fmt.Errorf("imageio: %s is %d×%d; images must be at least %d×%d", path, b.Dx(), b.Dy(), MinSide, MinSide)
+		return nil, 0, fmt.Errorf("imageio: %s is %d×%d; images must be at least %d×%d", path, b.Dx(), b.Dy(), MinSide, MinSide)
 	}
 	s := min(b.Dx(), b.Dy())
 	x0, y0 := b.Min.X+(b.Dx()-s)/2, b.Min.Y+(b.Dy()-s)/2
@@ -57,11 +63,11 @@ func Load(path string, side int) (*image.RGBA, error) {
 	draw.Draw(sq, sq.Bounds(), image.White, image.Point{}, draw.Src)
 	draw.Draw(sq, sq.Bounds(), img, image.Point{x0, y0}, draw.Over)
 	if s == side {
-		return sq, nil
+		return sq, s, nil
 	}
 	out := image.NewRGBA(image.Rect(0, 0, side, side))
 	xdraw.CatmullRom.Scale(out, out.Bounds(), sq, sq.Bounds(), draw.Src, nil)
-	return out, nil
+	return out, s, nil
 }
 
 // Resize returns img scaled to side×side (Catmull–Rom, antialiased when

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,10 +90,12 @@ func LoadSingleFile(path string, o SDOptions) (*T2I, error) {
 			return nil, fmt.Errorf("models: %s: %w", orig, err)
 		}
 	}
-	f, err := ckpt.Read(path)
+	f, release, err := ckpt.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("models: %s: %w", path, err)
 	}
+	defer debug.FreeOSMemory() // after release: the load's garbage
+	defer release()
 	parts := map[string]*ckpt.File{}
 	for _, p := range []string{"model.diffusion_model.", "first_stage_model.", "cond_stage_model.transformer.", "cond_stage_model.model."} {
 		parts[p] = &ckpt.File{Tensors: map[string]ckpt.Tensor{}}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -127,17 +128,20 @@ func LoadDiffusers(dir string, resolution int, variant string) (*T2I, error) {
 		{"vae", "diffusion_pytorch_model", "", m.AE},
 		{"text_encoder", "model", "", m.Text},
 	} {
-		f, label, err := ReadWeights(filepath.Join(dir, c.sub), c.name, variant)
+		f, label, release, err := ReadWeights(filepath.Join(dir, c.sub), c.name, variant)
 		if err != nil {
 			return nil, err
 		}
 		if c.sub == "vae" {
 			renameLegacyVAE(f)
 		}
-		if err := loadPrefixed(c.store, f, c.prefix, label); err != nil {
+		err = loadPrefixed(c.store, f, c.prefix, label)
+		release()
+		if err != nil {
 			return nil, err
 		}
 	}
+	debug.FreeOSMemory() // a large model's load leaves garbage the size of a component
 	return m, nil
 }
 
@@ -165,17 +169,33 @@ func newSD(sc *SDConfig, tk *text.BPE, resolution int) (*T2I, error) {
 // (or name.<variant>.safetensors), or the shards listed in
 // name.safetensors.index.json. A PyTorch pickle (.bin) is refused with how
 // to convert it. It returns the tensors and the file name for messages.
-func ReadWeights(dir, name, variant string) (*ckpt.File, string, error) {
+func ReadWeights(dir, name, variant string) (*ckpt.File, string, func(), error) {
+	var releases []func()
+	release := func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	f, label, err := readWeights(dir, name, variant, &releases)
+	if err != nil {
+		release()
+		return nil, label, func() {}, err
+	}
+	return f, label, release, nil
+}
+
+func readWeights(dir, name, variant string, releases *[]func()) (*ckpt.File, string, error) {
 	base := name
 	if variant != "" {
 		base += "." + variant
 	}
 	single := filepath.Join(dir, base+".safetensors")
 	if _, err := os.Stat(single); err == nil {
-		f, err := ckpt.Read(single)
+		f, rel, err := ckpt.Map(single)
 		if err != nil {
 			return nil, single, fmt.Errorf("models: %s: %w", single, err)
 		}
+		*releases = append(*releases, rel)
 		return f, single, nil
 	}
 	index := single + ".index.json"
@@ -198,10 +218,11 @@ func ReadWeights(dir, name, variant string) (*ckpt.File, string, error) {
 		sort.Strings(names)
 		for _, s := range names {
 			p := filepath.Join(dir, s)
-			f, err := ckpt.Read(p)
+			f, rel, err := ckpt.Map(p)
 			if err != nil {
 				return nil, p, fmt.Errorf("models: %s (a shard listed in %s): %w", p, index, err)
 			}
+			*releases = append(*releases, rel)
 			for n, t := range f.Tensors {
 				all.Tensors[n] = t
 			}

@@ -15,6 +15,7 @@ type Ops interface {
 	ConcatChannels(a, b *G.Node) (*G.Node, error)
 	LayerNorm(x, gamma, beta *G.Node, eps float64) (*G.Node, error)
 	SiLU(x *G.Node) (*G.Node, error)
+	MatMulT(x, w *G.Node) (*G.Node, error)
 }
 
 // Owned uses the project's operators (the default).
@@ -28,6 +29,7 @@ func (Owned) Upsample2x(x *G.Node) (*G.Node, error)        { return Upsample2x(x
 func (Owned) AddChannel(x, b *G.Node) (*G.Node, error)     { return AddChannel(x, b) }
 func (Owned) ConcatChannels(a, b *G.Node) (*G.Node, error) { return ConcatChannels(a, b) }
 func (Owned) SiLU(x *G.Node) (*G.Node, error)              { return SiLU(x) }
+func (Owned) MatMulT(x, w *G.Node) (*G.Node, error)        { return MatMulT(x, w) }
 func (Owned) LayerNorm(x, gamma, beta *G.Node, eps float64) (*G.Node, error) {
 	return LayerNorm(x, gamma, beta, eps)
 }
@@ -37,6 +39,15 @@ func (Owned) LayerNorm(x, gamma, beta *G.Node, eps float64) (*G.Node, error) {
 // from single-axis means instead of G.GroupNorm, Pow(·, −0.5) instead of
 // InverseSqrt. It is slower and kept to cross-check gradients.
 type Stock struct{}
+
+// MatMulT is Mul(x, Transpose(w)).
+func (Stock) MatMulT(x, w *G.Node) (*G.Node, error) {
+	wt, err := G.Transpose(w)
+	if err != nil {
+		return nil, err
+	}
+	return G.Mul(x, wt)
+}
 
 func (Stock) Conv2d(x, w, b *G.Node, geom ConvGeom) (*G.Node, error) {
 	ws := w.Shape()

@@ -87,6 +87,9 @@ func gelu(x float64) (y, dy float64) {
 	return x * cdf, cdf + x*math.Exp(-0.5*x*x)/math.Sqrt(2*math.Pi)
 }
 
+// geluValue is gelu(x) alone (the forward pass needs no derivative).
+func geluValue(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+
 // activate writes the activation of x (rows of n) into y, or with g its
 // gradient, rows split across the cores.
 func activate[T Float](kind Activation, x, g, y []T, n int) {
@@ -101,8 +104,7 @@ func activate[T Float](kind Activation, x, g, y []T, n int) {
 				if g == nil {
 					yr := y[r*h : (r+1)*h]
 					for i := range yr {
-						v, _ := gelu(float64(gate[i]))
-						yr[i] = a[i] * T(v)
+						yr[i] = a[i] * T(geluValue(float64(gate[i])))
 					}
 					continue
 				}
@@ -115,11 +117,11 @@ func activate[T Float](kind Activation, x, g, y []T, n int) {
 			case GELU:
 				yr := y[r*n : (r+1)*n]
 				for i, v := range xr {
-					f, df := gelu(float64(v))
 					if g != nil {
+						_, df := gelu(float64(v))
 						yr[i] = g[r*n+i] * T(df)
 					} else {
-						yr[i] = T(f)
+						yr[i] = T(geluValue(float64(v)))
 					}
 				}
 			case QuickGELU:

@@ -71,3 +71,32 @@ func equal(a, b []float64) bool {
 	}
 	return true
 }
+
+func TestMatMulTGrad(t *testing.T) {
+	checkGrad(t, "matmult", []*tensor.Dense{randn(8, 5, 7), randn(9, 3, 7)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+		y, err := MatMulT(xs[0], xs[1])
+		if err != nil {
+			return nil, err
+		}
+		return WeightedSum(g, y, 6)
+	})
+	// against Mul(x, Transpose(w)), float32
+	x, w := RandN(tensor.Float32, 1, 33, 17), RandN(tensor.Float32, 2, 21, 17)
+	g := G.NewGraph()
+	xn := G.NewTensor(g, tensor.Float32, 2, G.WithValue(x), G.WithName("x"))
+	wn := G.NewTensor(g, tensor.Float32, 2, G.WithValue(w), G.WithName("w"))
+	a, _ := MatMulT(xn, wn)
+	b, _ := Stock{}.MatMulT(xn, wn)
+	var av, bv G.Value
+	G.Read(a, &av)
+	G.Read(b, &bv)
+	vm := G.NewTapeMachine(g)
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range av.Data().([]float32) {
+		if d := math.Abs(float64(v - bv.Data().([]float32)[i])); d > 1e-5 {
+			t.Fatalf("element %d: %g vs %g", i, v, bv.Data().([]float32)[i])
+		}
+	}
+}

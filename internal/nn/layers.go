@@ -50,8 +50,7 @@ func (b *Builder) Linear(name string, x *G.Node, out int, bias bool) *G.Node {
 	}
 	s := b.Scope(name)
 	w := s.Param("weight", []int{out, in}, KaimingUniform, in, out)
-	wt := b.check(name)(G.Transpose(w))
-	y := b.check(name)(G.Mul(x, wt))
+	y := b.check(name)(b.Ops.MatMulT(x, w))
 	if bias {
 		bv := s.Param("bias", []int{out}, KaimingUniform, in, out)
 		y = b.check(name)(b.Ops.AddChannel(y, bv))
