@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -49,7 +50,10 @@ func expected(t *testing.T, dir string) *ckpt.File {
 }
 
 func TestSDUNetMatchesDiffusers(t *testing.T) {
-	for _, variant := range []string{"sd1", "sd2"} {
+	defer func(v int) { nn.FusedAttentionMin = v }(nn.FusedAttentionMin)
+	for _, run := range []string{"sd1", "sd2", "sd1 fused", "sd2 fused"} {
+		variant, fused := strings.CutSuffix(run, " fused")
+		nn.FusedAttentionMin = map[bool]int{true: 0, false: 1 << 30}[fused]
 		dir := oracle.TinySD(t, variant)
 		var c SDUNetConfig
 		b, _ := os.ReadFile(filepath.Join(dir, "model", "unet", "config.json"))
@@ -91,7 +95,7 @@ func TestSDUNetMatchesDiffusers(t *testing.T) {
 		if _, err := prog.Run(); err != nil {
 			t.Fatal(err)
 		}
-		parity(t, variant+" unet", out.Data().([]float32), e.Tensors["unet_out"].Float32s(), 1e-4)
+		parity(t, run+" unet", out.Data().([]float32), e.Tensors["unet_out"].Float32s(), 1e-4)
 		prog.Close()
 	}
 }

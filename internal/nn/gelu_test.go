@@ -100,3 +100,38 @@ func TestMatMulTGrad(t *testing.T) {
 		}
 	}
 }
+
+// TestFusedAttention checks the fused op's gradients (float64, more query
+// rows than one block) and its values against the three-op path.
+func TestFusedAttention(t *testing.T) {
+	checkGrad(t, "attention", []*tensor.Dense{randn(11, 3, 70, 4), randn(12, 3, 9, 4), randn(13, 3, 9, 4)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+		y, err := Attention(xs[0], xs[1], xs[2], 0.7)
+		if err != nil {
+			return nil, err
+		}
+		return WeightedSum(g, y, 14)
+	})
+	q, k, v := RandN(tensor.Float32, 1, 4, 130, 8), RandN(tensor.Float32, 2, 4, 33, 8), RandN(tensor.Float32, 3, 4, 33, 8)
+	g := G.NewGraph()
+	qn := G.NewTensor(g, tensor.Float32, 3, G.WithValue(q), G.WithName("q"))
+	kn := G.NewTensor(g, tensor.Float32, 3, G.WithValue(k), G.WithName("k"))
+	vn := G.NewTensor(g, tensor.Float32, 3, G.WithValue(v), G.WithName("v"))
+	fused, err := Attention(qn, kn, vn, 0.35)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, _ := G.BatchedMatMul(qn, kn, false, true)
+	p, _ := Softmax(sc, 0.35)
+	ref, _ := G.BatchedMatMul(p, vn)
+	var a, b G.Value
+	G.Read(fused, &a)
+	G.Read(ref, &b)
+	if err := G.NewTapeMachine(g).RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range a.Data().([]float32) {
+		if d := math.Abs(float64(x - b.Data().([]float32)[i])); d > 1e-5 {
+			t.Fatalf("element %d: fused %g, three ops %g", i, x, b.Data().([]float32)[i])
+		}
+	}
+}
