@@ -222,6 +222,11 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		return err
 	}
 	defer rm.Close()
+	if base.Config.SD != nil && o.RewardModel == "" {
+		o.Logger.Warn("the reward model is the embedded align-mini, trained on rpo's 64×64 procedural world: on photos its ALIGN-I and ALIGN-T " +
+			"are weak signals, and so are the preference labels and the checkpoint selection they drive (L_sim is unaffected); " +
+			"real ALIGN or CLIP encoders cannot be loaded yet")
+	}
 	rewardID, err := modelID(o.RewardModel, embedded.AlignMini)
 	if err != nil {
 		return err

@@ -177,6 +177,11 @@ func ReadWeights(dir, name, variant string) (*ckpt.File, string, func(), error) 
 		}
 	}
 	f, label, err := readWeights(dir, name, variant, &releases)
+	if err != nil && variant != "" { // a component without the variant: its plain files, as for a partial fp16 upload
+		if g, l, err2 := readWeights(dir, name, "", &releases); err2 == nil {
+			f, label, err = g, l, nil
+		}
+	}
 	if err != nil {
 		release()
 		return nil, label, func() {}, err
@@ -244,7 +249,8 @@ func readWeights(dir, name, variant string, releases *[]func()) (*ckpt.File, str
 	hint := ""
 	if variant == "" {
 		if m, _ := filepath.Glob(filepath.Join(dir, name+".*.safetensors")); len(m) > 0 {
-			hint = fmt.Sprintf(" (it has %s: choose it with --variant)", filepath.Base(m[0]))
+			v := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m[0]), name+"."), ".safetensors")
+			hint = fmt.Sprintf(" (it has %s: choose it with --weight-variant %s)", filepath.Base(m[0]), v)
 		}
 	}
 	return nil, single, fmt.Errorf("models: %s: no %s or %s%s", dir, filepath.Base(single), filepath.Base(index), hint)
