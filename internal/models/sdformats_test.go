@@ -91,7 +91,9 @@ func TestSDWeightFormats(t *testing.T) {
 		name, want string
 		write      func(unet string)
 	}{
-		{"pickle", "convert them", func(unet string) { os.WriteFile(filepath.Join(unet, "diffusion_pytorch_model.bin"), []byte("x"), 0o644) }},
+		{"pickle", "convert them", func(unet string) {
+			os.WriteFile(filepath.Join(unet, "diffusion_pytorch_model.bin"), []byte("x"), 0o644)
+		}},
 		{"missing tensor", "conv_out.bias", func(unet string) {
 			f := convert(ckpt.F32)
 			delete(f.Tensors, "conv_out.bias")
