@@ -27,7 +27,7 @@ lint:
 # layouts, the same inputs through both; prints every error. Needs
 # ../shared/oracle/install.sh once.
 parity:
-	RPO_ORACLE_REQUIRED=1 $(GO) test -count=1 -v -run 'MatchesDiffusers|MatchesCLIP|Trajectory|StableDiffusion|SingleFile|FullSize' ./internal/text/ ./internal/models/ ./internal/cli/ 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|error|identical|Δ'
+	RPOTEST_ORACLE_REQUIRED=1 $(GO) test -count=1 -v -run 'MatchesDiffusers|MatchesCLIP|Trajectory|StableDiffusion|SingleFile|FullSize' ./internal/text/ ./internal/models/ ./internal/cli/ 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|error|identical|Δ'
 
 # The same at full size: SD 1.5's and SD 2.1's configurations with random
 # weights built by diffusers (4 GB each under runs/sd-full, outside git),
@@ -38,7 +38,7 @@ parity-full:
 	mkdir -p runs/sd-full
 	for v in $(SDFULL); do \
 	  test -f runs/sd-full/$$v/expected.safetensors || ../shared/oracle/python internal/oracle/sd_full.py runs/sd-full/$$v $$v || exit 1; \
-	  RPO_SD_FULL=runs/sd-full/$$v $(GO) test -count=1 -v -timeout 30m -run FullSize ./internal/models/ || exit 1; \
+	  RPOTEST_SD_FULL=runs/sd-full/$$v $(GO) test -count=1 -v -timeout 30m -run FullSize ./internal/models/ || exit 1; \
 	done
 
 # Model A (GORGONIA.md) training step and forward pass: ms/step and peak RSS.

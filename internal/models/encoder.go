@@ -26,12 +26,23 @@ type Encoder struct {
 	Store     *nn.Store
 	imgProgs  map[int]*embedProgram
 	txtProgs  map[int]*embedProgram
+	hf        *hfEncoder // a transformers-layout model (CLIPModel, ViTModel); nil for the embedded family
+}
+
+// Dual reports whether the encoder has a text tower (align-mini,
+// clip-mini, CLIP) besides the image tower.
+func (e *Encoder) Dual() bool {
+	if e.hf != nil {
+		return e.hf.text != nil
+	}
+	return e.Config.Text != nil
 }
 
 type embedProgram struct {
-	prog *nn.Program
-	in   *tensor.Dense
-	out  G.Value
+	prog   *nn.Program
+	in     *tensor.Dense
+	out    G.Value
+	tokens int // a transformers model's output rows per input (it embeds one of them)
 }
 
 // NewEncoder builds an encoder with fresh weights on store (nil: a new
@@ -69,8 +80,22 @@ func (e *Encoder) imageProgram(n int) (*embedProgram, error) {
 	b := nn.NewBuilder(e.Store, nil)
 	p := &embedProgram{}
 	var x *G.Node
-	x, p.in = b.InputData("x", n, 3, ImageSide, ImageSide)
-	if err := nn.Build(func() { G.Read(ImageEmbedding(b, e.Config, x), &p.out) }); err != nil {
+	side := ImageSide
+	if e.hf != nil {
+		side = e.hf.side
+	}
+	x, p.in = b.InputData("x", n, 3, side, side)
+	if e.hf != nil {
+		g := side / e.hf.vision.PatchSize
+		p.tokens = g*g + 1
+	}
+	if err := nn.Build(func() {
+		if e.hf != nil {
+			G.Read(e.hf.visionGraph(b, x), &p.out)
+			return
+		}
+		G.Read(ImageEmbedding(b, e.Config, x), &p.out)
+	}); err != nil {
 		return nil, err
 	}
 	prog, err := nn.Compile(b, nil, false)
@@ -86,13 +111,26 @@ func (e *Encoder) textProgram(n int) (*embedProgram, error) {
 	if p, ok := e.txtProgs[n]; ok {
 		return p, nil
 	}
-	tc := *e.Config.Text
 	b := nn.NewBuilder(e.Store, nil)
 	p := &embedProgram{}
-	var oh *G.Node
-	oh, p.in = b.InputData("onehot", n*tc.MaxLen, tc.Vocab)
-	if err := nn.Build(func() { G.Read(TextEmbedding(b, e.Config, oh, n), &p.out) }); err != nil {
-		return nil, err
+	if h := e.hf; h != nil { // CLIP's text tower on token + position embeddings, projected
+		var emb *G.Node
+		emb, p.in = b.InputData("embeddings", n*h.bpe.MaxLen, h.text.HiddenSize)
+		p.tokens = h.bpe.MaxLen
+		if err := nn.Build(func() {
+			hs := CLIPText(b, h.text, emb, n, h.bpe.MaxLen)
+			hs = b.Reshape(hs, n*h.bpe.MaxLen, h.text.HiddenSize)
+			G.Read(b.Linear("text_projection", hs, h.proj, false), &p.out)
+		}); err != nil {
+			return nil, err
+		}
+	} else {
+		tc := *e.Config.Text
+		var oh *G.Node
+		oh, p.in = b.InputData("onehot", n*tc.MaxLen, tc.Vocab)
+		if err := nn.Build(func() { G.Read(TextEmbedding(b, e.Config, oh, n), &p.out) }); err != nil {
+			return nil, err
+		}
 	}
 	prog, err := nn.Compile(b, nil, false)
 	if err != nil {
@@ -109,6 +147,17 @@ func (e *Encoder) EmbedImages(imgs []*image.RGBA) ([][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
+	if h := e.hf; h != nil {
+		per := 3 * h.side * h.side
+		d := p.in.Data().([]float32)
+		for i, im := range imgs {
+			if b := im.Bounds(); b.Dx() != b.Dy() {
+				return nil, fmt.Errorf("models: %s takes square images, got %v", e.Config.Name, b.Size())
+			}
+			h.pixels(im, d[i*per:(i+1)*per])
+		}
+		return e.runHF(p, len(imgs), nil)
+	}
 	per := 3 * ImageSide * ImageSide
 	d := p.in.Data().([]float32)
 	for i, im := range imgs {
@@ -122,12 +171,29 @@ func (e *Encoder) EmbedImages(imgs []*image.RGBA) ([][]float64, error) {
 
 // EmbedTexts returns the unit embeddings of prompts (dual encoders only).
 func (e *Encoder) EmbedTexts(prompts []string) ([][]float64, error) {
-	if e.Config.Text == nil {
+	if !e.Dual() {
 		return nil, fmt.Errorf("models: %s has no text tower", e.Config.Name)
 	}
 	p, err := e.textProgram(len(prompts))
 	if err != nil {
 		return nil, err
+	}
+	if h := e.hf; h != nil {
+		var ids []int
+		eos := make([]int, len(prompts))
+		for i, s := range prompts {
+			id, _, _ := h.bpe.Encode(s)
+			for j, v := range id { // the pooled token: EOS (the highest id in legacy CLIP configs)
+				if h.eosArgmax && v > id[eos[i]] || !h.eosArgmax && v == h.bpe.EOS && eos[i] == 0 {
+					eos[i] = j
+				}
+			}
+			ids = append(ids, id...)
+		}
+		if err := CLIPTextEmbed(e.Store, h.text, ids, h.bpe.MaxLen, p.in.Data().([]float32)); err != nil {
+			return nil, err
+		}
+		return e.runHF(p, len(prompts), eos)
 	}
 	ids := make([]int, 0, len(prompts)*e.Config.Text.MaxLen)
 	for _, s := range prompts {
@@ -136,6 +202,22 @@ func (e *Encoder) EmbedTexts(prompts []string) ([][]float64, error) {
 	}
 	text.OneHot(ids, e.Config.Text.Vocab, p.in.Data().([]float32))
 	return e.run(p, len(prompts))
+}
+
+// runHF runs a transformers model's program and returns the unit
+// embedding of token 0 of each image, or of token at[i] of each prompt.
+func (e *Encoder) runHF(p *embedProgram, n int, at []int) ([][]float64, error) {
+	if _, err := p.prog.Run(); err != nil {
+		return nil, err
+	}
+	flat := p.out.Data().([]float32)
+	width := len(flat) / n / p.tokens
+	return pickUnit(flat, n, p.tokens, width, func(i int) int {
+		if at == nil {
+			return 0
+		}
+		return at[i]
+	}), nil
 }
 
 func (e *Encoder) run(p *embedProgram, n int) ([][]float64, error) {
@@ -214,4 +296,12 @@ func (e *Encoder) Close() {
 	for _, p := range e.txtProgs {
 		p.prog.Close()
 	}
+}
+
+// Side is the side of the images the encoder's network takes.
+func (e *Encoder) Side() int {
+	if e.hf != nil {
+		return e.hf.side
+	}
+	return ImageSide
 }

@@ -13,13 +13,13 @@ import (
 
 // TestFullSizeLayout loads Stable Diffusion at full size (random weights
 // that diffusers built from SD 1.5's or SD 2.1's configurations and saved:
-// make parity-full writes them and sets RPO_SD_FULL) and checks every
+// make parity-full writes them and sets RPOTEST_SD_FULL) and checks every
 // component against diffusers at small latents: every tensor found with
 // its shape, nothing left over (the loader refuses both), and the outputs.
 func TestFullSizeLayout(t *testing.T) {
-	dir := os.Getenv("RPO_SD_FULL")
+	dir := os.Getenv("RPOTEST_SD_FULL")
 	if dir == "" {
-		t.Skip("RPO_SD_FULL is not set (make parity-full)")
+		t.Skip("RPOTEST_SD_FULL is not set (make parity-full)")
 	}
 	model := filepath.Join(dir, "model")
 	if _, err := os.Stat(filepath.Join(model, "tokenizer")); err != nil { // the real CLIP vocabulary, from the tiny model

@@ -4,9 +4,10 @@
 // write what the references compute on fixed inputs, and the tests run the
 // same inputs through rpo.
 //
-// The oracle is found at $RPO_ORACLE, else ../shared/oracle beside the
+// The oracle is found at $RPOTEST_ORACLE, else ../shared/oracle beside the
 // repository. Without it a parity test is skipped, unless
-// RPO_ORACLE_REQUIRED=1 (as in CI), where it fails.
+// RPOTEST_ORACLE_REQUIRED=1 (as in CI), where it fails. (Not RPO_*: those
+// are rpo's configuration variables, and rpo warns about unknown ones.)
 package oracle
 
 import (
@@ -28,7 +29,7 @@ func Root() string {
 
 // Dir is the oracle's directory, or "" when there is none.
 func Dir() string {
-	d := os.Getenv("RPO_ORACLE")
+	d := os.Getenv("RPOTEST_ORACLE")
 	if d == "" {
 		d = filepath.Join(Root(), "..", "shared", "oracle")
 	}
@@ -51,10 +52,10 @@ func Run(t testing.TB, script string, args ...string) string {
 	t.Helper()
 	d := Dir()
 	if d == "" {
-		if os.Getenv("RPO_ORACLE_REQUIRED") == "1" {
-			t.Fatalf("oracle: no reference implementations at ../shared/oracle or $RPO_ORACLE")
+		if os.Getenv("RPOTEST_ORACLE_REQUIRED") == "1" {
+			t.Fatalf("oracle: no reference implementations at ../shared/oracle or $RPOTEST_ORACLE")
 		}
-		t.Skip("oracle: no reference implementations (../shared/oracle or $RPO_ORACLE); parity not checked")
+		t.Skip("oracle: no reference implementations (../shared/oracle or $RPOTEST_ORACLE); parity not checked")
 	}
 	src := filepath.Join(Root(), "internal", "oracle", script)
 	code, err := os.ReadFile(src)
@@ -110,10 +111,10 @@ func Exec(t testing.TB, script string, args ...string) string {
 	t.Helper()
 	d := Dir()
 	if d == "" {
-		if os.Getenv("RPO_ORACLE_REQUIRED") == "1" {
-			t.Fatalf("oracle: no reference implementations at ../shared/oracle or $RPO_ORACLE")
+		if os.Getenv("RPOTEST_ORACLE_REQUIRED") == "1" {
+			t.Fatalf("oracle: no reference implementations at ../shared/oracle or $RPOTEST_ORACLE")
 		}
-		t.Skip("oracle: no reference implementations (../shared/oracle or $RPO_ORACLE); parity not checked")
+		t.Skip("oracle: no reference implementations (../shared/oracle or $RPOTEST_ORACLE); parity not checked")
 	}
 	out := t.TempDir()
 	src := filepath.Join(Root(), "internal", "oracle", script)

@@ -1,0 +1,87 @@
+package models
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rpo-dev/rpo/internal/oracle"
+)
+
+func unit(v []float32) []float32 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(float64(x) / math.Sqrt(n))
+	}
+	return out
+}
+
+// TestEncodersMatchReferences loads a CLIPModel directory holding openai
+// CLIP's weights and a ViTModel directory holding DINO's (written by the
+// oracle under transformers' names) and compares the unit embeddings of
+// the same pixels and prompts with openai CLIP's encode_image/encode_text
+// and DINO's CLS output.
+func TestEncodersMatchReferences(t *testing.T) {
+	dir := oracle.Run(t, "encoders_tiny.py")
+	e := expected(t, dir)
+	clip, err := LoadTransformersEncoder(filepath.Join(dir, "clip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clip.Close()
+	embedPixels := func(enc *Encoder, px []float32) []float32 {
+		p, err := enc.imageProgram(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(p.in.Data().([]float32), px)
+		got, err := enc.runHF(p, 2, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flat []float32
+		for _, v := range got {
+			for _, x := range v {
+				flat = append(flat, float32(x))
+			}
+		}
+		return flat
+	}
+	want := e.Tensors["clip_image"].Float32s()
+	half := len(want) / 2
+	parity(t, "CLIP image embedding", embedPixels(clip, e.Tensors["clip_pixels"].Float32s()), append(unit(want[:half]), unit(want[half:])...), 1e-4)
+	var prompts []string
+	b, _ := os.ReadFile(filepath.Join(dir, "prompts.json"))
+	json.Unmarshal(b, &prompts)
+	txt, err := clip.EmbedTexts(prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []float32
+	for _, v := range txt {
+		for _, x := range v {
+			got = append(got, float32(x))
+		}
+	}
+	want = e.Tensors["clip_text"].Float32s()
+	half = len(want) / 2
+	parity(t, "CLIP text embedding", got, append(unit(want[:half]), unit(want[half:])...), 1e-4)
+
+	dino, err := LoadTransformersEncoder(filepath.Join(dir, "dino"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dino.Close()
+	if dino.Dual() || !clip.Dual() {
+		t.Errorf("dual: dino %v, clip %v", dino.Dual(), clip.Dual())
+	}
+	want = e.Tensors["dino_cls"].Float32s()
+	half = len(want) / 2
+	parity(t, "DINO CLS feature", embedPixels(dino, e.Tensors["dino_pixels"].Float32s()), append(unit(want[:half]), unit(want[half:])...), 1e-4)
+}
