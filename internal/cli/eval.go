@@ -337,7 +337,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		method.Name = rowName(method)
 	}
 	sampler := diffusion.Sampler{Steps: o.Steps, Guidance: o.Guidance}
-	meta := eval.Meta{Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "align-mini " + m.RewardModel, "clip-mini " + m.ClipModel, "dino-mini " + m.DinoModel},
+	meta := eval.Meta{Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "reward " + m.RewardModel, "CLIP " + m.ClipModel, "DINO " + m.DinoModel},
 		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
 		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
 	if err := eval.WriteMeta(o.OutDir, meta); err != nil {

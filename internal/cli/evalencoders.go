@@ -75,12 +75,12 @@ func RunEvalEncoders(ctx context.Context, o *EvalEncodersOptions) error {
 		if err != nil {
 			return err
 		}
-		if e.name != embedded.DinoMini && enc.Config.Text == nil {
+		if e.name != embedded.DinoMini && !enc.Dual() {
 			enc.Close()
 			return fmt.Errorf("%s (%s) is an image-only encoder; %s needs a dual encoder (image and text towers)", e.name, label, e.name)
 		}
 		m, err := eval.EvaluateEncoder(enc, o.Images, o.Seed)
-		if err == nil && enc.Config.Text != nil {
+		if err == nil && enc.Dual() {
 			var p map[string]float64
 			if p, err = eval.RewardPairs(enc, o.Pairs, o.Lambda, o.Seed+1); err == nil {
 				for k, v := range p {

@@ -58,6 +58,10 @@ func openT2I(dir string, sd models.SDOptions) (*models.T2I, string, string, erro
 // openEncoder loads an encoder model directory (the embedded name when dir
 // is empty).
 func openEncoder(dir, name string) (*models.Encoder, string, error) {
+	if dir != "" && models.IsTransformersDir(dir) { // CLIPModel, ViTModel (DINO)
+		e, err := models.LoadTransformersEncoder(dir)
+		return e, dir, err
+	}
 	fsys, label, err := modelFS(dir, name)
 	if err != nil {
 		return nil, label, err
@@ -69,6 +73,9 @@ func openEncoder(dir, name string) (*models.Encoder, string, error) {
 // modelID identifies the weights of the model directory dir (the embedded
 // name when dir is empty): rpo.ModelID.
 func modelID(dir, name string) (string, error) {
+	if dir != "" && models.IsTransformersDir(dir) {
+		return models.DirID(dir)
+	}
 	fsys, _, err := modelFS(dir, name)
 	if err != nil {
 		return "", err

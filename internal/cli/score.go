@@ -81,7 +81,7 @@ func RunScore(_ context.Context, o *ScoreOptions) error {
 		return err
 	}
 	defer enc.Close()
-	if enc.Config.Text == nil {
+	if !enc.Dual() {
 		return fmt.Errorf("--model %s is %s, an image-only encoder; the reward needs a dual encoder (align-mini)", label, enc.Config.Name)
 	}
 	refs, err := loadRefs(o.Refs, models.ImageSide, o.Logger, false)

@@ -134,3 +134,41 @@ func TestStableDiffusionEndToEnd(t *testing.T) {
 		t.Errorf("kept U-Net: error %.3g, change %.3g, scale %.3g", maxErr, moved, scale)
 	}
 }
+
+// TestRealEncodersEndToEnd scores and evaluates with CLIPModel and ViTModel
+// (DINO) directories in the transformers layout, on a tiny SD model and two
+// real photos.
+func TestRealEncodersEndToEnd(t *testing.T) {
+	enc := oracle.Run(t, "encoders_tiny.py")
+	sd := filepath.Join(oracle.TinySD(t, "sd1"), "model")
+	refs := twoPhotos(t)
+	clip, dino := filepath.Join(enc, "clip"), filepath.Join(enc, "dino")
+	got, err := execute(t, NewRootCmd(), "score", "--model", clip, "--refs", refs, "--prompt", "a sks dog", filepath.Join(refs, "a.jpg"))
+	if err != nil || !strings.Contains(got, "clip") {
+		t.Fatalf("score with CLIP: %v\n%s", err, got)
+	}
+	if _, err := execute(t, NewRootCmd(), "score", "--model", dino, "--refs", refs, "--prompt", "a dog", filepath.Join(refs, "a.jpg")); err == nil ||
+		!strings.Contains(err.Error(), "image-only") {
+		t.Errorf("score with DINO: %v", err)
+	}
+	data := filepath.Join(t.TempDir(), "bench") // the DreamBench layout: MiniDreamBench's prompts, the photos as the dog
+	if got, err := execute(t, NewRootCmd(), "world", "export", "--out", data); err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	os.RemoveAll(filepath.Join(data, "dog"))
+	os.MkdirAll(filepath.Join(data, "dog"), 0o755)
+	for _, f := range []string{"a.jpg", "b.jpg"} {
+		b, _ := os.ReadFile(filepath.Join(refs, f))
+		os.WriteFile(filepath.Join(data, "dog", f), b, 0o644)
+	}
+	out := filepath.Join(t.TempDir(), "eval")
+	got, err = execute(t, NewRootCmd(), "eval", "--bench", "dreambench", "--data", data, "--subjects", "dog", "--method", "base", "--model", sd,
+		"--images-per-prompt", "1", "--steps", "2", "--clip-model", clip, "--dino-model", dino, "--reward-model", clip, "--out", out)
+	if err != nil {
+		t.Fatalf("eval: %v\n%s", err, got)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "results.md"))
+	if !strings.Contains(string(md), "CLIP "+clip) || !strings.Contains(string(md), "DINO "+dino) {
+		t.Errorf("results.md does not name the encoders:\n%s", md)
+	}
+}

@@ -29,7 +29,7 @@ type zeroShot struct {
 }
 
 func newZeroShot(e *models.Encoder) (*zeroShot, error) {
-	if e.Config.Text == nil {
+	if !e.Dual() {
 		return nil, fmt.Errorf("eval: zero-shot classification needs a dual encoder (image and text towers), not %s", e.Config.Name)
 	}
 	k := 1 + len(world.Contexts) // per class: "a <class>", then one prompt per setting
@@ -84,7 +84,7 @@ func (z *zeroShot) setting(x []float64, class int) int { return argmaxCos(x, z.s
 // modifiers and cameras).
 func EvaluateEncoder(e *models.Encoder, n int, seed uint64) (map[string]float64, error) {
 	rng := rand.New(rand.NewPCG(seed, 0xe4a1))
-	if e.Config.Text == nil {
+	if !e.Dual() {
 		return identityRetrieval(e, n, rng)
 	}
 	var imgs []*image.RGBA
@@ -204,7 +204,7 @@ func identityRetrieval(e *models.Encoder, n int, rng *rand.Rand) (map[string]flo
 // of the same class, from the same reserved region, in the prompt's setting
 // (wrong_identity). The references are the subject's reference renders.
 func RewardPairs(e *models.Encoder, n int, lambda float64, seed uint64) (map[string]float64, error) {
-	if e.Config.Text == nil {
+	if !e.Dual() {
 		return nil, fmt.Errorf("eval: the reward needs a dual encoder, not %s", e.Config.Name)
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x9a1f))

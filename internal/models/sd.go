@@ -408,6 +408,30 @@ func OpenT2I(dir string, o SDOptions) (*T2I, error) {
 	return loadT2I(info, dir)
 }
 
+// DirID identifies the configuration and weight files of a transformers
+// directory (the SHA-256 of its .json and .safetensors files).
+func DirID(dir string) (string, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	sort.Strings(files)
+	h := sha256.New()
+	for _, p := range files {
+		if !strings.HasSuffix(p, ".json") && !strings.HasSuffix(p, ".safetensors") {
+			continue
+		}
+		fh, err := os.Open(p)
+		if err != nil {
+			return "", fmt.Errorf("models: %w", err)
+		}
+		fmt.Fprintf(h, "%s:", filepath.Base(p))
+		_, err = io.Copy(h, fh)
+		fh.Close()
+		if err != nil {
+			return "", fmt.Errorf("models: %s: %w", p, err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24], nil
+}
+
 // ModelID identifies a model's weights for caches (negatives): for a
 // diffusers directory the SHA-256 of its configuration and weight files,
 // else ckpt.ModelID of the model directory.

@@ -173,7 +173,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 	if len(o.Refs) == 0 {
 		return res, fmt.Errorf("rpo: no reference images")
 	}
-	if o.Reward.Config.Text == nil {
+	if !o.Reward.Dual() {
 		return res, fmt.Errorf("rpo: the reward model %s has no text tower", o.Reward.Config.Name)
 	}
 	t := &trainer{o: o, cfg: o.Base.Config, selector: NewSelector(o.Rules), stopper: o.Stopper}
