@@ -337,7 +337,21 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		method.Name = rowName(method)
 	}
 	sampler := diffusion.Sampler{Steps: o.Steps, Guidance: o.Guidance}
-	meta := eval.Meta{Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "reward " + m.RewardModel, "CLIP " + m.ClipModel, "DINO " + m.DinoModel},
+	var caveats []string
+	if o.Bench == "dreambench" {
+		var minis []string
+		for _, e := range []struct{ flag, dir, name string }{{"--reward-model", o.RewardModel, "align-mini"}, {"--clip-model", o.ClipModel, "clip-mini"}, {"--dino-model", o.DinoModel, "dino-mini"}} {
+			if e.dir == "" {
+				minis = append(minis, e.name+" ("+e.flag+")")
+			}
+		}
+		if len(minis) > 0 {
+			caveats = append(caveats, fmt.Sprintf("real photos scored by %s, trained on rpo's procedural 64×64 world; "+
+				"these numbers are not comparable with the papers' (give CLIP and DINO directories)", strings.Join(minis, ", ")))
+			o.Logger.Warn(caveats[0])
+		}
+	}
+	meta := eval.Meta{Caveats: caveats, Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "reward " + m.RewardModel, "CLIP " + m.ClipModel, "DINO " + m.DinoModel},
 		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
 		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
 	if err := eval.WriteMeta(o.OutDir, meta); err != nil {

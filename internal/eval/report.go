@@ -27,6 +27,9 @@ type Meta struct {
 	Sampler         string   `json:"sampler"`
 	LambdaVal       float64  `json:"lambda_val"`
 	Version         string   `json:"version"`
+	// Caveats are what a reader must know to read the numbers (world-trained
+	// encoders scoring real photos, say).
+	Caveats []string `json:"caveats,omitempty"`
 }
 
 // Report is results.json.
@@ -165,6 +168,9 @@ func Markdown(r *Report) string {
 	fmt.Fprintf(&b, "# %s: %s\n\n", r.Meta.Bench, r.Meta.Method)
 	fmt.Fprintf(&b, "Models: %s. Prompts: %s. %d images per prompt, seeds %s, %s; r_λ at λ = %g. Means over %d subjects ± 95%% interval.\n\n",
 		strings.Join(r.Meta.Models, ", "), r.Meta.PromptCleaning, r.Meta.ImagesPerPrompt, r.Meta.Seeds, r.Meta.Sampler, r.Meta.LambdaVal, len(r.Subjects))
+	for _, c := range r.Meta.Caveats {
+		fmt.Fprintf(&b, "**Note:** %s\n\n", c)
+	}
 	b.WriteString("| method |")
 	for _, m := range Metrics {
 		fmt.Fprintf(&b, " %s |", m.Name)
@@ -229,6 +235,7 @@ th:first-child,td:first-child{text-align:left}img{image-rendering:pixelated;max-
 <h1>{{.R.Meta.Bench}}: {{.R.Meta.Method}}</h1>
 <p class="meta">Models: {{range $i, $m := .R.Meta.Models}}{{if $i}}, {{end}}{{$m}}{{end}}. Prompts: {{.R.Meta.PromptCleaning}}.
 {{.R.Meta.ImagesPerPrompt}} images per prompt, seeds {{.R.Meta.Seeds}}, {{.R.Meta.Sampler}}; r_λ at λ = {{.R.Meta.LambdaVal}}. rpo {{.R.Meta.Version}}.</p>
+{{range .R.Meta.Caveats}}<p class="meta"><b>Note:</b> {{.}}</p>{{end}}
 <table id="summary"><tr><th>method</th>{{range .Metrics}}<th>{{.Name}}</th>{{end}}</tr>
 <tr><td>{{.R.Meta.Method}}</td>{{range .Summary}}<td>{{f3 .Mean}} ± {{f3 .CI95}}</td>{{end}}</tr></table>
 <table id="subjects"><tr><th>subject</th><th>class</th>{{range .Metrics}}<th>{{.Name}}</th>{{end}}</tr>

@@ -2,11 +2,14 @@ package models
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/oracle"
 )
 
@@ -84,4 +87,39 @@ func TestEncodersMatchReferences(t *testing.T) {
 	want = e.Tensors["dino_cls"].Float32s()
 	half = len(want) / 2
 	parity(t, "DINO CLS feature", embedPixels(dino, e.Tensors["dino_pixels"].Float32s()), append(unit(want[:half]), unit(want[half:])...), 1e-4)
+}
+
+// TestPreprocessingMatchesPIL compares rpo's crop and resize of real photos
+// (centre square, Catmull–Rom, antialiased) with CLIPImageProcessor's
+// (shortest edge by PIL's bicubic, centre crop) at CLIP's 224 pixels.
+func TestPreprocessingMatchesPIL(t *testing.T) {
+	var photos []string
+	if d := oracle.DreamBench(); d != "" {
+		photos = []string{filepath.Join(d, "dog", "00.jpg"), filepath.Join(d, "backpack", "02.jpg"), filepath.Join(d, "cat", "01.jpg")}
+	} else {
+		photos = []string{filepath.Join(oracle.Root(), "testdata", "images", "cmyk.jpg")}
+	}
+	ref := oracle.Exec(t, "preprocess.py", append([]string{"224"}, photos...)...)
+	f, err := ckpt.Read(filepath.Join(ref, "pixels.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range photos {
+		img, err := imageio.Load(p, 224)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, 3*224*224)
+		imageio.ToCHW(img, got)
+		want := f.Tensors[fmt.Sprintf("image%d", i)].Float32s()
+		var sum float64
+		for j := range got {
+			sum += math.Abs((float64(got[j])+1)*127.5 - float64(want[j]))
+		}
+		mean := sum / float64(len(got))
+		t.Logf("%s: mean |Δ| %.3f/255 against PIL", filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), mean)
+		if mean > 1 {
+			t.Errorf("%s: preprocessing differs from PIL's by %.2f/255 on average", p, mean)
+		}
+	}
 }
