@@ -79,7 +79,7 @@ and combine the directories with rpo eval merge.`,
 	f.String("bench", "minidreambench", "minidreambench or dreambench")
 	f.Int("variant", 0, "MiniDreamBench variant (0: the standard 30 subjects)")
 	f.String("data", "", "DreamBench directory (<subject>/*.jpg + prompts_and_classes.txt) for --bench dreambench")
-	f.String("method", "rpo", "rpo, dreambooth (pure L_sim, last weights), dreambooth-prior (with prior preservation), base, or a run config YAML (configs/)")
+	f.String("method", "rpo", "rpo, dreambooth (pure L_sim, last weights), dreambooth-prior (with prior preservation), base, real (the references against each other: the upper bound), or a run config YAML (configs/)")
 	f.String("model", "", "base text-to-image model directory (default: the embedded model)")
 	f.String("reward-model", "", "align-mini model directory, the λ-Harmonic reward (default: embedded)")
 	f.String("clip-model", "", "clip-mini model directory, CLIP-I and CLIP-T (default: embedded)")
@@ -169,6 +169,9 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 	switch o.Method {
 	case "base":
 		return m, nil
+	case "real": // the upper bound: each reference scored against the subject's other references
+		m.Real = true
+		return m, nil
 	case "rpo":
 		m.Train, m.Loss, m.Rule = true, rpo.DefaultOptions().Loss, rpo.Rule{Lambda: o.LambdaVal}.Name()
 		return m, nil
@@ -181,7 +184,7 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 	}
 	b, err := os.ReadFile(o.Method)
 	if err != nil {
-		return m, fmt.Errorf("--method %q is not rpo, dreambooth, base or a readable config file: %w", o.Method, err)
+		return m, fmt.Errorf("--method %q is not rpo, dreambooth, dreambooth-prior, base, real or a readable config file: %w", o.Method, err)
 	}
 	var c struct {
 		Loss   string  `yaml:"loss"`

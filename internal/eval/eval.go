@@ -49,6 +49,11 @@ type Method struct {
 	Steps int
 	LR    float64
 	Beta  float64 // β of L_pref (0: rpo's default)
+	// Real is the "real images" row, the papers' upper bound: no model;
+	// each reference is scored as a generated image against the subject's
+	// other references (DINO, CLIP-I, ALIGN-I leave one out) and against
+	// every prompt (CLIP-T, ALIGN-T).
+	Real bool
 }
 
 // beta is m.Beta, or the default of rpo.DefaultOptions.
@@ -98,6 +103,7 @@ type SubjectResult struct {
 	Prompts []PromptResult                `json:"prompts"`
 	Summary map[string]dreambench.Summary `json:"summary"` // over prompts
 	Grid    string                        `json:"grid"`    // relative to the output directory
+	Images  string                        `json:"images"`  // the directory of every generated image, relative to the output directory
 	Seconds map[string]float64            `json:"seconds"` // train (train_negatives_and_rewards, train_steps, train_validations), generate, score
 }
 
@@ -186,6 +192,17 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 			return nil, err
 		}
 	}
+	if o.Method.Real {
+		start := time.Now()
+		if len(refs) < 2 {
+			return nil, fmt.Errorf("the real-images row needs at least two references, %s has %d", s.Name, len(refs))
+		}
+		if err := scoreReal(r, m, refs, o.Bench.Prompts.For(s.Class), o); err != nil {
+			return nil, err
+		}
+		r.Seconds["score"] = time.Since(start).Seconds()
+		return r, nil
+	}
 	model := m.Base
 	if o.Method.Train {
 		start := time.Now()
@@ -243,6 +260,17 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 	r.Grid = filepath.Join("grids", s.Name+".png")
 	if err := imageio.SavePNG(filepath.Join(o.Out, r.Grid), imageio.Grid(grid, o.ImagesPerPrompt*5, 1, color.White)); err != nil {
 		return nil, err
+	}
+	// every image, to rescore with other encoders later: images/<subject>/<prompt>-<k>.png
+	r.Images = filepath.Join("images", s.Name)
+	if err := os.MkdirAll(filepath.Join(o.Out, r.Images), 0o755); err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	for i, im := range imgs {
+		name := fmt.Sprintf("%02d-%d.png", i/o.ImagesPerPrompt, i%o.ImagesPerPrompt)
+		if err := imageio.SavePNG(filepath.Join(o.Out, r.Images, name), im); err != nil {
+			return nil, err
+		}
 	}
 	if err := score(r, m, refs, imgs, templates, o); err != nil {
 		return nil, err
@@ -381,6 +409,64 @@ func score(r *SubjectResult, m Models, refs, imgs []*image.RGBA, templates []str
 			DINO: dreambench.MeanPairCosine(dRef, dGen[lo:hi]), CLIPI: dreambench.MeanPairCosine(cRef, cGen[lo:hi]),
 			CLIPT: dreambench.MeanTextCosine(cTxt[pi], cGen[lo:hi]), Reward: rw,
 		}
+		r.Prompts = append(r.Prompts, pr)
+		cols["dino"] = append(cols["dino"], pr.DINO)
+		cols["clip_i"] = append(cols["clip_i"], pr.CLIPI)
+		cols["clip_t"] = append(cols["clip_t"], pr.CLIPT)
+		cols["reward"] = append(cols["reward"], pr.Reward)
+	}
+	r.Summary = map[string]dreambench.Summary{}
+	for k, v := range cols {
+		r.Summary[k] = dreambench.Summarize(v)
+	}
+	return nil
+}
+
+// scoreReal is score for the real-images row: each reference against the
+// others (leave one out) for DINO, CLIP-I and ALIGN-I, against each prompt
+// for CLIP-T and ALIGN-T.
+func scoreReal(r *SubjectResult, m Models, refs []*image.RGBA, templates []string, o Options) error {
+	d, err := m.Dino.EmbedImages(refs)
+	if err != nil {
+		return err
+	}
+	c, err := m.Clip.EmbedImages(refs)
+	if err != nil {
+		return err
+	}
+	scorer, err := reward.NewScorer(m.Align, refs, o.Token)
+	if err != nil {
+		return err
+	}
+	clean := make([]string, len(templates))
+	for i, t := range templates {
+		clean[i] = scorer.Clean(dreambench.Format(t, o.Token, r.Class))
+	}
+	cTxt, err := m.Clip.EmbedTexts(clean)
+	if err != nil {
+		return err
+	}
+	aTxt, err := scorer.Texts(clean)
+	if err != nil {
+		return err
+	}
+	others := func(e [][]float64, i int) [][]float64 {
+		return append(append([][]float64{}, e[:i]...), e[i+1:]...)
+	}
+	aRef := scorer.References()
+	var dino, clipI float64
+	for i := range refs {
+		dino += dreambench.MeanPairCosine(others(d, i), d[i:i+1]) / float64(len(refs))
+		clipI += dreambench.MeanPairCosine(others(c, i), c[i:i+1]) / float64(len(refs))
+	}
+	cols := map[string][]float64{}
+	for pi := range templates {
+		var rw float64
+		for i := range refs {
+			rw += reward.Score(others(aRef, i), aTxt[pi], aRef[i]).Reward(o.LambdaVal) / float64(len(refs))
+		}
+		pr := PromptResult{Prompt: dreambench.Format(templates[pi], o.Token, r.Class), Clean: clean[pi], DINO: dino, CLIPI: clipI,
+			CLIPT: dreambench.MeanTextCosine(cTxt[pi], c), Reward: rw}
 		r.Prompts = append(r.Prompts, pr)
 		cols["dino"] = append(cols["dino"], pr.DINO)
 		cols["clip_i"] = append(cols["clip_i"], pr.CLIPI)

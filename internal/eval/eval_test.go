@@ -229,3 +229,59 @@ func TestAddConfusion(t *testing.T) {
 		}
 	}
 }
+
+// TestRealImagesRow hand-checks the upper-bound row: a subject whose
+// references are one image repeated scores DINO = CLIP-I = 1 (every other
+// reference is the same picture) and ALIGN-I = 1, and nothing is generated;
+// real references score below that, and base images are saved one by one.
+func TestRealImagesRow(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "mdb")
+	if err := world.Export(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	same := filepath.Join(data, "dog")
+	imgs, _ := filepath.Glob(filepath.Join(same, "*.png"))
+	b0, _ := os.ReadFile(imgs[0])
+	for _, p := range imgs[1:] {
+		os.WriteFile(p, b0, 0o644)
+	}
+	b, err := dreambench.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := tinyModels(t)
+	o := tinyOptions(t, b, filepath.Join(dir, "real"), Method{Name: "real", Real: true})
+	o.Subjects = []string{"dog", "cat2"}
+	if err := Run(context.Background(), o, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	var dog, cat SubjectResult
+	for name, r := range map[string]*SubjectResult{"dog": &dog, "cat2": &cat} {
+		raw, err := os.ReadFile(filepath.Join(o.Out, "subjects", name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(raw, r)
+	}
+	for _, k := range []string{"dino", "clip_i"} {
+		if v := dog.Summary[k].Mean; math.Abs(v-1) > 1e-6 {
+			t.Errorf("identical references: %s %g, want 1", k, v)
+		}
+		if v := cat.Summary[k].Mean; v >= 1-1e-6 {
+			t.Errorf("distinct references: %s %g, want below 1", k, v)
+		}
+	}
+	if dog.Grid != "" || dog.Images != "" {
+		t.Errorf("the real row generated images: %q %q", dog.Grid, dog.Images)
+	}
+	base := tinyOptions(t, b, filepath.Join(dir, "base"), Method{Name: "base"})
+	base.Subjects = []string{"cat2"}
+	if err := Run(context.Background(), base, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	saved, _ := filepath.Glob(filepath.Join(base.Out, "images", "cat2", "*.png"))
+	if len(saved) != 25 { // 25 prompts × 1 image
+		t.Errorf("%d images saved, want 25", len(saved))
+	}
+}
