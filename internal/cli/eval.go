@@ -103,7 +103,7 @@ and combine the directories with rpo eval merge.`,
 	f.Int("val-per-prompt", d.ValPerPrompt, "validation images per training prompt (rpo train --val-per-prompt)")
 	f.String("token", d.Token, "unique identifier token")
 	f.Bool("keep-base", false, "trained methods: let best@λ keep the base model's weights when no fine-tuned weights score higher (the rule of earlier versions, whose run directories need it; default: choose among fine-tuned weights, as the reference code does)")
-	cmd.AddCommand(newEvalMergeCmd(), newEvalTableCmd())
+	cmd.AddCommand(newEvalMergeCmd(), newEvalTableCmd(), newEvalRescoreCmd())
 	return cmd
 }
 
@@ -127,6 +127,77 @@ func newEvalMergeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "eval/merged", "output directory")
+	return cmd
+}
+
+func newEvalRescoreCmd() *cobra.Command {
+	var out, data, token, clip, dino, rw string
+	var lambda float64
+	cmd := &cobra.Command{
+		Use:     "rescore EVALDIR --out DIR",
+		Short:   "Recompute an evaluation's metrics from its saved images with other encoders (no generation)",
+		Example: `  rpo eval rescore eval/rpo --clip-model ~/models/clip-vit-base-patch16 --dino-model ~/models/dino-vits16 --out eval/rpo-real-encoders`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := args[0]
+			meta, err := eval.ReadMeta(dir)
+			if err != nil {
+				return err
+			}
+			if out == "" || filepath.Clean(out) == filepath.Clean(dir) {
+				return fmt.Errorf("--out: give a new directory (the evaluation %s is kept as it is)", dir)
+			}
+			if old, _ := filepath.Glob(filepath.Join(out, "subjects", "*.json")); len(old) > 0 {
+				return fmt.Errorf("--out %s already holds %d subjects: choose another directory", out, len(old))
+			}
+			if data == "" {
+				data = meta.Data
+			}
+			if data == "" {
+				return fmt.Errorf("%s does not record its benchmark directory: give --data", dir)
+			}
+			if token == "" {
+				token = defaultStr(meta.Token, "sks")
+			}
+			b, err := dreambench.Load(data)
+			if err != nil {
+				return err
+			}
+			var m eval.Models
+			for _, e := range []struct {
+				dir, name string
+				dst       **models.Encoder
+				label     *string
+			}{{rw, embedded.AlignMini, &m.Align, &m.RewardModel}, {clip, embedded.ClipMini, &m.Clip, &m.ClipModel}, {dino, embedded.DinoMini, &m.Dino, &m.DinoModel}} {
+				if *e.dst, *e.label, err = openEncoder(e.dir, e.name); err != nil {
+					return err
+				}
+				defer (*e.dst).Close()
+			}
+			n, err := eval.Rescore(dir, out, m, b, token, lambda)
+			if err != nil {
+				return err
+			}
+			meta.Models = append(meta.Models[:min(1, len(meta.Models))], "reward "+m.RewardModel, "CLIP "+m.ClipModel, "DINO "+m.DinoModel)
+			meta.LambdaVal = lambda
+			meta.Caveats = append(meta.Caveats, "rescored from "+dir)
+			rep, err := eval.Merge([]string{out}, out, meta)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), eval.Markdown(rep))
+			fmt.Fprintf(cmd.OutOrStdout(), "\nrescored %d subjects into %s\n", n, out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "the new evaluation directory (required)")
+	f.StringVar(&data, "data", "", "the benchmark directory (default: the one the evaluation recorded)")
+	f.StringVar(&token, "token", "", "identifier token of the prompts (default: the recorded one)")
+	f.StringVar(&clip, "clip-model", "", "CLIP for CLIP-I and CLIP-T: a CLIPModel directory (default: the embedded clip-mini)")
+	f.StringVar(&dino, "dino-model", "", "DINO: a ViTModel directory (default: the embedded dino-mini)")
+	f.StringVar(&rw, "reward-model", "", "the reward's dual encoder: a CLIPModel directory (default: the embedded align-mini)")
+	f.Float64Var(&lambda, "lambda-val", 0.5, "λ of r_λ in the report")
 	return cmd
 }
 
@@ -354,7 +425,8 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 			o.Logger.Warn(caveats[0])
 		}
 	}
-	meta := eval.Meta{Caveats: caveats, Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "reward " + m.RewardModel, "CLIP " + m.ClipModel, "DINO " + m.DinoModel},
+	absData, _ := filepath.Abs(data)
+	meta := eval.Meta{Caveats: caveats, Data: absData, Token: o.Token, Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "reward " + m.RewardModel, "CLIP " + m.ClipModel, "DINO " + m.DinoModel},
 		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
 		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
 	if err := eval.WriteMeta(o.OutDir, meta); err != nil {

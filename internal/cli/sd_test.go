@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"image/png"
 	"math"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/eval"
 	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/oracle"
@@ -170,5 +172,31 @@ func TestRealEncodersEndToEnd(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(out, "results.md"))
 	if !strings.Contains(string(md), "CLIP "+clip) || !strings.Contains(string(md), "DINO "+dino) {
 		t.Errorf("results.md does not name the encoders:\n%s", md)
+	}
+	// rescore the saved images with the minis, then back with CLIP and DINO: the same numbers as the evaluation
+	mini, again := filepath.Join(t.TempDir(), "mini"), filepath.Join(t.TempDir(), "again")
+	if got, err := execute(t, NewRootCmd(), "eval", "rescore", out, "--out", mini); err != nil || !strings.Contains(got, "rescored 1 subjects") {
+		t.Fatalf("rescore: %v\n%s", err, got)
+	}
+	if got, err := execute(t, NewRootCmd(), "eval", "rescore", out, "--out", again, "--clip-model", clip, "--dino-model", dino, "--reward-model", clip); err != nil {
+		t.Fatalf("rescore: %v\n%s", err, got)
+	}
+	read := func(d string) eval.SubjectResult {
+		var r eval.SubjectResult
+		b, _ := os.ReadFile(filepath.Join(d, "subjects", "dog.json"))
+		json.Unmarshal(b, &r)
+		return r
+	}
+	a, b, c := read(out), read(mini), read(again)
+	for _, k := range []string{"dino", "clip_i", "clip_t", "reward"} {
+		if math.Abs(a.Summary[k].Mean-c.Summary[k].Mean) > 1e-6 {
+			t.Errorf("%s: evaluation %g, rescored with the same encoders %g", k, a.Summary[k].Mean, c.Summary[k].Mean)
+		}
+	}
+	if a.Summary["dino"].Mean == b.Summary["dino"].Mean {
+		t.Errorf("rescoring with dino-mini gave the same DINO as the ViT")
+	}
+	if _, err := execute(t, NewRootCmd(), "eval", "rescore", out, "--out", mini); err == nil {
+		t.Errorf("rescore into a directory with subjects: no error")
 	}
 }

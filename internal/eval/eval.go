@@ -482,3 +482,80 @@ func scoreReal(r *SubjectResult, m Models, refs []*image.RGBA, templates []strin
 
 // errNoResults is returned by Merge when no subject has finished.
 var errNoResults = errors.New("eval: no finished subject")
+
+// Rescore recomputes the metrics of an existing evaluation dir with the
+// encoders of m, from its saved images, without generating again, and
+// writes the subjects into out. Images are scored at their saved size.
+func Rescore(dir, out string, m Models, b *dreambench.Bench, token string, lambda float64) (int, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "subjects", "*.json"))
+	if len(files) == 0 {
+		return 0, fmt.Errorf("eval: %s has no finished subjects (subjects/*.json)", dir)
+	}
+	if err := os.MkdirAll(filepath.Join(out, "subjects"), 0o755); err != nil {
+		return 0, fmt.Errorf("eval: %w", err)
+	}
+	for _, f := range files {
+		var r0 SubjectResult
+		if err := readJSON(f, &r0); err != nil {
+			return 0, err
+		}
+		if r0.Images == "" && r0.Method != "real" {
+			return 0, fmt.Errorf("eval: %s: made before rpo eval saved every image (only its grid): it cannot be rescored", f)
+		}
+		var s *dreambench.Subject
+		for i := range b.Subjects {
+			if b.Subjects[i].Name == r0.Subject {
+				s = &b.Subjects[i]
+			}
+		}
+		if s == nil {
+			return 0, fmt.Errorf("eval: %s: subject %q is not in the benchmark %s (--data)", f, r0.Subject, b.Dir)
+		}
+		templates := b.Prompts.For(s.Class)
+		paths, _ := filepath.Glob(filepath.Join(dir, r0.Images, "*.png"))
+		side := 0
+		var imgs []*image.RGBA
+		for _, p := range paths {
+			im, err := imageio.Load(p, 0)
+			if err != nil {
+				return 0, err
+			}
+			side = im.Bounds().Dx()
+			imgs = append(imgs, im)
+		}
+		r := &SubjectResult{Subject: s.Name, Class: s.Class, Method: r0.Method, Seconds: map[string]float64{}}
+		if r0.Method == "real" || len(imgs) == 0 {
+			side = 512
+		}
+		refs := make([]*image.RGBA, len(s.Images))
+		for i, p := range s.Images {
+			var err error
+			if refs[i], err = imageio.Load(p, side); err != nil {
+				return 0, err
+			}
+		}
+		o := Options{Token: token, LambdaVal: lambda}
+		start := time.Now()
+		if r0.Method == "real" {
+			if err := scoreReal(r, m, refs, templates, o); err != nil {
+				return 0, err
+			}
+		} else {
+			if len(imgs)%len(templates) != 0 {
+				return 0, fmt.Errorf("eval: %s: %d images for %d prompts", filepath.Join(dir, r0.Images), len(imgs), len(templates))
+			}
+			o.ImagesPerPrompt = len(imgs) / len(templates)
+			if err := score(r, m, refs, imgs, templates, o); err != nil {
+				return 0, err
+			}
+			abs, _ := filepath.Abs(dir)
+			r.Grid, r.Images = filepath.Join(abs, r0.Grid), filepath.Join(abs, r0.Images)
+		}
+		r.Seconds["score"] = time.Since(start).Seconds()
+		bs, _ := json.MarshalIndent(r, "", "  ")
+		if err := ckpt.WriteFileAtomic(filepath.Join(out, "subjects", s.Name+".json"), bs); err != nil {
+			return 0, err
+		}
+	}
+	return len(files), nil
+}

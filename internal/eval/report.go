@@ -30,6 +30,8 @@ type Meta struct {
 	// Caveats are what a reader must know to read the numbers (world-trained
 	// encoders scoring real photos, say).
 	Caveats []string `json:"caveats,omitempty"`
+	Data    string   `json:"data,omitempty"`  // the benchmark directory (for rpo eval rescore)
+	Token   string   `json:"token,omitempty"` // the identifier token of the prompts
 }
 
 // Report is results.json.

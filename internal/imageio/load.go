@@ -27,7 +27,7 @@ var MaxPixels = DefaultMaxPixels
 
 // Load decodes a PNG, JPEG or GIF (any colour model: grayscale, alpha,
 // CMYK, 16-bit; JPEGs turned upright by their EXIF orientation), takes the centred square crop and resizes it to side×side
-// (Catmull–Rom). Errors name the file and what is wrong.
+// (Catmull–Rom; side 0 keeps the crop's size). Errors name the file and what is wrong.
 func Load(path string, side int) (*image.RGBA, error) {
 	img, _, err := load(path, side)
 	return img, err
@@ -62,7 +62,7 @@ func load(path string, side int) (*image.RGBA, int, error) {
 	sq := image.NewRGBA(image.Rect(0, 0, s, s))
 	draw.Draw(sq, sq.Bounds(), image.White, image.Point{}, draw.Src)
 	draw.Draw(sq, sq.Bounds(), img, image.Point{x0, y0}, draw.Over)
-	if s == side {
+	if s == side || side <= 0 { // side 0: the square crop as it is
 		return sq, s, nil
 	}
 	out := image.NewRGBA(image.Rect(0, 0, side, side))
