@@ -141,7 +141,7 @@ func TestStableDiffusionEndToEnd(t *testing.T) {
 // (DINO) directories in the transformers layout, on a tiny SD model and two
 // real photos.
 func TestRealEncodersEndToEnd(t *testing.T) {
-	enc := oracle.Run(t, "encoders_tiny.py")
+	enc := oracle.Run(t, "encoders.py")
 	sd := filepath.Join(oracle.TinySD(t, "sd1"), "model")
 	refs := twoPhotos(t)
 	clip, dino := filepath.Join(enc, "clip"), filepath.Join(enc, "dino")

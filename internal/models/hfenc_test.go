@@ -30,8 +30,20 @@ func unit(v []float32) []float32 {
 // oracle under transformers' names) and compares the unit embeddings of
 // the same pixels and prompts with openai CLIP's encode_image/encode_text
 // and DINO's CLS output.
-func TestEncodersMatchReferences(t *testing.T) {
-	dir := oracle.Run(t, "encoders_tiny.py")
+func TestEncodersMatchReferences(t *testing.T) { checkEncoders(t, oracle.Run(t, "encoders.py")) }
+
+// TestEncodersFullSize is the same at CLIP ViT-B/16's (or B/32's) and DINO
+// ViT-S/16's real shapes (make parity-full writes them and sets
+// RPOTEST_ENC_FULL).
+func TestEncodersFullSize(t *testing.T) {
+	dir := os.Getenv("RPOTEST_ENC_FULL")
+	if dir == "" {
+		t.Skip("RPOTEST_ENC_FULL is not set (make parity-full)")
+	}
+	checkEncoders(t, dir)
+}
+
+func checkEncoders(t *testing.T, dir string) {
 	e := expected(t, dir)
 	clip, err := LoadTransformersEncoder(filepath.Join(dir, "clip"))
 	if err != nil {

@@ -1,7 +1,7 @@
 """Tiny CLIP and DINO models with random weights in the transformers layout
 (CLIPModel, ViTModel), and what the reference implementations compute.
 
-    ../shared/oracle/python internal/oracle/encoders_tiny.py OUT
+    ../shared/oracle/python internal/oracle/encoders.py OUT [full|full32]
 
 OUT/clip/ is a CLIPModel directory (config.json, model.safetensors,
 preprocessor_config.json, tokenizer files) holding openai CLIP's weights
@@ -10,6 +10,7 @@ with DINO's (py/dino/vision_transformer.py). OUT/expected.safetensors holds
 pixel inputs, token ids and the references' embeddings.
 """
 import gzip, json, os, sys
+from functools import partial
 import torch
 import clip
 from clip.model import CLIP
@@ -18,16 +19,19 @@ import vision_transformer as vits
 from safetensors.torch import save_file
 
 out = sys.argv[1]
+full = len(sys.argv) > 2 and sys.argv[2] in ("full", "full32")  # the real shapes: CLIP ViT-B/16 (or B/32 with "full32"), DINO ViT-S/16
 torch.manual_seed(0)
 torch.set_grad_enabled(False)
 e = {}
 
 # ---- CLIP: a ViT-B/16-like pair at tiny size
 E, R, P, VW, VL, TW, TH, TL = 48, 32, 8, 128, 2, 128, 2, 2   # vision heads = VW // 64 = 2
+if full:
+    E, R, P, VW, VL, TW, TH, TL = 512, 224, (32 if sys.argv[2:] == ["full32"] else 16), 768, 12, 512, 8, 12
 c = CLIP(embed_dim=E, image_resolution=R, vision_layers=VL, vision_width=VW, vision_patch_size=P,
          context_length=77, vocab_size=49408, transformer_width=TW, transformer_heads=TH, transformer_layers=TL)
 for p in c.parameters():
-    p.normal_(0, 0.1)
+    p.normal_(0, 0.1 if not full else 0.02)
 sd = {}
 def blocks(prefix, resblocks, width):
     for i, b in enumerate(resblocks):
@@ -88,9 +92,12 @@ json.dump(prompts, open(os.path.join(out, "prompts.json"), "w"))
 
 # ---- DINO: ViT-S/16's layout at tiny size
 R2, P2, D, H, L = 32, 16, 64, 2, 2
-m = vits.VisionTransformer(img_size=[R2], patch_size=P2, embed_dim=D, depth=L, num_heads=H, mlp_ratio=4, qkv_bias=True)
+if full:
+    R2, P2, D, H, L = 224, 16, 384, 6, 12
+m = vits.VisionTransformer(img_size=[R2], patch_size=P2, embed_dim=D, depth=L, num_heads=H, mlp_ratio=4, qkv_bias=True,
+                           norm_layer=partial(torch.nn.LayerNorm, eps=1e-6))  # as vits.vit_small builds it
 for p in m.parameters():
-    p.normal_(0, 0.1)
+    p.normal_(0, 0.1 if not full else 0.02)
 sd = {"embeddings.cls_token": m.cls_token, "embeddings.position_embeddings": m.pos_embed,
       "embeddings.patch_embeddings.projection.weight": m.patch_embed.proj.weight,
       "embeddings.patch_embeddings.projection.bias": m.patch_embed.proj.bias,
