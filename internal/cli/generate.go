@@ -34,6 +34,8 @@ type GenerateOptions struct {
 	Batch    int     `mapstructure:"batch_size" yaml:"batch_size"`
 	Force    bool    `mapstructure:"force" yaml:"force"`
 	Latents  string  `mapstructure:"latents" yaml:"latents"`
+	LoRA     string  `mapstructure:"lora" yaml:"lora"`
+	LoRAScl  float64 `mapstructure:"lora_scale" yaml:"lora_scale"`
 	SaveLat  bool    `mapstructure:"save_latents" yaml:"save_latents"`
 	SDFlags  `mapstructure:",squash" yaml:",inline"`
 }
@@ -64,6 +66,8 @@ func NewGenerateCmd(run func(context.Context, *GenerateOptions) error) *cobra.Co
 	f.Bool("force", false, "write into a directory that already holds images (its earlier PNGs are removed first)")
 	f.String("latents", "", `start from the initial latents in this safetensors file (a float32 tensor "latents" of shape (n, channels, side, side)); n images, -n ignored`)
 	f.Bool("save-latents", false, "also write the initial latents of every image to latents.safetensors in --out (for the same image in another implementation)")
+	f.String("lora", "", "apply the LoRA adapters of this file (pytorch_lora_weights.safetensors, diffusers' format) to --model")
+	f.Float64("lora-scale", 1, "strength of --lora (diffusers' lora_scale)")
 	addSDFlags(f)
 	return cmd
 }
@@ -99,6 +103,12 @@ func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 		return err
 	}
 	defer m.Close()
+	if o.LoRA != "" {
+		if m, err = m.WithLoRA(o.LoRA, o.LoRAScl); err != nil {
+			return err
+		}
+		defer m.Close()
+	}
 	var given []float32 // --latents
 	if o.Latents != "" {
 		if given, err = readLatents(o.Latents, m); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/embedded"
+	"github.com/rpo-dev/rpo/internal/nn"
 	"github.com/rpo-dev/rpo/internal/rpo"
 	"github.com/rpo-dev/rpo/internal/world"
 	"github.com/rpo-dev/rpo/prompts"
@@ -57,6 +58,23 @@ type TrainOptions struct {
 	CheckpointEvery time.Duration `mapstructure:"checkpoint_every" yaml:"checkpoint_every"`
 	Resume          bool          `mapstructure:"resume" yaml:"resume"`
 	Force           bool          `mapstructure:"force" yaml:"force"`
+	LoRARank        int           `mapstructure:"lora_rank" yaml:"lora_rank"`
+	LoRAAlpha       float64       `mapstructure:"lora_alpha" yaml:"lora_alpha"`
+	LoRATargets     string        `mapstructure:"lora_targets" yaml:"lora_targets"`
+}
+
+// lora is the --lora-* options as the trainer's adapters (nil: full fine-tuning).
+func (o *TrainOptions) lora() *nn.LoRA {
+	if o.LoRARank == 0 {
+		return nil
+	}
+	var targets []string
+	for _, t := range strings.Split(o.LoRATargets, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			targets = append(targets, t)
+		}
+	}
+	return &nn.LoRA{Rank: o.LoRARank, Alpha: o.LoRAAlpha, Targets: targets, Under: "unet."}
 }
 
 // NewTrainCmd builds `rpo train`.
@@ -108,6 +126,9 @@ checkpoints/ (resume with --resume), one model directory per selection rule
 	f.String("select", "best", "checkpoint selection rules: best, best@λ, last, comma-separated")
 	f.String("label-mode", string(d.LabelMode), "bernoulli (y ~ Bernoulli(p)) or expected (y = p)")
 	f.Bool("shared-noise", false, "share noise and timestep between the pair's images (Diffusion-DPO)")
+	f.Int("lora-rank", 0, "train rank-r LoRA adapters on the U-Net's attention projections instead of every weight (0: full fine-tuning; diffusers' DreamBooth-LoRA uses 4)")
+	f.Float64("lora-alpha", 0, "LoRA α: the adapters are scaled by α/r (default: the rank, scale 1)")
+	f.String("lora-targets", "to_q,to_k,to_v,to_out.0", "the Linear layers that get adapters, by their last name parts")
 	f.Bool("prior-preservation", false, "add DreamBooth's prior-preservation loss on class images of the base model (the baseline)")
 	f.Float64("prior-weight", 1, "weight of the prior-preservation loss")
 	f.Int("class-images", d.ClassImages, "class images (\"a photo of <class>\") for prior preservation")
@@ -162,6 +183,9 @@ func checkTrainOptions(o *TrainOptions) error {
 	bad.check(o.MinDelta >= 0, "--min-delta %g: must not be negative", o.MinDelta)
 	bad.check(!o.Prior || o.ClassImages >= 1, "--class-images %d: prior preservation needs at least 1", o.ClassImages)
 	bad.check(!o.Prior || o.PriorWeight > 0, "--prior-weight %g: must be positive", o.PriorWeight)
+	bad.check(o.LoRARank >= 0, "--lora-rank %d: must not be negative", o.LoRARank)
+	bad.check(o.LoRAAlpha >= 0, "--lora-alpha %g: must not be negative", o.LoRAAlpha)
+	bad.check(o.LoRARank == 0 || strings.Trim(o.LoRATargets, ", ") != "", "--lora-targets: name at least one layer")
 	return bad.err("rpo train")
 }
 
@@ -264,7 +288,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: val, NegPerPrompt: o.NegPerPrompt, NegSampler: neg,
 		NegativesCache: o.NegativesCache, ClassImages: o.ClassImages, Seed: o.Seed, LabelMode: mode, Loss: loss, SharedNoise: o.SharedNoise,
 		Stopper: rpo.EarlyStopper{Patience: o.Patience, MinDelta: o.MinDelta}, KeepBase: o.KeepBase, CheckpointEvery: o.CheckpointEvery,
-		Resume: o.Resume, Version: Version,
+		Resume: o.Resume, Version: Version, LoRA: o.lora(),
 	}, func(e rpo.StepEvent) {
 		prog.Step(e.Step, fmt.Sprintf("L_sim %.4f L_pref %.4f", e.LSim, e.LPref), "l_sim", e.LSim, "l_pref", e.LPref, "delta", e.Delta, "y", e.Y, "p", e.P)
 	}, func(v rpo.ValidationEvent) {

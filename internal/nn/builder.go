@@ -14,6 +14,7 @@ type Builder struct {
 	G      *G.ExprGraph
 	Store  *Store
 	Ops    Ops
+	LoRA   *LoRA // adapters on the Linear layers it names (nil: none)
 	prefix string
 	nodes  *paramNodes // shared by all scopes of one graph
 }

@@ -51,6 +51,9 @@ func (b *Builder) Linear(name string, x *G.Node, out int, bias bool) *G.Node {
 	s := b.Scope(name)
 	w := s.Param("weight", []int{out, in}, KaimingUniform, in, out)
 	y := b.check(name)(b.Ops.MatMulT(x, w))
+	if b.LoRA.Adapts(b.prefix + name) {
+		y = b.check(name)(G.Add(y, b.loraDelta(s, x, in, out)))
+	}
 	if bias {
 		bv := s.Param("bias", []int{out}, KaimingUniform, in, out)
 		y = b.check(name)(b.Ops.AddChannel(y, bv))

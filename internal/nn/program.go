@@ -22,12 +22,26 @@ type Program struct {
 // Compile compiles b's graph. Other outputs the caller wants to read must be
 // registered with G.Read before Compile.
 func Compile(b *Builder, loss *G.Node, train bool) (*Program, error) {
+	return CompileTrainable(b, loss, train, nil)
+}
+
+// CompileTrainable is Compile computing the gradients of the parameters
+// trainable accepts only (nil: all): a LoRA step differentiates the
+// adapters, not the frozen weights.
+func CompileTrainable(b *Builder, loss *G.Node, train bool, trainable func(string) bool) (*Program, error) {
 	p := &Program{}
 	if loss != nil {
 		G.Read(loss, &p.lossVal)
 	}
 	if train {
-		params, names := b.Params()
+		all, allNames := b.Params()
+		var params G.Nodes
+		var names []string
+		for i, n := range allNames {
+			if trainable == nil || trainable(n) {
+				params, names = append(params, all[i]), append(names, n)
+			}
+		}
 		grads, err := G.Grad(loss, params...)
 		if err != nil {
 			return nil, fmt.Errorf("nn: gradient: %w", err)

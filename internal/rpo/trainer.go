@@ -67,6 +67,11 @@ type Options struct {
 	CheckpointEvery time.Duration
 	Resume          bool
 	Version         string
+	// LoRA, when set, trains low-rank adapters on the U-Net's attention
+	// projections instead of every weight: the policy shares the base's
+	// tensors, the frozen reference of L_pref is the base with the adapters
+	// off, and AdamW's moments and the checkpoints hold the adapters only.
+	LoRA *nn.LoRA
 }
 
 // resumeOptions are the options that make a run what it is, under their
@@ -92,8 +97,22 @@ func (o Options) resumeOptions() map[string]any {
 		"negative_steps": o.NegSampler.Steps, "class_images": o.ClassImages, "seed": o.Seed,
 		"label_mode": string(o.LabelMode), "loss": fmt.Sprintf("sim %g, pref %g, prior %g", o.Loss.Sim, o.Loss.Pref, o.Loss.Prior),
 		"shared_noise": o.SharedNoise, "patience": o.Stopper.Patience, "min_delta": o.Stopper.MinDelta,
-		"keep_base": o.KeepBase,
+		"keep_base": o.KeepBase, "lora": loraKey(o.LoRA),
 	}
+}
+
+func loraNote(l *nn.LoRA) string {
+	if l == nil {
+		return ""
+	}
+	return "; LoRA " + loraKey(l) + ", merged"
+}
+
+func loraKey(l *nn.LoRA) string {
+	if l == nil {
+		return ""
+	}
+	return fmt.Sprintf("rank %d, alpha %g, %s", l.Rank, l.Alpha, strings.Join(l.Targets, ","))
 }
 
 // InstancePrompt is c_inst = "a photo of [V] <class>".
@@ -230,7 +249,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 	}
 	loop = &train.Loop{
 		Dir: o.Out, CheckpointDir: ckDir, Stage: stage, Steps: o.Steps, Options: runOptions, MayChange: mayChange,
-		Stores: map[string]*nn.Store{"policy": t.policy}, Opt: t.opt, PCG: rand.NewPCG(o.Seed, 0x790),
+		Stores: map[string]*nn.Store{"policy": t.trained()}, Opt: t.opt, PCG: rand.NewPCG(o.Seed, 0x790),
 		CheckpointEvery: o.CheckpointEvery, Resume: o.Resume, State: rs,
 		Begin: func(step int) error {
 			if step == 0 {
@@ -468,12 +487,38 @@ func (t *trainer) writeManifest() error {
 	return ckpt.WriteFileAtomic(filepath.Join(t.o.Out, "rewards.json"), b)
 }
 
+// trained is the part of the policy that training changes: every weight,
+// or with LoRA the adapters only (what checkpoints hold).
+func (t *trainer) trained() *nn.Store {
+	if t.o.LoRA == nil {
+		return t.policy
+	}
+	return t.policy.Subset(nn.IsLoRAParam)
+}
+
+// policyWeights is the policy as a denoiser store without adapters: the
+// policy itself, or the base with the adapters merged in (for validation
+// and the kept weights).
+func (t *trainer) policyWeights() (*nn.Store, error) {
+	if t.o.LoRA == nil {
+		return t.policy, nil
+	}
+	return nn.MergeLoRA(t.policy, t.o.LoRA.Scale(), 1)
+}
+
 // build compiles the frozen reference forward pass and the policy's
 // objective, both on batches of two images (reference, negative).
 func (t *trainer) build() error {
-	t.policy = t.o.Base.Denoiser.Clone()
+	if t.o.LoRA != nil {
+		t.policy = t.o.Base.Denoiser.Overlay() // the base's tensors, shared; the adapters its own
+	} else {
+		t.policy = t.o.Base.Denoiser.Clone()
+	}
 	mk := func(store *nn.Store, train bool) (*nn.Program, *models.DenoiseBatch, error) {
 		b := nn.NewBuilder(store, nil)
+		if train {
+			b.LoRA = t.o.LoRA
+		}
 		in := t.o.Base.NewDenoiseBatch(b, t.rows, true)
 		var loss *G.Node
 		if err := nn.Build(func() {
@@ -487,7 +532,13 @@ func (t *trainer) build() error {
 		}); err != nil {
 			return nil, in, err
 		}
-		p, err := nn.Compile(b, loss, train)
+		var trainable func(string) bool // only the U-Net is trained; with LoRA only its adapters
+		if t.o.LoRA != nil {
+			trainable = nn.IsLoRAParam
+		} else {
+			trainable = func(n string) bool { return strings.HasPrefix(n, "unet.") }
+		}
+		p, err := nn.CompileTrainable(b, loss, train, trainable)
 		return p, in, err
 	}
 	var err error
@@ -591,7 +642,11 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 func (t *trainer) validate(step int) (ValidationEvent, error) {
 	o := t.o
 	ev := ValidationEvent{Step: step, AlignI: map[string]float64{}, AlignT: map[string]float64{}, Reward: map[string]float64{}}
-	m, err := o.Base.WithDenoiser(t.policy)
+	weights, err := t.policyWeights()
+	if err != nil {
+		return ev, err
+	}
+	m, err := o.Base.WithDenoiser(weights)
 	if err != nil {
 		return ev, err
 	}
@@ -654,11 +709,17 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 	}
 	for _, r := range keep {
 		ev.Kept = append(ev.Kept, r.Name())
-		if err := m.Save(filepath.Join(o.Out, r.Name()), ckpt.Provenance{
+		dir := filepath.Join(o.Out, r.Name())
+		if err := m.Save(dir, ckpt.Provenance{
 			Tool: "rpo " + o.Version, Command: "rpo train", Created: time.Now().UTC(), Seed: o.Seed, Base: o.BaseDir,
-			Notes: fmt.Sprintf("RPO fine-tune of %q (%s %s), step %d, selection rule %s", o.Class, o.Token, o.Class, step, r.Name()),
+			Notes: fmt.Sprintf("RPO fine-tune of %q (%s %s), step %d, selection rule %s%s", o.Class, o.Token, o.Class, step, r.Name(), loraNote(o.LoRA)),
 		}); err != nil {
 			return ev, err
+		}
+		if o.LoRA != nil { // the adapters alone too, for other tools (rpo generate --lora, diffusers' load_lora_weights)
+			if err := models.SaveLoRA(filepath.Join(dir, models.LoRAFile), t.policy, o.LoRA); err != nil {
+				return ev, err
+			}
 		}
 	}
 	stopLambda := -1.0
