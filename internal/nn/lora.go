@@ -124,4 +124,3 @@ func (s *Store) Subset(keep func(string) bool) *Store {
 	}
 	return o
 }
-
