@@ -35,27 +35,38 @@ func rss(field string) float64 {
 
 func main() {
 	dir := flag.String("model", "", "diffusers directory")
-	mode := flag.String("mode", "fwd32", "fwd32, fwd64 or train32")
+	mode := flag.String("mode", "fwd32", "fwd32, fwd64, train32, or lora32/lora64 (an RPO policy step with rank-4 LoRA: batch 2, gradients of the adapters only)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed runs")
 	flag.Parse()
 	loadStart := time.Now()
 	side, batch, runs := 32, 2, 2
+	var lora *nn.LoRA
 	switch *mode {
 	case "fwd64":
 		side, runs = 64, 1
 	case "train32":
 		batch = 1
+	case "lora32", "lora64":
+		lora = &nn.LoRA{Rank: 4, Targets: []string{"to_q", "to_k", "to_v", "to_out.0"}, Under: "unet."}
+		if *mode == "lora64" {
+			side, runs = 64, 1
+		}
 	}
 	m, err := models.LoadDiffusers(*dir, side*8, "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	b := nn.NewBuilder(m.Denoiser, nil)
+	store := m.Denoiser
+	if lora != nil {
+		store = store.Overlay()
+	}
+	b := nn.NewBuilder(store, nil)
+	b.LoRA = lora
 	in := m.NewDenoiseBatch(b, batch, true)
 	var loss *G.Node
 	var out G.Value
-	train := *mode == "train32"
+	train := *mode == "train32" || lora != nil
 	if err := nn.Build(func() {
 		pred := in.Prediction(b)
 		if train {
@@ -67,7 +78,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	prog, err := nn.Compile(b, loss, train)
+	var trainable func(string) bool
+	if lora != nil {
+		trainable = nn.IsLoRAParam
+	}
+	prog, err := nn.CompileTrainable(b, loss, train, trainable)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
