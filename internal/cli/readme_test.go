@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rpo-dev/rpo/internal/oracle"
+)
+
+// TestReadmeCommands parses every rpo command line of README.md (indented
+// code lines and inline `rpo …` code) and checks that its command exists and
+// that every flag it uses is one the command takes, so that the README
+// cannot drift from the tool.
+func TestReadmeCommands(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(oracle.Root(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if s := strings.TrimSpace(l); strings.HasPrefix(l, "    rpo ") {
+			lines = append(lines, s)
+		}
+	}
+	for _, m := range regexp.MustCompile("`(rpo [^`]+)`").FindAllStringSubmatch(string(b), -1) {
+		lines = append(lines, m[1])
+	}
+	if len(lines) < 15 {
+		t.Fatalf("found %d rpo command lines in README.md", len(lines))
+	}
+	for _, line := range lines {
+		summary := regexp.MustCompile(`^rpo [a-z]+ {2,}`).MatchString(line) // the command list: name, then prose
+		if i := strings.Index(line, " #"); i > 0 {
+			line = line[:i]
+		}
+		words := shellWords(line)[1:]
+		if len(words) > 0 && words[0] == strings.ToUpper(words[0]) { // "rpo COMMAND --help": a placeholder
+			continue
+		}
+		root := NewRootCmd()
+		cmd, rest, err := root.Find(words)
+		if err != nil || cmd == root {
+			t.Errorf("README: %q: no such command (%v)", line, err)
+			continue
+		}
+		if summary {
+			continue
+		}
+		if err := cmd.ParseFlags(flagsOnly(cmd, rest)); err != nil {
+			t.Errorf("README: %q: %v", line, err)
+		}
+	}
+}
+
+// flagsOnly drops the positional arguments (files, directories) before the
+// flags are parsed.
+func flagsOnly(cmd *cobra.Command, args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if strings.HasPrefix(args[i], "-") {
+			out = append(out, args[i])
+			name := strings.TrimLeft(args[i], "-")
+			if f := cmd.Flags().Lookup(name); f != nil && f.Value.Type() != "bool" && !strings.Contains(args[i], "=") {
+				if i+1 == len(args) { // a flag named in prose: `rpo generate --model`
+					out = append(out, "x")
+					continue
+				}
+				out = append(out, args[i+1])
+				i++
+			} else if f == nil && len(name) == 1 {
+				if f := cmd.Flags().ShorthandLookup(name); f != nil && f.Value.Type() != "bool" && i+1 < len(args) {
+					out = append(out, args[i+1])
+					i++
+				}
+			}
+		}
+	}
+	return out
+}
+
+// shellWords splits a command line as a shell would (double quotes).
+func shellWords(s string) []string {
+	var out []string
+	var cur strings.Builder
+	inQuote, has := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			inQuote, has = !inQuote, true
+		case r == ' ' && !inQuote:
+			if has {
+				out = append(out, cur.String())
+				cur.Reset()
+				has = false
+			}
+		default:
+			cur.WriteRune(r)
+			has = true
+		}
+	}
+	if has {
+		out = append(out, cur.String())
+	}
+	return out
+}
