@@ -108,3 +108,10 @@ func shellWords(s string) []string {
 	}
 	return out
 }
+
+func TestVersionChangelog(t *testing.T) {
+	got, err := execute(t, NewRootCmd(), "version", "--changelog")
+	if err != nil || !strings.HasPrefix(got, "# Changelog") || !strings.Contains(got, "## [Unreleased]") {
+		t.Errorf("rpo version --changelog: %v\n%.200s", err, got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rpo-dev/rpo"
 	"github.com/rpo-dev/rpo/internal/nn"
 )
 
@@ -43,11 +44,16 @@ func ReadBuildInfo() BuildInfo {
 
 // NewVersionCmd builds `rpo version`.
 func NewVersionCmd() *cobra.Command {
-	return &cobra.Command{
+	var changelog bool
+	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version of rpo and of what it is built with",
+		Short: "Print the version of rpo and of what it is built with (--changelog: what changed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if changelog {
+				fmt.Fprint(cmd.OutOrStdout(), rpo.Changelog)
+				return nil
+			}
 			b := ReadBuildInfo()
 			commit := b.Commit
 			if b.Modified {
@@ -58,4 +64,6 @@ func NewVersionCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&changelog, "changelog", false, "print the changelog (CHANGELOG.md)")
+	return cmd
 }
