@@ -17,6 +17,38 @@ import (
 // ".lora.up.weight"; α and r in the metadata).
 const LoRAFile = "pytorch_lora_weights.safetensors"
 
+// KohyaLoRAFile is the kept model's adapters in the kohya/A1111 format
+// (rpo train --lora-format kohya).
+const KohyaLoRAFile = "lora_kohya.safetensors"
+
+// kohyaName is the kohya/A1111 key of a U-Net layer: "lora_unet_" and the
+// diffusers module path with "_" for ".".
+func kohyaName(layer string) string {
+	return "lora_unet_" + strings.ReplaceAll(strings.TrimPrefix(layer, "unet."), ".", "_")
+}
+
+// SaveKohyaLoRA writes the adapters in the kohya/A1111 format:
+// lora_unet_<path>.lora_down.weight, .lora_up.weight and .alpha (float32).
+func SaveKohyaLoRA(path string, store *nn.Store, l *nn.LoRA) error {
+	f := &ckpt.File{Metadata: map[string]string{"ss_network_module": "networks.lora", "ss_network_dim": strconv.Itoa(l.Rank),
+		"ss_network_alpha": strconv.FormatFloat(l.EffectiveAlpha(), 'g', -1, 64)}, Tensors: map[string]ckpt.Tensor{}}
+	for _, n := range store.Names() {
+		layer, ok := strings.CutSuffix(n, ".lora.down.weight")
+		if !ok {
+			continue
+		}
+		k := kohyaName(layer)
+		for suffix, t := range map[string]*tensor.Dense{".lora_down.weight": store.Lookup(n), ".lora_up.weight": store.Lookup(layer + ".lora.up.weight")} {
+			f.Tensors[k+suffix] = ckpt.Encode(ckpt.F32, t.Shape().Clone(), nn.Float64s(t))
+		}
+		f.Tensors[k+".alpha"] = ckpt.Encode(ckpt.F32, []int{}, []float64{l.EffectiveAlpha()})
+	}
+	if len(f.Tensors) == 0 {
+		return fmt.Errorf("models: no adapters to save")
+	}
+	return ckpt.Write(path, f)
+}
+
 // SaveLoRA writes the adapters of store (float32) with their α and r.
 func SaveLoRA(path string, store *nn.Store, l *nn.LoRA) error {
 	f := &ckpt.File{Metadata: map[string]string{"format": "pt", "lora_rank": strconv.Itoa(l.Rank),
@@ -38,10 +70,37 @@ func (m *T2I) WithLoRA(path string, scale float64) (*T2I, error) {
 		return nil, fmt.Errorf("models: --lora %s: %w", path, err)
 	}
 	over := m.Denoiser.Overlay()
+	kohya := map[string]string{} // kohya key of each layer → its name
+	for _, n := range m.Denoiser.Names() {
+		if layer, ok := strings.CutSuffix(n, ".weight"); ok {
+			kohya[kohyaName(layer)] = layer
+		}
+	}
+	alphas := map[string]float64{}
 	rank := 0
 	for n, t := range f.Tensors {
+		if strings.HasPrefix(n, "lora_unet_") { // kohya/A1111: map to diffusers' names
+			base, suffix, _ := strings.Cut(n, ".")
+			layer, ok := kohya[base]
+			if !ok {
+				return nil, fmt.Errorf("models: --lora %s: tensor %q adapts a layer the model does not have", path, n)
+			}
+			switch suffix {
+			case "alpha":
+				alphas[layer] = t.Float64s()[0]
+				continue
+			case "lora_down.weight":
+				n = layer + ".lora.down.weight"
+			case "lora_up.weight":
+				n = layer + ".lora.up.weight"
+			default:
+				return nil, fmt.Errorf("models: --lora %s: tensor %q is not a LoRA down, up or alpha", path, n)
+			}
+		} else if strings.HasPrefix(n, "lora_te") {
+			return nil, fmt.Errorf("models: --lora %s: text-encoder adapters (%s) are not applied; rpo trains the U-Net only", path, n)
+		}
 		if !nn.IsLoRAParam(n) {
-			return nil, fmt.Errorf("models: --lora %s: tensor %q is not an adapter (diffusers' <layer>.lora.down.weight / .lora.up.weight); kohya-format files are not read", path, n)
+			return nil, fmt.Errorf("models: --lora %s: tensor %q is not an adapter (diffusers' <layer>.lora.down.weight / .lora.up.weight, or kohya's lora_unet_…)", path, n)
 		}
 		if !strings.HasPrefix(n, "unet.") {
 			n = "unet." + n
@@ -60,6 +119,12 @@ func (m *T2I) WithLoRA(path string, scale float64) (*T2I, error) {
 	}
 	alphaOverRank := 1.0
 	if a, err := strconv.ParseFloat(f.Metadata["lora_alpha"], 64); err == nil && a > 0 {
+		alphaOverRank = a / float64(rank)
+	}
+	for layer, a := range alphas { // kohya: one α per layer; rpo merges with one
+		if k := a / float64(rank); len(alphas) > 0 && alphaOverRank != 1 && k != alphaOverRank {
+			return nil, fmt.Errorf("models: --lora %s: the layers' α differ (%s: %g), which rpo does not merge", path, layer, a)
+		}
 		alphaOverRank = a / float64(rank)
 	}
 	merged, err := nn.MergeLoRA(over, alphaOverRank, scale)

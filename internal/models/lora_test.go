@@ -63,6 +63,21 @@ func TestLoRAMatchesDiffusers(t *testing.T) {
 	}
 	want := r.Tensors["unet_out"].Float32s()
 	parity(t, "U-Net with LoRA (merged) vs diffusers load_attn_procs", merged, want, 1e-4)
+	// the same adapters in the kohya/A1111 format
+	kfile := filepath.Join(t.TempDir(), KohyaLoRAFile)
+	if err := SaveKohyaLoRA(kfile, policy, lora); err != nil {
+		t.Fatal(err)
+	}
+	kf, _ := ckpt.Read(kfile)
+	if _, ok := kf.Tensors["lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q.lora_down.weight"]; !ok {
+		t.Errorf("kohya keys: %v…", kf.Names()[:3])
+	}
+	ktuned, err := m.WithLoRA(kfile, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kgot, _ := ktuned.Predict(x, ts, ctx)
+	parity(t, "kohya-format file", kgot, merged, 1e-7)
 	base, _ := m.Predict(x, ts, ctx)
 	var moved float64
 	for i := range base {

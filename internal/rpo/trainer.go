@@ -720,6 +720,9 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 			if err := models.SaveLoRA(filepath.Join(dir, models.LoRAFile), t.policy, o.LoRA); err != nil {
 				return ev, err
 			}
+			if err := models.SaveKohyaLoRA(filepath.Join(dir, models.KohyaLoRAFile), t.policy, o.LoRA); err != nil {
+				return ev, err
+			}
 		}
 	}
 	stopLambda := -1.0
