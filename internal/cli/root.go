@@ -57,6 +57,7 @@ Configuration: flag defaults < --config FILE.yaml < RPO_* environment < flags.
 		NewScoreCmd(RunScore),
 		NewTrainCmd(RunTrain),
 		evalCmd,
+		NewLoRACmd(),
 	)
 	return root
 }

@@ -278,4 +278,20 @@ func TestLoRAEndToEnd(t *testing.T) {
 		"-n", "1", "--steps", "2", "--out", t.TempDir()); err != nil {
 		t.Fatalf("generate --lora: %v\n%s", err, got)
 	}
+	// rpo lora merge of the kohya file: the kept model's U-Net again
+	merged := filepath.Join(t.TempDir(), "merged")
+	if got, err := execute(t, NewRootCmd(), "lora", "merge", "--model", model, "--lora", filepath.Join(kept, models.KohyaLoRAFile), "--out", merged); err != nil {
+		t.Fatalf("lora merge: %v\n%s", err, got)
+	}
+	mm, err := models.LoadT2I(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mm.Close()
+	again, _ := mm.Predict(x, ts, ctx)
+	for i := range again {
+		if math.Abs(float64(again[i]-got[i])) > 1e-5 {
+			t.Fatalf("rpo lora merge: element %d is %g, the kept model's %g", i, again[i], got[i])
+		}
+	}
 }
