@@ -6,7 +6,8 @@
 # pure L_sim.
 #   SUBJECTS=dog,cat2,backpack,teapot,vase bench/methods.sh
 #   ROWS="base rpo sim rpo-last sim-es rpo-0.3 rpo-0.7" IPP=4 VAL_EVERY=40 OUT=eval/methods bench/methods.sh
-# Further rows (each trains once more per subject): dreambooth-prior, rpo-b0.3 (β = 0.3).
+# Further rows: real (no model: the upper bound), and, each training once more per
+# subject, dreambooth-prior and rpo-b0.3 (β = 0.3).
 # Models: the embedded ones, or MODEL=, REWARD=, CLIP=, DINO= directories.
 # Interrupted: run it again; finished subjects and rows are skipped and
 # unfinished training runs resume.
@@ -39,6 +40,7 @@ dirs=()
 for r in $ROWS; do
   case $r in
     base)     row base --method base ;;
+    real)     row real --method real ;;                                                              # the references against each other: the upper bound
     rpo)      row rpo --method rpo --runs "$OUT/runs-rpo" ;;                                          # RPO: best@0.5
     sim)      row sim --method configs/ablation-sim.yaml --runs "$OUT/runs-sim" ;;                   # pure L_sim (DreamBooth), last
     rpo-last) row rpo-last --method configs/ablation-pref-last.yaml --runs "$OUT/runs-rpo" ;;        # L_pref without early stopping
