@@ -73,4 +73,30 @@ func TestFullSizeLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	parity(t, "vae decode", dec.out.Data().([]float32), e.Tensors["vae_dec"].Float32s(), 1e-4)
+	m.Close()
+
+	// the same model as one original-layout file, configuration inferred
+	// from the shapes with SD 1.x's and 2.x's defaults (no yaml)
+	single := filepath.Join(dir, "single.safetensors")
+	if _, err := os.Stat(single); err != nil {
+		t.Skipf("%s: no single-file copy (older make parity-full output)", dir)
+	}
+	start = time.Now()
+	s, err := OpenT2I(single, SDOptions{Resolution: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t.Logf("single file loaded in %.1f s; inferred heads %v, linear projection %v, text layers %d, prediction %s",
+		time.Since(start).Seconds(), []int(s.Config.SD.UNet.AttentionHeadDim), s.Config.SD.UNet.UseLinearProjection, s.Config.SD.Text.NumHiddenLayers, s.Config.Prediction)
+	got, err = s.Predict(e.Tensors["unet_x"].Float32s(), e.Tensors["unet_t"].Float64s(), e.Tensors["unet_ctx"].Float32s())
+	if err != nil {
+		t.Fatal(err)
+	}
+	parity(t, "single-file unet", got, e.Tensors["unet_out"].Float32s(), 1e-4)
+	h, err = s.TextStates(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parity(t, "single-file text encoder", h, e.Tensors["text_hidden"].Float32s(), 1e-4)
 }

@@ -67,6 +67,11 @@ with open(os.path.join(model, "model_index.json"), "w") as f:
                "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
                "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
                "vae": ["diffusers", "AutoencoderKL"]}, f, indent=2)
+# the same model as one original-layout file (A1111/ComfyUI), checked with convert_from_ckpt
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ldm_layout import single_file
+text_sd = dict(te) if sd15 else {k: v for k, v in c.state_dict().items() if not k.startswith("visual.")}
+save_file({k: v.contiguous() for k, v in single_file(unet, vae, text_sd, not sd15).items()}, os.path.join(out, "single.safetensors"))
 print(f"built and saved in {time.time() - t0:.0f} s; unet {sum(p.numel() for p in unet.parameters())} parameters, "
       f"{len(unet.state_dict())} tensors", flush=True)
 e = {}

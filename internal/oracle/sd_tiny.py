@@ -170,96 +170,13 @@ print(f"{variant}: unet {sum(p.numel() for p in unet.parameters())} params, vae 
 
 # ---- the same model as one original-layout (LDM) file, as A1111/ComfyUI users have it,
 # checked by converting it back with diffusers' own convert_from_ckpt functions
-def ldm_unet(sd, cfg):
-    n, lpb = len(cfg["block_out_channels"]), cfg["layers_per_block"]
-    m = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
-         "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2",
-         "mid_block.attentions.0": "middle_block.1", "mid_block.resnets.0": "middle_block.0",
-         "mid_block.resnets.1": "middle_block.2"}
-    for i in range(n):
-        for j in range(lpb):
-            m[f"down_blocks.{i}.resnets.{j}"] = f"input_blocks.{(lpb + 1) * i + j + 1}.0"
-            m[f"down_blocks.{i}.attentions.{j}"] = f"input_blocks.{(lpb + 1) * i + j + 1}.1"
-        m[f"down_blocks.{i}.downsamplers.0.conv"] = f"input_blocks.{(lpb + 1) * (i + 1)}.0.op"
-        up_attn = cfg["up_block_types"][i] == "CrossAttnUpBlock2D"
-        for j in range(lpb + 1):
-            m[f"up_blocks.{i}.resnets.{j}"] = f"output_blocks.{(lpb + 1) * i + j}.0"
-            m[f"up_blocks.{i}.attentions.{j}"] = f"output_blocks.{(lpb + 1) * i + j}.1"
-        m[f"up_blocks.{i}.upsamplers.0"] = f"output_blocks.{(lpb + 1) * i + lpb}.{2 if up_attn else 1}"
-    res = {"norm1": "in_layers.0", "conv1": "in_layers.2", "norm2": "out_layers.0", "conv2": "out_layers.3",
-           "time_emb_proj": "emb_layers.1", "conv_shortcut": "skip_connection"}
-    out = {}
-    for k, v in sd.items():
-        best = max((p for p in m if k.startswith(p + ".")), key=len)
-        rest = k[len(best) + 1:]
-        if ".resnets." in best:
-            a, b = rest.split(".", 1)
-            rest = res[a] + "." + b
-        out["model.diffusion_model." + m[best] + "." + rest] = v
-    return out
-
-def ldm_vae(sd, cfg):
-    n, lpb = len(cfg["block_out_channels"]), cfg["layers_per_block"]
-    m = {"encoder.conv_norm_out": "encoder.norm_out", "decoder.conv_norm_out": "decoder.norm_out",
-         "encoder.mid_block.attentions.0": "encoder.mid.attn_1", "decoder.mid_block.attentions.0": "decoder.mid.attn_1"}
-    for s in ("encoder", "decoder"):
-        for j in range(2):
-            m[f"{s}.mid_block.resnets.{j}"] = f"{s}.mid.block_{j + 1}"
-    for i in range(n):
-        for j in range(lpb):
-            m[f"encoder.down_blocks.{i}.resnets.{j}"] = f"encoder.down.{i}.block.{j}"
-        m[f"encoder.down_blocks.{i}.downsamplers.0"] = f"encoder.down.{i}.downsample"
-        for j in range(lpb + 1):
-            m[f"decoder.up_blocks.{i}.resnets.{j}"] = f"decoder.up.{n - 1 - i}.block.{j}"
-        m[f"decoder.up_blocks.{i}.upsamplers.0"] = f"decoder.up.{n - 1 - i}.upsample"
-    attn = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
-    out = {}
-    for k, v in sd.items():
-        cands = [p for p in m if k.startswith(p + ".")]
-        if not cands:
-            out["first_stage_model." + k] = v
-            continue
-        best = max(cands, key=len)
-        rest = k[len(best) + 1:].replace("conv_shortcut", "nin_shortcut")
-        if "attentions" in best:
-            a, b = rest.rsplit(".", 1)
-            rest = attn[a] + "." + b
-            if a != "group_norm" and b == "weight":
-                v = v[:, :, None, None]  # LDM's VAE attention projections are 1×1 convolutions
-        out["first_stage_model." + m[best] + "." + rest] = v
-    return out
-
-import ast, logging as _logging, re
-import diffusers.pipelines.stable_diffusion as _sdp
-# convert_from_ckpt imports transformers, which is not here: take its conversion functions alone
-_src = open(os.path.join(os.path.dirname(_sdp.__file__), "convert_from_ckpt.py")).read()
-_want = {"shave_segments", "renew_resnet_paths", "renew_vae_resnet_paths", "renew_attention_paths",
-         "renew_vae_attention_paths", "assign_to_checkpoint", "conv_attn_to_linear",
-         "convert_ldm_unet_checkpoint", "convert_ldm_vae_checkpoint"}
-_mod = ast.Module(body=[n for n in ast.parse(_src).body if isinstance(n, ast.FunctionDef) and n.name in _want], type_ignores=[])
-_ns = {"re": re, "torch": torch, "logger": _logging.getLogger("convert_from_ckpt"), "Dict": dict, "Optional": object, "Union": object}
-exec(compile(_mod, "convert_from_ckpt.py", "exec"), _ns)
-class cfc:
-    convert_ldm_unet_checkpoint = staticmethod(_ns["convert_ldm_unet_checkpoint"])
-    convert_ldm_vae_checkpoint = staticmethod(_ns["convert_ldm_vae_checkpoint"])
-single = {}
-single.update(ldm_unet(unet.state_dict(), unet.config))
-single.update(ldm_vae(vae.state_dict(), vae.config))
-back = cfc.convert_ldm_unet_checkpoint(dict(single), dict(unet.config))
-assert set(back) == set(unet.state_dict()), set(back) ^ set(unet.state_dict())
-assert all(torch.equal(back[k], v) for k, v in unet.state_dict().items())
-vcfg = dict(vae.config)
-back = cfc.convert_ldm_vae_checkpoint(dict(single), vcfg)
-assert set(back) == set(vae.state_dict()), set(back) ^ set(vae.state_dict())
-assert all(torch.equal(back[k].reshape(v.shape), v) for k, v in vae.state_dict().items())
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ldm_layout import single_file
 if variant == "sd1":  # CLIPTextModel under cond_stage_model.transformer.
-    for k, v in te.items():
-        single["cond_stage_model.transformer." + k] = v
+    text_sd = dict(te)
 else:  # OpenCLIP's names, which are openai CLIP's, under cond_stage_model.model.
-    for k, v in c.state_dict().items():
-        if not k.startswith("visual.") and k not in ("logit_scale",):
-            single["cond_stage_model.model." + k] = v
-    single["cond_stage_model.model.logit_scale"] = c.logit_scale
+    text_sd = {k: v for k, v in c.state_dict().items() if not k.startswith("visual.")}
+single = single_file(unet, vae, text_sd, variant == "sd2")
 # the head count is not in the tensors: the original config says it
 unet_params = ["num_heads: 4"] if variant == "sd1" else ["num_head_channels: 16", "use_linear_in_transformer: true"]
 with open(os.path.join(out, "single.yaml"), "w") as f:
