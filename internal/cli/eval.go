@@ -164,16 +164,11 @@ func newEvalRescoreCmd() *cobra.Command {
 				return err
 			}
 			var m eval.Models
-			for _, e := range []struct {
-				dir, name string
-				dst       **models.Encoder
-				label     *string
-			}{{rw, embedded.AlignMini, &m.Align, &m.RewardModel}, {clip, embedded.ClipMini, &m.Clip, &m.ClipModel}, {dino, embedded.DinoMini, &m.Dino, &m.DinoModel}} {
-				if *e.dst, *e.label, err = openEncoder(e.dir, e.name); err != nil {
-					return err
-				}
-				defer (*e.dst).Close()
+			closeAll, err := openEvalEncoders(&m, rw, clip, dino)
+			if err != nil {
+				return err
 			}
+			defer closeAll()
 			n, err := eval.Rescore(dir, out, m, b, token, lambda)
 			if err != nil {
 				return err
@@ -316,6 +311,30 @@ func selectRule(m *eval.Method, o *EvalOptions) error {
 	return nil
 }
 
+// openEvalEncoders opens the reward, CLIP and DINO encoders of an
+// evaluation into m (the embedded minis where a directory is ""); close
+// releases them.
+func openEvalEncoders(m *eval.Models, reward, clip, dino string) (close func(), err error) {
+	var opened []*models.Encoder
+	close = func() {
+		for _, e := range opened {
+			e.Close()
+		}
+	}
+	for _, e := range []struct {
+		dir, name string
+		dst       **models.Encoder
+		label     *string
+	}{{reward, embedded.AlignMini, &m.Align, &m.RewardModel}, {clip, embedded.ClipMini, &m.Clip, &m.ClipModel}, {dino, embedded.DinoMini, &m.Dino, &m.DinoModel}} {
+		if *e.dst, *e.label, err = openEncoder(e.dir, e.name); err != nil {
+			close()
+			return nil, err
+		}
+		opened = append(opened, *e.dst)
+	}
+	return close, nil
+}
+
 func defaultStr(s, d string) string {
 	if s == "" {
 		return d
@@ -389,16 +408,11 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	}
 	defer base.Close()
 	m := eval.Models{Base: base, BaseDir: baseLabel, BaseID: baseID}
-	for _, e := range []struct {
-		dir, name string
-		dst       **models.Encoder
-		label     *string
-	}{{o.RewardModel, embedded.AlignMini, &m.Align, &m.RewardModel}, {o.ClipModel, embedded.ClipMini, &m.Clip, &m.ClipModel}, {o.DinoModel, embedded.DinoMini, &m.Dino, &m.DinoModel}} {
-		if *e.dst, *e.label, err = openEncoder(e.dir, e.name); err != nil {
-			return err
-		}
-		defer (*e.dst).Close()
+	closeAll, err := openEvalEncoders(&m, o.RewardModel, o.ClipModel, o.DinoModel)
+	if err != nil {
+		return err
 	}
+	defer closeAll()
 	if m.AlignID, err = modelID(o.RewardModel, embedded.AlignMini); err != nil {
 		return err
 	}

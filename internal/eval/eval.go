@@ -397,7 +397,6 @@ func score(r *SubjectResult, m Models, refs, imgs []*image.RGBA, templates []str
 	if err != nil {
 		return err
 	}
-	cols := map[string][]float64{}
 	for pi := range templates {
 		lo, hi := pi*n, (pi+1)*n
 		var rw float64
@@ -410,6 +409,15 @@ func score(r *SubjectResult, m Models, refs, imgs []*image.RGBA, templates []str
 			CLIPT: dreambench.MeanTextCosine(cTxt[pi], cGen[lo:hi]), Reward: rw,
 		}
 		r.Prompts = append(r.Prompts, pr)
+	}
+	r.summarize()
+	return nil
+}
+
+// summarize sets the subject's summary over its prompts' metrics.
+func (r *SubjectResult) summarize() {
+	cols := map[string][]float64{}
+	for _, pr := range r.Prompts {
 		cols["dino"] = append(cols["dino"], pr.DINO)
 		cols["clip_i"] = append(cols["clip_i"], pr.CLIPI)
 		cols["clip_t"] = append(cols["clip_t"], pr.CLIPT)
@@ -419,7 +427,6 @@ func score(r *SubjectResult, m Models, refs, imgs []*image.RGBA, templates []str
 	for k, v := range cols {
 		r.Summary[k] = dreambench.Summarize(v)
 	}
-	return nil
 }
 
 // scoreReal is score for the real-images row: each reference against the
@@ -459,7 +466,6 @@ func scoreReal(r *SubjectResult, m Models, refs []*image.RGBA, templates []strin
 		dino += dreambench.MeanPairCosine(others(d, i), d[i:i+1]) / float64(len(refs))
 		clipI += dreambench.MeanPairCosine(others(c, i), c[i:i+1]) / float64(len(refs))
 	}
-	cols := map[string][]float64{}
 	for pi := range templates {
 		var rw float64
 		for i := range refs {
@@ -468,15 +474,8 @@ func scoreReal(r *SubjectResult, m Models, refs []*image.RGBA, templates []strin
 		pr := PromptResult{Prompt: dreambench.Format(templates[pi], o.Token, r.Class), Clean: clean[pi], DINO: dino, CLIPI: clipI,
 			CLIPT: dreambench.MeanTextCosine(cTxt[pi], c), Reward: rw}
 		r.Prompts = append(r.Prompts, pr)
-		cols["dino"] = append(cols["dino"], pr.DINO)
-		cols["clip_i"] = append(cols["clip_i"], pr.CLIPI)
-		cols["clip_t"] = append(cols["clip_t"], pr.CLIPT)
-		cols["reward"] = append(cols["reward"], pr.Reward)
 	}
-	r.Summary = map[string]dreambench.Summary{}
-	for k, v := range cols {
-		r.Summary[k] = dreambench.Summarize(v)
-	}
+	r.summarize()
 	return nil
 }
 

@@ -46,8 +46,8 @@ var (
 
 // Run runs a script of this package (name, e.g. "sd_tiny.py") with args
 // into a directory it returns, once per arguments: the directory is kept in
-// the temporary directory under a hash of the script and its arguments, so
-// later test binaries reuse it.
+// the temporary directory under a hash of the package's scripts and the
+// arguments, so later test binaries reuse it.
 func Run(t testing.TB, script string, args ...string) string {
 	t.Helper()
 	d := Dir()
@@ -64,6 +64,11 @@ func Run(t testing.TB, script string, args ...string) string {
 	}
 	h := sha256.New()
 	h.Write(code)
+	helpers, _ := filepath.Glob(filepath.Join(Root(), "internal", "oracle", "*.py")) // the modules scripts import
+	for _, p := range helpers {
+		b, _ := os.ReadFile(p)
+		h.Write(b)
+	}
 	for _, a := range args {
 		h.Write([]byte{0})
 		h.Write([]byte(a))

@@ -12,6 +12,8 @@ import torch
 from clip.model import CLIP
 from diffusers import UNet2DConditionModel, AutoencoderKL, DDIMScheduler
 from safetensors.torch import save_file
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from layouts import clip_text_hf, single_file
 
 out, which = sys.argv[1], sys.argv[2]
 model = os.path.join(out, "model")
@@ -37,20 +39,7 @@ if act == "gelu":
     for blk in c.transformer.resblocks:
         blk.mlp.gelu = torch.nn.GELU()
 layers = L if sd15 else L - 1  # SD 2.x's text encoder is OpenCLIP-H without its last layer
-te = {"text_model.embeddings.token_embedding.weight": c.token_embedding.weight,
-      "text_model.embeddings.position_embedding.weight": c.positional_embedding,
-      "text_model.embeddings.position_ids": torch.arange(77, dtype=torch.int64)[None],
-      "text_model.final_layer_norm.weight": c.ln_final.weight, "text_model.final_layer_norm.bias": c.ln_final.bias}
-for i, blk in enumerate(c.transformer.resblocks[:layers]):
-    p = f"text_model.encoder.layers.{i}."
-    for j, n in enumerate("qkv"):
-        te[p + f"self_attn.{n}_proj.weight"] = blk.attn.in_proj_weight[j * W:(j + 1) * W]
-        te[p + f"self_attn.{n}_proj.bias"] = blk.attn.in_proj_bias[j * W:(j + 1) * W]
-    te[p + "self_attn.out_proj.weight"], te[p + "self_attn.out_proj.bias"] = blk.attn.out_proj.weight, blk.attn.out_proj.bias
-    te[p + "layer_norm1.weight"], te[p + "layer_norm1.bias"] = blk.ln_1.weight, blk.ln_1.bias
-    te[p + "layer_norm2.weight"], te[p + "layer_norm2.bias"] = blk.ln_2.weight, blk.ln_2.bias
-    te[p + "mlp.fc1.weight"], te[p + "mlp.fc1.bias"] = blk.mlp.c_fc.weight, blk.mlp.c_fc.bias
-    te[p + "mlp.fc2.weight"], te[p + "mlp.fc2.bias"] = blk.mlp.c_proj.weight, blk.mlp.c_proj.bias
+te = clip_text_hf(c, layers)
 os.makedirs(os.path.join(model, "text_encoder"), exist_ok=True)
 save_file({k: v.contiguous() for k, v in te.items()}, os.path.join(model, "text_encoder", "model.safetensors"))
 with open(os.path.join(model, "text_encoder", "config.json"), "w") as f:
@@ -68,8 +57,6 @@ with open(os.path.join(model, "model_index.json"), "w") as f:
                "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
                "vae": ["diffusers", "AutoencoderKL"]}, f, indent=2)
 # the same model as one original-layout file (A1111/ComfyUI), checked with convert_from_ckpt
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ldm_layout import single_file
 text_sd = dict(te) if sd15 else {k: v for k, v in c.state_dict().items() if not k.startswith("visual.")}
 save_file({k: v.contiguous() for k, v in single_file(unet, vae, text_sd, not sd15).items()}, os.path.join(out, "single.safetensors"))
 print(f"built and saved in {time.time() - t0:.0f} s; unet {sum(p.numel() for p in unet.parameters())} parameters, "

@@ -18,6 +18,8 @@ from clip.model import CLIP
 from clip.simple_tokenizer import SimpleTokenizer, bytes_to_unicode, default_bpe
 from diffusers import UNet2DConditionModel, AutoencoderKL, DDIMScheduler
 from safetensors.torch import save_file
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from layouts import clip_text_hf, single_file
 
 out, variant = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "sd1")
 model = os.path.join(out, "model")
@@ -74,20 +76,7 @@ for p in c.parameters():  # CLIP's init leaves LayerNorms at 1/0 and biases 0: r
 if act == "gelu":
     for blk in c.transformer.resblocks:
         blk.mlp.gelu = torch.nn.GELU()
-te = {"text_model.embeddings.token_embedding.weight": c.token_embedding.weight,
-      "text_model.embeddings.position_embedding.weight": c.positional_embedding,
-      "text_model.embeddings.position_ids": torch.arange(77, dtype=torch.int64)[None],
-      "text_model.final_layer_norm.weight": c.ln_final.weight, "text_model.final_layer_norm.bias": c.ln_final.bias}
-for i, blk in enumerate(c.transformer.resblocks[:layers]):
-    p = f"text_model.encoder.layers.{i}."
-    for j, n in enumerate("qkv"):
-        te[p + f"self_attn.{n}_proj.weight"] = blk.attn.in_proj_weight[j * W:(j + 1) * W]
-        te[p + f"self_attn.{n}_proj.bias"] = blk.attn.in_proj_bias[j * W:(j + 1) * W]
-    te[p + "self_attn.out_proj.weight"], te[p + "self_attn.out_proj.bias"] = blk.attn.out_proj.weight, blk.attn.out_proj.bias
-    te[p + "layer_norm1.weight"], te[p + "layer_norm1.bias"] = blk.ln_1.weight, blk.ln_1.bias
-    te[p + "layer_norm2.weight"], te[p + "layer_norm2.bias"] = blk.ln_2.weight, blk.ln_2.bias
-    te[p + "mlp.fc1.weight"], te[p + "mlp.fc1.bias"] = blk.mlp.c_fc.weight, blk.mlp.c_fc.bias
-    te[p + "mlp.fc2.weight"], te[p + "mlp.fc2.bias"] = blk.mlp.c_proj.weight, blk.mlp.c_proj.bias
+te = clip_text_hf(c, layers)
 os.makedirs(os.path.join(model, "text_encoder"), exist_ok=True)
 save_file({k: v.contiguous() for k, v in te.items()}, os.path.join(model, "text_encoder", "model.safetensors"))
 with open(os.path.join(model, "text_encoder", "config.json"), "w") as f:
@@ -170,8 +159,6 @@ print(f"{variant}: unet {sum(p.numel() for p in unet.parameters())} params, vae 
 
 # ---- the same model as one original-layout (LDM) file, as A1111/ComfyUI users have it,
 # checked by converting it back with diffusers' own convert_from_ckpt functions
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ldm_layout import single_file
 if variant == "sd1":  # CLIPTextModel under cond_stage_model.transformer.
     text_sd = dict(te)
 else:  # OpenCLIP's names, which are openai CLIP's, under cond_stage_model.model.

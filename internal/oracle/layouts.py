@@ -1,6 +1,7 @@
-"""The original (CompVis LDM) single-file layout of a diffusers U-Net and VAE,
-and diffusers' own convert_from_ckpt functions to check it (imported by
-sd_tiny.py and sd_full.py)."""
+"""Tensor layouts the oracle scripts write: openai CLIP's text transformer
+under transformers' CLIPTextModel names, and the original (CompVis LDM)
+single-file layout of a diffusers U-Net and VAE, with diffusers' own
+convert_from_ckpt functions to check it (imported by sd_tiny.py and sd_full.py)."""
 import ast, logging as _logging, os, re
 import torch
 import diffusers.pipelines.stable_diffusion as _sdp
@@ -92,3 +93,23 @@ def single_file(unet, vae, text_sd, sd2):
     for k, v in text_sd.items():
         single[prefix + k] = v
     return single
+
+
+def clip_text_hf(c, layers):
+    """openai CLIP c's text transformer (its first `layers` blocks) under CLIPTextModel's names."""
+    w = c.positional_embedding.shape[1]
+    te = {"text_model.embeddings.token_embedding.weight": c.token_embedding.weight,
+          "text_model.embeddings.position_embedding.weight": c.positional_embedding,
+          "text_model.embeddings.position_ids": torch.arange(77, dtype=torch.int64)[None],
+          "text_model.final_layer_norm.weight": c.ln_final.weight, "text_model.final_layer_norm.bias": c.ln_final.bias}
+    for i, blk in enumerate(c.transformer.resblocks[:layers]):
+        p = f"text_model.encoder.layers.{i}."
+        for j, n in enumerate("qkv"):
+            te[p + f"self_attn.{n}_proj.weight"] = blk.attn.in_proj_weight[j * w:(j + 1) * w]
+            te[p + f"self_attn.{n}_proj.bias"] = blk.attn.in_proj_bias[j * w:(j + 1) * w]
+        te[p + "self_attn.out_proj.weight"], te[p + "self_attn.out_proj.bias"] = blk.attn.out_proj.weight, blk.attn.out_proj.bias
+        te[p + "layer_norm1.weight"], te[p + "layer_norm1.bias"] = blk.ln_1.weight, blk.ln_1.bias
+        te[p + "layer_norm2.weight"], te[p + "layer_norm2.bias"] = blk.ln_2.weight, blk.ln_2.bias
+        te[p + "mlp.fc1.weight"], te[p + "mlp.fc1.bias"] = blk.mlp.c_fc.weight, blk.mlp.c_fc.bias
+        te[p + "mlp.fc2.weight"], te[p + "mlp.fc2.bias"] = blk.mlp.c_proj.weight, blk.mlp.c_proj.bias
+    return te
