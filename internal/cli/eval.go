@@ -443,6 +443,9 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	meta := eval.Meta{Caveats: caveats, Data: absData, Token: o.Token, Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "reward " + m.RewardModel, "CLIP " + m.ClipModel, "DINO " + m.DinoModel},
 		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
 		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
+	if method.Real { // nothing is generated: the references are the images
+		meta.Seeds, meta.Sampler, meta.ImagesPerPrompt = "none", "no sampling (the references scored against each other)", 0
+	}
 	if err := eval.WriteMeta(o.OutDir, meta); err != nil {
 		return err
 	}
