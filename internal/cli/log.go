@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sort"
+	"strings"
 
 	"golang.org/x/term"
 )
@@ -19,6 +21,7 @@ func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	o := &slog.HandlerOptions{Level: l}
 	switch format {
 	case "text":
+		o.ReplaceAttr = compactNumbers
 		return slog.New(slog.NewTextHandler(w, o)), nil
 	case "json":
 		o.ReplaceAttr = durationString
@@ -32,6 +35,28 @@ func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 func durationString(_ []string, a slog.Attr) slog.Attr {
 	if a.Value.Kind() == slog.KindDuration {
 		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
+// compactNumbers writes floats with 4 significant digits in text logs
+// (l_sim=1.377, not 1.3767131567001343), in maps too (reward=map[0.5:0.7936]);
+// JSON logs keep every digit for machines.
+func compactNumbers(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Any().(type) {
+	case float64:
+		a.Value = slog.StringValue(fmt.Sprintf("%.4g", v))
+	case map[string]float64:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s:%.4g", k, v[k])
+		}
+		a.Value = slog.StringValue("map[" + strings.Join(parts, " ") + "]")
 	}
 	return a
 }

@@ -24,3 +24,21 @@ func TestProgressElapsed(t *testing.T) {
 		t.Errorf("seconds(2.5) = %v", got)
 	}
 }
+
+func TestTextLogsCompactNumbers(t *testing.T) {
+	var b strings.Builder
+	l, err := NewLogger(&b, "info", "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Info("x", "l_sim", 1.3767131567001343, "reward", map[string]float64{"0.5": 0.79356820955, "0.3": 0.1})
+	if got := b.String(); !strings.Contains(got, "l_sim=1.377") || !strings.Contains(got, "map[0.3:0.1 0.5:0.7936]") {
+		t.Errorf("text log: %s", got)
+	}
+	b.Reset()
+	l, _ = NewLogger(&b, "info", "json")
+	l.Info("x", "l_sim", 1.3767131567001343)
+	if !strings.Contains(b.String(), "1.3767131567001343") {
+		t.Errorf("json log lost digits: %s", b.String())
+	}
+}
