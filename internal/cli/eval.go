@@ -118,6 +118,9 @@ func newEvalMergeCmd() *cobra.Command {
 			if m, err := eval.ReadMeta(args[0]); err == nil {
 				meta = m
 			}
+			if err := sameEvaluation(args); err != nil {
+				return err
+			}
 			rep, err := eval.Merge(args, out, meta)
 			if err != nil {
 				return err
@@ -194,6 +197,33 @@ func newEvalRescoreCmd() *cobra.Command {
 	f.StringVar(&rw, "reward-model", "", "the reward's dual encoder: a CLIPModel directory (default: the embedded align-mini)")
 	f.Float64Var(&lambda, "lambda-val", 0.5, "λ of r_λ in the report")
 	return cmd
+}
+
+// sameEvaluation refuses to merge directories of different evaluations
+// (another method, benchmark, sampler, models or images per prompt): shards
+// of one evaluation agree on all of them.
+func sameEvaluation(dirs []string) error {
+	first, err := eval.ReadMeta(dirs[0])
+	if err != nil {
+		return nil // an evaluation of an older version: nothing to compare
+	}
+	for _, d := range dirs[1:] {
+		m, err := eval.ReadMeta(d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d, err)
+		}
+		for _, f := range []struct{ name, a, b string }{
+			{"method", first.Method, m.Method}, {"benchmark", first.Bench, m.Bench}, {"sampler", first.Sampler, m.Sampler},
+			{"models", strings.Join(first.Models, ", "), strings.Join(m.Models, ", ")},
+			{"images per prompt", fmt.Sprint(first.ImagesPerPrompt), fmt.Sprint(m.ImagesPerPrompt)},
+			{"λ_val", fmt.Sprint(first.LambdaVal), fmt.Sprint(m.LambdaVal)},
+		} {
+			if f.a != f.b {
+				return fmt.Errorf("%s and %s are different evaluations (%s %q and %q): merge only shards of one evaluation (rpo eval table compares evaluations)", dirs[0], d, f.name, f.a, f.b)
+			}
+		}
+	}
+	return nil
 }
 
 func newEvalTableCmd() *cobra.Command {

@@ -170,3 +170,25 @@ func TestEvalBadOptions(t *testing.T) {
 		t.Errorf("%s was created", out)
 	}
 }
+
+// TestEvalMergeRefusesMixedMethods: shards of one evaluation merge, a base
+// and a real evaluation do not.
+func TestEvalMergeRefusesMixedMethods(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "real-a"), filepath.Join(dir, "base")
+	for _, c := range [][]string{
+		{"eval", "--bench", "minidreambench", "--method", "real", "--subjects", "dog", "--out", a},
+		{"eval", "--bench", "minidreambench", "--method", "real", "--subjects", "cat", "--out", filepath.Join(dir, "real-b")},
+		{"eval", "--bench", "minidreambench", "--method", "base", "--subjects", "dog", "--images-per-prompt", "1", "--steps", "2", "--out", b},
+	} {
+		if got, err := execute(t, NewRootCmd(), c...); err != nil {
+			t.Fatalf("%v: %v\n%s", c, err, got)
+		}
+	}
+	if got, err := execute(t, NewRootCmd(), "eval", "merge", "--out", filepath.Join(dir, "m1"), a, filepath.Join(dir, "real-b")); err != nil || !strings.Contains(got, "merged 2 subjects") {
+		t.Errorf("shards: %v\n%s", err, got)
+	}
+	if _, err := execute(t, NewRootCmd(), "eval", "merge", "--out", filepath.Join(dir, "m2"), a, b); err == nil || !strings.Contains(err.Error(), "method") {
+		t.Errorf("mixed methods: %v", err)
+	}
+}
