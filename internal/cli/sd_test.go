@@ -233,6 +233,9 @@ func TestLoRAEndToEnd(t *testing.T) {
 		}
 	}
 	kept := filepath.Join(out, "last")
+	if _, err := os.Stat(filepath.Join(kept, "unet")); err == nil {
+		t.Errorf("an SD LoRA run kept a whole U-Net: %s/unet", kept)
+	}
 	lf, err := ckpt.Read(filepath.Join(kept, models.LoRAFile))
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +273,7 @@ func TestLoRAEndToEnd(t *testing.T) {
 		maxErr = math.Max(maxErr, math.Abs(float64(got[i]-want[i])))
 		scale = math.Max(scale, math.Abs(float64(want[i])))
 	}
-	t.Logf("kept merged U-Net in rpo vs base + the run's LoRA file in diffusers: max error %.3g of %.3g", maxErr, scale)
+	t.Logf("kept model (base + adapters) in rpo vs base + the run's LoRA file in diffusers: max error %.3g of %.3g", maxErr, scale)
 	if maxErr > 1e-4*scale {
 		t.Errorf("max error %.3g of %.3g", maxErr, scale)
 	}

@@ -30,6 +30,14 @@ func kohyaName(layer string) string {
 // SaveKohyaLoRA writes the adapters in the kohya/A1111 format:
 // lora_unet_<path>.lora_down.weight, .lora_up.weight and .alpha (float32).
 func SaveKohyaLoRA(path string, store *nn.Store, l *nn.LoRA) error {
+	f, err := kohyaFile(store, l)
+	if err != nil {
+		return err
+	}
+	return ckpt.Write(path, f)
+}
+
+func kohyaFile(store *nn.Store, l *nn.LoRA) (*ckpt.File, error) {
 	f := &ckpt.File{Metadata: map[string]string{"ss_network_module": "networks.lora", "ss_network_dim": strconv.Itoa(l.Rank),
 		"ss_network_alpha": strconv.FormatFloat(l.EffectiveAlpha(), 'g', -1, 64)}, Tensors: map[string]ckpt.Tensor{}}
 	for _, n := range store.Names() {
@@ -44,20 +52,58 @@ func SaveKohyaLoRA(path string, store *nn.Store, l *nn.LoRA) error {
 		f.Tensors[k+".alpha"] = ckpt.Encode(ckpt.F32, []int{}, []float64{l.EffectiveAlpha()})
 	}
 	if len(f.Tensors) == 0 {
-		return fmt.Errorf("models: no adapters to save")
+		return nil, fmt.Errorf("models: no adapters to save")
 	}
-	return ckpt.Write(path, f)
+	return f, nil
 }
 
 // SaveLoRA writes the adapters of store (float32) with their α and r.
 func SaveLoRA(path string, store *nn.Store, l *nn.LoRA) error {
+	f, err := loraFile(store, l)
+	if err != nil {
+		return err
+	}
+	return ckpt.Write(path, f)
+}
+
+func loraFile(store *nn.Store, l *nn.LoRA) (*ckpt.File, error) {
 	f := &ckpt.File{Metadata: map[string]string{"format": "pt", "lora_rank": strconv.Itoa(l.Rank),
 		"lora_alpha": strconv.FormatFloat(l.EffectiveAlpha(), 'g', -1, 64), "lora_targets": strings.Join(l.Targets, ",")}}
 	ckpt.FromStore(store.Subset(nn.IsLoRAParam), ckpt.F32, "", f)
 	if len(f.Tensors) == 0 {
-		return fmt.Errorf("models: no adapters to save")
+		return nil, fmt.Errorf("models: no adapters to save")
 	}
-	return ckpt.Write(path, f)
+	return f, nil
+}
+
+// SaveSDLoRA writes a Stable Diffusion LoRA fine-tune as a model directory
+// of adapters only: model.yaml (family sd, the base, the adapters' file),
+// pytorch_lora_weights.safetensors and lora_kohya.safetensors — megabytes
+// where the merged U-Net is gigabytes. Opening it loads the base and merges.
+func SaveSDLoRA(dir string, base *T2I, policy *nn.Store, l *nn.LoRA, prov ckpt.Provenance) error {
+	sc := base.Config.SD
+	if sc == nil {
+		return fmt.Errorf("models: SaveSDLoRA needs a Stable Diffusion base")
+	}
+	info := &ckpt.ModelInfo{Family: SDFamily, Provenance: prov}
+	arch := sdArchitecture{Base: sc.Base, Resolution: base.Config.Resolution, Variant: sc.variant, OriginalConfig: sc.original, LoRA: LoRAFile}
+	if err := info.SetArchitecture(arch); err != nil {
+		return err
+	}
+	lf, err := loraFile(policy, l)
+	if err != nil {
+		return err
+	}
+	kf, err := kohyaFile(policy, l)
+	if err != nil {
+		return err
+	}
+	kb, err := kf.Marshal()
+	if err != nil {
+		return err
+	}
+	return ckpt.WriteModelDirFiles(dir, info, map[string]*ckpt.File{strings.TrimSuffix(LoRAFile, ".safetensors"): lf},
+		map[string][]byte{KohyaLoRAFile: kb})
 }
 
 // WithLoRA returns m with the adapters of a LoRA file merged into a copy

@@ -305,6 +305,9 @@ type sdArchitecture struct {
 	Variant    string `yaml:"variant,omitempty"`
 	// OriginalConfig is a single-file base's LDM yaml, when one was given
 	OriginalConfig string `yaml:"original_config,omitempty"`
+	// LoRA names the directory's adapters file when it holds adapters
+	// instead of a U-Net (merged into the base on load)
+	LoRA string `yaml:"lora,omitempty"`
 }
 
 const sdUNetFile = "unet/diffusion_pytorch_model"
@@ -371,6 +374,14 @@ func loadSDTuned(info *ckpt.ModelInfo, dir string, o SDOptions) (*T2I, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if a.LoRA != "" {
+		if _, err := info.Open(strings.TrimSuffix(a.LoRA, ".safetensors")); err != nil { // its digest
+			return nil, err
+		}
+		tuned, err := m.WithLoRA(filepath.Join(dir, a.LoRA), 1)
+		m.Close()
+		return tuned, err
 	}
 	f, err := info.Open(sdUNetFile)
 	if err != nil {

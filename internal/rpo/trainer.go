@@ -105,7 +105,7 @@ func loraNote(l *nn.LoRA) string {
 	if l == nil {
 		return ""
 	}
-	return "; LoRA " + loraKey(l) + ", merged"
+	return "; LoRA " + loraKey(l)
 }
 
 func loraKey(l *nn.LoRA) string {
@@ -710,10 +710,17 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 	for _, r := range keep {
 		ev.Kept = append(ev.Kept, r.Name())
 		dir := filepath.Join(o.Out, r.Name())
-		if err := m.Save(dir, ckpt.Provenance{
+		prov := ckpt.Provenance{
 			Tool: "rpo " + o.Version, Command: "rpo train", Created: time.Now().UTC(), Seed: o.Seed, Base: o.BaseDir,
 			Notes: fmt.Sprintf("RPO fine-tune of %q (%s %s), step %d, selection rule %s%s", o.Class, o.Token, o.Class, step, r.Name(), loraNote(o.LoRA)),
-		}); err != nil {
+		}
+		if o.LoRA != nil && o.Base.Config.SD != nil { // the adapters alone: megabytes, not a U-Net of gigabytes
+			if err := models.SaveSDLoRA(dir, o.Base, t.policy, o.LoRA, prov); err != nil {
+				return ev, err
+			}
+			continue
+		}
+		if err := m.Save(dir, prov); err != nil {
 			return ev, err
 		}
 		if o.LoRA != nil { // the adapters alone too, for other tools (rpo generate --lora, diffusers' load_lora_weights)
