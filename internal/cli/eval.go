@@ -176,7 +176,7 @@ func newEvalRescoreCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			meta.Models = append(meta.Models[:min(1, len(meta.Models))], "reward "+m.RewardModel, "CLIP "+m.ClipModel, "DINO "+m.DinoModel)
+			meta.Models = append(meta.Models[:min(1, len(meta.Models))], encoderLabels(&m, rw, clip, dino)...)
 			meta.LambdaVal = lambda
 			meta.Caveats = append(meta.Caveats, "rescored from "+dir)
 			rep, err := eval.Merge([]string{out}, out, meta)
@@ -365,6 +365,22 @@ func openEvalEncoders(m *eval.Models, reward, clip, dino string) (close func(), 
 	return close, nil
 }
 
+// encoderLabels names the reward, CLIP and DINO models of a report with the
+// identity of their weights (the SHA-256 of their files, as the negatives
+// cache keys models).
+func encoderLabels(m *eval.Models, reward, clip, dino string) []string {
+	var out []string
+	for _, e := range []struct{ kind, dir, name, label string }{
+		{"reward", reward, embedded.AlignMini, m.RewardModel}, {"CLIP", clip, embedded.ClipMini, m.ClipModel}, {"DINO", dino, embedded.DinoMini, m.DinoModel}} {
+		l := e.kind + " " + e.label
+		if id, err := modelID(e.dir, e.name); err == nil {
+			l += " (id " + id + ")"
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
 func defaultStr(s, d string) string {
 	if s == "" {
 		return d
@@ -470,7 +486,7 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		}
 	}
 	absData, _ := filepath.Abs(data)
-	meta := eval.Meta{Caveats: caveats, Data: absData, Token: o.Token, Bench: benchName, Method: method.Name, Models: []string{"base " + baseLabel, "reward " + m.RewardModel, "CLIP " + m.ClipModel, "DINO " + m.DinoModel},
+	meta := eval.Meta{Caveats: caveats, Data: absData, Token: o.Token, Bench: benchName, Method: method.Name, Models: append([]string{fmt.Sprintf("base %s (id %s)", baseLabel, baseID)}, encoderLabels(&m, o.RewardModel, o.ClipModel, o.DinoModel)...),
 		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
 		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
 	if method.Real { // nothing is generated: the references are the images
