@@ -19,6 +19,7 @@ import (
 
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/nn"
+	"github.com/rpo-dev/rpo/internal/rpo"
 )
 
 func rss(field string) float64 {
@@ -47,7 +48,8 @@ func main() {
 	case "train32":
 		batch = 1
 	case "lora32", "lora64":
-		lora = &nn.LoRA{Rank: 4, Targets: []string{"to_q", "to_k", "to_v", "to_out.0"}, Under: "unet."}
+		l := rpo.DefaultLoRA()
+		lora = &l
 		if *mode == "lora64" {
 			side, runs = 64, 1
 		}

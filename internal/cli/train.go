@@ -74,7 +74,9 @@ func (o *TrainOptions) lora() *nn.LoRA {
 			targets = append(targets, t)
 		}
 	}
-	return &nn.LoRA{Rank: o.LoRARank, Alpha: o.LoRAAlpha, Targets: targets, Under: "unet."}
+	l := rpo.DefaultLoRA()
+	l.Rank, l.Alpha, l.Targets = o.LoRARank, o.LoRAAlpha, targets
+	return &l
 }
 
 // NewTrainCmd builds `rpo train`.
@@ -126,9 +128,9 @@ checkpoints/ (resume with --resume), one model directory per selection rule
 	f.String("select", "best", "checkpoint selection rules: best, best@λ, last, comma-separated")
 	f.String("label-mode", string(d.LabelMode), "bernoulli (y ~ Bernoulli(p)) or expected (y = p)")
 	f.Bool("shared-noise", false, "share noise and timestep between the pair's images (Diffusion-DPO)")
-	f.Int("lora-rank", 0, "train rank-r LoRA adapters on the U-Net's attention projections instead of every weight (0: full fine-tuning; diffusers' DreamBooth-LoRA uses 4)")
+	f.Int("lora-rank", 0, fmt.Sprintf("train rank-r LoRA adapters on the U-Net's attention projections instead of every weight (0: full fine-tuning; diffusers' DreamBooth-LoRA uses %d)", rpo.DefaultLoRA().Rank))
 	f.Float64("lora-alpha", 0, "LoRA α: the adapters are scaled by α/r (default: the rank, scale 1)")
-	f.String("lora-targets", "to_q,to_k,to_v,to_out.0", "the Linear layers that get adapters, by their last name parts")
+	f.String("lora-targets", strings.Join(rpo.DefaultLoRA().Targets, ","), "the Linear layers that get adapters, by their last name parts")
 	f.Bool("prior-preservation", false, "add DreamBooth's prior-preservation loss on class images of the base model (the baseline)")
 	f.Float64("prior-weight", 1, "weight of the prior-preservation loss")
 	f.Int("class-images", d.ClassImages, "class images (\"a photo of <class>\") for prior preservation")

@@ -5,6 +5,7 @@ import (
 
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/dreambench"
+	"github.com/rpo-dev/rpo/internal/nn"
 	"github.com/rpo-dev/rpo/prompts"
 )
 
@@ -38,4 +39,10 @@ func TrainingPrompts(class, token string, live bool) []string {
 		ps[i] = dreambench.Format(t, token, class)
 	}
 	return ps
+}
+
+// DefaultLoRA is LoRA-RPO's adapters as diffusers' DreamBooth-LoRA script
+// makes them: rank 4, α = rank, on the U-Net's attention projections.
+func DefaultLoRA() nn.LoRA {
+	return nn.LoRA{Rank: 4, Targets: []string{"to_q", "to_k", "to_v", "to_out.0"}, Under: "unet."}
 }
