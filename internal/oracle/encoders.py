@@ -17,6 +17,8 @@ from clip.model import CLIP
 from clip.simple_tokenizer import SimpleTokenizer, bytes_to_unicode, default_bpe
 import vision_transformer as vits
 from safetensors.torch import save_file
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from layouts import clip_blocks_hf
 
 out = sys.argv[1]
 full = len(sys.argv) > 2 and sys.argv[2] in ("full", "full32")  # the real shapes: CLIP ViT-B/16 (or B/32 with "full32"), DINO ViT-S/16
@@ -34,16 +36,7 @@ for p in c.parameters():
     p.normal_(0, 0.1 if not full else 0.02)
 sd = {}
 def blocks(prefix, resblocks, width):
-    for i, b in enumerate(resblocks):
-        q = f"{prefix}.encoder.layers.{i}."
-        for j, n in enumerate("qkv"):
-            sd[q + f"self_attn.{n}_proj.weight"] = b.attn.in_proj_weight[j * width:(j + 1) * width]
-            sd[q + f"self_attn.{n}_proj.bias"] = b.attn.in_proj_bias[j * width:(j + 1) * width]
-        sd[q + "self_attn.out_proj.weight"], sd[q + "self_attn.out_proj.bias"] = b.attn.out_proj.weight, b.attn.out_proj.bias
-        sd[q + "layer_norm1.weight"], sd[q + "layer_norm1.bias"] = b.ln_1.weight, b.ln_1.bias
-        sd[q + "layer_norm2.weight"], sd[q + "layer_norm2.bias"] = b.ln_2.weight, b.ln_2.bias
-        sd[q + "mlp.fc1.weight"], sd[q + "mlp.fc1.bias"] = b.mlp.c_fc.weight, b.mlp.c_fc.bias
-        sd[q + "mlp.fc2.weight"], sd[q + "mlp.fc2.bias"] = b.mlp.c_proj.weight, b.mlp.c_proj.bias
+    sd.update(clip_blocks_hf(prefix, resblocks, width))
 v = c.visual
 sd["vision_model.embeddings.patch_embedding.weight"] = v.conv1.weight
 sd["vision_model.embeddings.class_embedding"] = v.class_embedding

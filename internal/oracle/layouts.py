@@ -95,21 +95,27 @@ def single_file(unet, vae, text_sd, sd2):
     return single
 
 
+def clip_blocks_hf(prefix, resblocks, width):
+    """openai CLIP's residual attention blocks under CLIPEncoder's names (prefix.encoder.layers.i.…)."""
+    sd = {}
+    for i, b in enumerate(resblocks):
+        q = f"{prefix}.encoder.layers.{i}."
+        for j, n in enumerate("qkv"):
+            sd[q + f"self_attn.{n}_proj.weight"] = b.attn.in_proj_weight[j * width:(j + 1) * width]
+            sd[q + f"self_attn.{n}_proj.bias"] = b.attn.in_proj_bias[j * width:(j + 1) * width]
+        sd[q + "self_attn.out_proj.weight"], sd[q + "self_attn.out_proj.bias"] = b.attn.out_proj.weight, b.attn.out_proj.bias
+        sd[q + "layer_norm1.weight"], sd[q + "layer_norm1.bias"] = b.ln_1.weight, b.ln_1.bias
+        sd[q + "layer_norm2.weight"], sd[q + "layer_norm2.bias"] = b.ln_2.weight, b.ln_2.bias
+        sd[q + "mlp.fc1.weight"], sd[q + "mlp.fc1.bias"] = b.mlp.c_fc.weight, b.mlp.c_fc.bias
+        sd[q + "mlp.fc2.weight"], sd[q + "mlp.fc2.bias"] = b.mlp.c_proj.weight, b.mlp.c_proj.bias
+    return sd
+
+
 def clip_text_hf(c, layers):
     """openai CLIP c's text transformer (its first `layers` blocks) under CLIPTextModel's names."""
-    w = c.positional_embedding.shape[1]
     te = {"text_model.embeddings.token_embedding.weight": c.token_embedding.weight,
           "text_model.embeddings.position_embedding.weight": c.positional_embedding,
           "text_model.embeddings.position_ids": torch.arange(77, dtype=torch.int64)[None],
           "text_model.final_layer_norm.weight": c.ln_final.weight, "text_model.final_layer_norm.bias": c.ln_final.bias}
-    for i, blk in enumerate(c.transformer.resblocks[:layers]):
-        p = f"text_model.encoder.layers.{i}."
-        for j, n in enumerate("qkv"):
-            te[p + f"self_attn.{n}_proj.weight"] = blk.attn.in_proj_weight[j * w:(j + 1) * w]
-            te[p + f"self_attn.{n}_proj.bias"] = blk.attn.in_proj_bias[j * w:(j + 1) * w]
-        te[p + "self_attn.out_proj.weight"], te[p + "self_attn.out_proj.bias"] = blk.attn.out_proj.weight, blk.attn.out_proj.bias
-        te[p + "layer_norm1.weight"], te[p + "layer_norm1.bias"] = blk.ln_1.weight, blk.ln_1.bias
-        te[p + "layer_norm2.weight"], te[p + "layer_norm2.bias"] = blk.ln_2.weight, blk.ln_2.bias
-        te[p + "mlp.fc1.weight"], te[p + "mlp.fc1.bias"] = blk.mlp.c_fc.weight, blk.mlp.c_fc.bias
-        te[p + "mlp.fc2.weight"], te[p + "mlp.fc2.bias"] = blk.mlp.c_proj.weight, blk.mlp.c_proj.bias
+    te.update(clip_blocks_hf("text_model", c.transformer.resblocks[:layers], c.positional_embedding.shape[1]))
     return te
