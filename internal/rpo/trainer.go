@@ -20,7 +20,6 @@ import (
 	"time"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
@@ -620,12 +619,7 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 	if err != nil {
 		return StepEvent{}, err
 	}
-	grads := map[string]*tensor.Dense{}
-	for name, g := range t.polProg.Grads() {
-		if strings.HasPrefix(name, "unet.") { // only the U-Net is trained
-			grads[name] = g
-		}
-	}
+	grads := t.polProg.Grads() // the trainable parameters' only (build: the U-Net, or its adapters)
 	ev := StepEvent{Y: y, P: p, LR: o.LR, Loss: loss}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return ev, nil
