@@ -27,12 +27,13 @@ lint:
 # layouts, the same inputs through both; prints every error. Needs
 # ../shared/oracle/install.sh once.
 parity:
-	RPOTEST_ORACLE_REQUIRED=1 $(GO) test -count=1 -v -run 'MatchesDiffusers|MatchesCLIP|Trajectory|StableDiffusion|SingleFile|WeightFormats|Encoders|Preprocessing|EmbeddedCLIP' ./internal/text/ ./internal/models/ ./internal/cli/ 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|error|identical|Δ'
+	RPOTEST_ORACLE_REQUIRED=1 $(GO) test -count=1 -v -run 'MatchesDiffusers|MatchesCLIP|Trajectory|StableDiffusion|SingleFile|WeightFormats|Encoders|Preprocessing|EmbeddedCLIP|Align|WordPiece' ./internal/text/ ./internal/models/ ./internal/cli/ 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|error|identical|Δ'
 
 # The same at full size: SD 1.5's and SD 2.1's configurations with random
 # weights built by diffusers (4 GB each under runs/sd-full, outside git),
 # loaded by rpo, one small forward pass of every component compared; CLIP
-# ViT-B/16 and B/32 and DINO ViT-S/16 at their real shapes (runs/enc-*).
+# ViT-B/16 and B/32 and DINO ViT-S/16 at their real shapes (runs/enc-*);
+# ALIGN at align-base's (EfficientNet-B7, BERT-base; runs/align-full).
 # About 5 minutes and 16 GB of memory.
 SDFULL ?= sd15 sd21
 parity-full:
@@ -45,6 +46,8 @@ parity-full:
 	  test -f runs/enc-$$v/expected.safetensors || ../shared/oracle/python internal/oracle/encoders.py runs/enc-$$v $$v || exit 1; \
 	  RPOTEST_ENC_FULL=runs/enc-$$v $(GO) test -count=1 -v -run EncodersFullSize ./internal/models/ || exit 1; \
 	done
+	test -f runs/align-full/expected.safetensors || ../shared/oracle/python internal/oracle/align.py runs/align-full full
+	RPOTEST_ALIGN_FULL=$(CURDIR)/runs/align-full $(GO) test -count=1 -v -run AlignFullSize ./internal/models/
 
 # Model A (GORGONIA.md) training step and forward pass: ms/step and peak RSS.
 bench:

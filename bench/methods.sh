@@ -19,7 +19,8 @@ IPP=${IPP:-4}
 VAL_EVERY=${VAL_EVERY:-40}
 OUT=${OUT:-eval/methods}
 NEG=${NEG:-$OUT/negatives}   # base-model samples shared by the two runs of a subject (one per concurrent instance)
-go build -o bin/rpo ./cmd/rpo
+BIN=${BIN:-bin/rpo}   # its own binary keeps a long run on one build while the tree changes
+go build -o "$BIN" ./cmd/rpo
 mkdir -p "$OUT"
 common=(--bench minidreambench --images-per-prompt "$IPP" --val-every "$VAL_EVERY" --negatives-cache "$NEG" --log-format json)
 [ -n "${MODEL:-}" ] && common+=(--model "$MODEL")
@@ -32,7 +33,7 @@ row() {
   local name=$1; shift
   for s in ${SUBJECTS//,/ }; do
     echo "$(date +%T) $name $s"
-    /usr/bin/time -f "$name $s %e s" -a -o "$OUT/times.txt" ./bin/rpo eval "${common[@]}" --subjects "$s" --out "$OUT/$name" "$@" >> "$OUT/$name.log" 2>&1 \
+    /usr/bin/time -f "$name $s %e s" -a -o "$OUT/times.txt" "$BIN" eval "${common[@]}" --subjects "$s" --out "$OUT/$name" "$@" >> "$OUT/$name.log" 2>&1 \
       || { echo "$name $s failed: see $OUT/$name.log"; return 1; }
   done
 }
@@ -56,7 +57,7 @@ done
 # the table, with differences against pure L_sim when it is a row
 baseline=-1
 for i in "${!dirs[@]}"; do [ "${dirs[$i]}" = "$OUT/sim" ] && baseline=$i; done
-./bin/rpo eval table --baseline "$baseline" --out "$OUT/table.md" "${dirs[@]}"
+"$BIN" eval table --baseline "$baseline" --out "$OUT/table.md" "${dirs[@]}"
 # validation reward of the base model (step 0) and of the kept weights, the
 # labels and the clip share, per training run
 bench/runstats.py "$OUT"/runs-*/*/ | tee "$OUT/validation.txt"

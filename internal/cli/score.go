@@ -12,7 +12,6 @@ import (
 
 	"github.com/rpo-dev/rpo/internal/embedded"
 	"github.com/rpo-dev/rpo/internal/imageio"
-	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/reward"
 )
 
@@ -53,7 +52,7 @@ token (--token) is removed from the prompt first.`,
 	f.String("prompt", "", "the prompt the images were made for (required)")
 	f.Float64("lambda", 0.5, "λ of the λ-Harmonic reward (1: ALIGN-I only, 0: ALIGN-T only)")
 	f.String("token", "sks", "unique identifier removed from the prompt")
-	f.String("model", "", "align-mini model directory (default: the embedded align-mini)")
+	f.String("model", "", "reward model: an align-mini model directory, or a transformers AlignModel or CLIPModel directory (default: the embedded align-mini)")
 	f.Bool("json", false, "print JSON instead of a table")
 	return cmd
 }
@@ -82,15 +81,15 @@ func RunScore(_ context.Context, o *ScoreOptions) error {
 	}
 	defer enc.Close()
 	if !enc.Dual() {
-		return fmt.Errorf("--model %s is %s, an image-only encoder; the reward needs a dual encoder (align-mini)", label, enc.Config.Name)
+		return fmt.Errorf("--model %s is %s, an image-only encoder; the reward needs a dual encoder (align-mini, ALIGN, CLIP)", label, enc.Config.Name)
 	}
-	refs, err := loadRefs(o.Refs, models.ImageSide, o.Logger, false)
+	refs, err := loadRefs(o.Refs, enc.LoadSide(), o.Logger, false)
 	if err != nil {
 		return err
 	}
 	imgs := make([]*image.RGBA, len(o.Images))
 	for i, p := range o.Images {
-		if imgs[i], err = imageio.Load(p, models.ImageSide); err != nil {
+		if imgs[i], err = imageio.Load(p, enc.LoadSide()); err != nil {
 			return err
 		}
 	}

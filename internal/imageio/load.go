@@ -80,3 +80,46 @@ func Resize(img *image.RGBA, side int) *image.RGBA {
 	xdraw.CatmullRom.Scale(out, out.Bounds(), img, img.Bounds(), draw.Src, nil)
 	return out
 }
+
+// Filter is a resampling filter, as PIL names them.
+type Filter int
+
+// The filters ResizeWith has: PIL's NEAREST, BILINEAR and BICUBIC
+// (antialiased when shrinking, as PIL's resize).
+const (
+	Nearest Filter = iota
+	Bilinear
+	Bicubic
+)
+
+// PILFilter maps a PIL resample code (preprocessor_config.json's
+// "resample": 0 nearest, 2 bilinear, 3 bicubic) to a Filter.
+func PILFilter(code int) (Filter, error) {
+	switch code {
+	case 0:
+		return Nearest, nil
+	case 2:
+		return Bilinear, nil
+	case 3:
+		return Bicubic, nil
+	}
+	return 0, fmt.Errorf("resample %d is not supported (0 nearest, 2 bilinear, 3 bicubic)", code)
+}
+
+// ResizeWith returns img scaled to side×side with filter f, or img itself
+// when it already has that size.
+func ResizeWith(img *image.RGBA, side int, f Filter) *image.RGBA {
+	if b := img.Bounds(); b.Dx() == side && b.Dy() == side {
+		return img
+	}
+	var k xdraw.Interpolator = xdraw.CatmullRom
+	switch f {
+	case Nearest:
+		k = xdraw.NearestNeighbor
+	case Bilinear:
+		k = xdraw.BiLinear
+	}
+	out := image.NewRGBA(image.Rect(0, 0, side, side))
+	k.Scale(out, out.Bounds(), img, img.Bounds(), draw.Src, nil)
+	return out
+}

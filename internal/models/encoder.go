@@ -33,7 +33,7 @@ type Encoder struct {
 // clip-mini, CLIP) besides the image tower.
 func (e *Encoder) Dual() bool {
 	if e.hf != nil {
-		return e.hf.text != nil
+		return e.hf.text != nil || e.hf.align != nil
 	}
 	return e.Config.Text != nil
 }
@@ -41,6 +41,7 @@ func (e *Encoder) Dual() bool {
 type embedProgram struct {
 	prog   *nn.Program
 	in     *tensor.Dense
+	mask   *tensor.Dense // a BERT text tower's attention mask
 	out    G.Value
 	tokens int // a transformers model's output rows per input (it embeds one of them)
 }
@@ -85,7 +86,10 @@ func (e *Encoder) imageProgram(n int) (*embedProgram, error) {
 		side = e.hf.side
 	}
 	x, p.in = b.InputData("x", n, 3, side, side)
-	if e.hf != nil {
+	switch {
+	case e.hf != nil && e.hf.align != nil:
+		p.tokens = 1 // one pooled row per image
+	case e.hf != nil:
 		g := side / e.hf.vision.PatchSize
 		p.tokens = g*g + 1
 	}
@@ -113,7 +117,20 @@ func (e *Encoder) textProgram(n int) (*embedProgram, error) {
 	}
 	b := nn.NewBuilder(e.Store, nil)
 	p := &embedProgram{}
-	if h := e.hf; h != nil { // CLIP's text tower on token + position embeddings, projected
+	if h := e.hf; h != nil && h.align != nil { // BERT on summed embeddings with the padding masked, projected
+		a := h.align
+		l := a.wp.MaxLen
+		var emb, mask *G.Node
+		emb, p.in = b.InputData("embeddings", n*l, a.text.HiddenSize)
+		mask, p.mask = b.InputData("mask", n*a.text.NumAttentionHeads, l, l)
+		p.tokens = l
+		if err := nn.Build(func() {
+			hs := bertGraph(b, &a.text, emb, mask, n, l)
+			G.Read(b.Linear("text_projection", hs, a.proj, true), &p.out)
+		}); err != nil {
+			return nil, err
+		}
+	} else if h != nil { // CLIP's text tower on token + position embeddings, projected
 		var emb *G.Node
 		emb, p.in = b.InputData("embeddings", n*h.bpe.MaxLen, h.text.HiddenSize)
 		p.tokens = h.bpe.MaxLen
@@ -141,8 +158,19 @@ func (e *Encoder) textProgram(n int) (*embedProgram, error) {
 	return p, nil
 }
 
-// EmbedImages returns the unit embeddings of 64×64 images.
+// EmbedImages returns the unit embeddings of square images.
 func (e *Encoder) EmbedImages(imgs []*image.RGBA) ([][]float64, error) {
+	if h := e.hf; h != nil && len(imgs) > h.imageBatch() { // in chunks: a program's buffers grow with its batch
+		var out [][]float64
+		for lo := 0; lo < len(imgs); lo += h.imageBatch() {
+			emb, err := e.EmbedImages(imgs[lo:min(lo+h.imageBatch(), len(imgs))])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, emb...)
+		}
+		return out, nil
+	}
 	p, err := e.imageProgram(len(imgs))
 	if err != nil {
 		return nil, err
@@ -177,6 +205,18 @@ func (e *Encoder) EmbedTexts(prompts []string) ([][]float64, error) {
 	p, err := e.textProgram(len(prompts))
 	if err != nil {
 		return nil, err
+	}
+	if h := e.hf; h != nil && h.align != nil { // the [CLS] token
+		var ids []int
+		lengths := make([]int, len(prompts))
+		for i, s := range prompts {
+			id, n := h.align.wp.Encode(s)
+			ids, lengths[i] = append(ids, id...), n
+		}
+		if err := bertEmbed(e.Store, &h.align.text, ids, lengths, h.align.wp.MaxLen, p.in.Data().([]float32), p.mask.Data().([]float32)); err != nil {
+			return nil, err
+		}
+		return e.runHF(p, len(prompts), make([]int, len(prompts)))
 	}
 	if h := e.hf; h != nil {
 		var ids []int
@@ -302,6 +342,17 @@ func (e *Encoder) Close() {
 func (e *Encoder) Side() int {
 	if e.hf != nil {
 		return e.hf.side
+	}
+	return ImageSide
+}
+
+// LoadSide is the side images are read at before the encoder's own
+// preprocessing: its 64 pixels for the embedded family; for transformers
+// models 512, the side rpo eval reads DreamBench's references at, so that
+// rpo score and rpo eval give the same numbers for the same photos.
+func (e *Encoder) LoadSide() int {
+	if e.hf != nil {
+		return 512
 	}
 	return ImageSide
 }

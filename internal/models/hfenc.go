@@ -84,6 +84,7 @@ type hfEncoder struct {
 	mean, std [3]float32
 	bpe       *text.BPE
 	eosArgmax bool
+	align     *alignModel // an AlignModel (kind "align")
 }
 
 // IsTransformersDir reports whether dir holds a transformers model (config.json).
@@ -156,14 +157,23 @@ func LoadTransformersEncoder(dir string) (*Encoder, error) {
 		if err := h.vision.validate("gelu", 1e-12); err != nil {
 			return nil, fmt.Errorf("models: %s: %w", cfgPath, err)
 		}
+	case "align":
+		h.kind = "align"
+		a, err := loadAlignConfig(dir, raw.Vision, raw.Text, raw.Projection)
+		if err != nil {
+			return nil, err
+		}
+		h.align = a
 	default:
-		return nil, fmt.Errorf("models: %s: model_type %q is not clip or vit (CLIPModel, ViTModel)", cfgPath, raw.ModelType)
+		return nil, fmt.Errorf("models: %s: model_type %q is not clip, vit or align (CLIPModel, ViTModel, AlignModel)", cfgPath, raw.ModelType)
 	}
 	h.side = h.vision.ImageSize
 	h.mean, h.std = [3]float32{0.5, 0.5, 0.5}, [3]float32{0.5, 0.5, 0.5}
 	var pp Preprocess
 	ppPath := filepath.Join(dir, "preprocessor_config.json")
-	if err := readJSON(ppPath, &pp); err == nil {
+	if h.align != nil {
+		h.side = h.align.pix.side
+	} else if err := readJSON(ppPath, &pp); err == nil {
 		if len(pp.ImageMean) == 3 && len(pp.ImageStd) == 3 && (pp.Normalize == nil || *pp.Normalize) {
 			for i := range h.mean {
 				h.mean[i], h.std[i] = float32(pp.ImageMean[i]), float32(pp.ImageStd[i])
@@ -179,6 +189,11 @@ func LoadTransformersEncoder(dir string) (*Encoder, error) {
 	}
 	if h.text != nil {
 		clipTextParams(e.Store, h.text)
+	}
+	if h.align != nil {
+		bertParams(e.Store, &h.align.text)
+	}
+	if e.Dual() {
 		if _, err := e.textProgram(1); err != nil {
 			return nil, err
 		}
@@ -190,8 +205,9 @@ func LoadTransformersEncoder(dir string) (*Encoder, error) {
 	defer release()
 	g := &ckpt.File{Tensors: map[string]ckpt.Tensor{}}
 	for n, t := range f.Tensors {
-		if !t.DType.IsFloat() || n == "logit_scale" || h.kind == "vit" && (n == "pooler.dense.weight" || n == "pooler.dense.bias") {
-			continue // position_ids; CLIP's temperature and ViTModel's pooler are not used for cosines and CLS features
+		if !t.DType.IsFloat() || n == "logit_scale" || h.kind == "vit" && (n == "pooler.dense.weight" || n == "pooler.dense.bias") ||
+			h.kind == "align" && (n == "temperature" || n == "text_model.pooler.dense.weight" || n == "text_model.pooler.dense.bias") {
+			continue // position_ids, num_batches_tracked; the temperatures and the poolers are not used for cosines and CLS features
 		}
 		g.Tensors[n] = t
 	}
@@ -208,6 +224,9 @@ func LoadTransformersEncoder(dir string) (*Encoder, error) {
 // embeddings, layers and final layernorm. Row t of image n is token t; the
 // embedding is token 0.
 func (h *hfEncoder) visionGraph(b *nn.Builder, x *G.Node) *G.Node {
+	if h.align != nil {
+		return efficientNetGraph(b, &h.align.vision, x)
+	}
 	c := h.vision
 	n, d, g := x.Shape()[0], c.HiddenSize, c.ImageSize/c.PatchSize
 	tokens := g*g + 1
@@ -282,6 +301,10 @@ func mustNode(n *G.Node, err error) *G.Node {
 // pixels writes an image into dst (3·S·S) as the model takes it: resized
 // to its side (Catmull–Rom, antialiased), scaled to [0, 1], normalised.
 func (h *hfEncoder) pixels(img *image.RGBA, dst []float32) {
+	if h.align != nil {
+		h.align.pixels(img, dst)
+		return
+	}
 	imageio.ToCHW(imageio.Resize(img, h.side), dst)
 	per := h.side * h.side
 	for c := 0; c < 3; c++ {
@@ -310,4 +333,14 @@ func pickUnit(all []float32, n, tokens, width int, at func(i int) int) [][]float
 		out[i] = v
 	}
 	return out
+}
+
+// imageBatch is how many images one program embeds: one for ALIGN, whose
+// EfficientNet-B7 keeps about 2 GB of intermediate values per 289-pixel
+// image, eight for the vision transformers.
+func (h *hfEncoder) imageBatch() int {
+	if h.align != nil {
+		return 1
+	}
+	return 8
 }

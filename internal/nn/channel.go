@@ -136,8 +136,45 @@ func channelSum[T Float](o *channelSumOp, x, y []T) {
 	}
 }
 
-func (o *channelSumOp) DiffWRT(int) []bool { return []bool{false} }
+func (o *channelSumOp) DiffWRT(int) []bool { return []bool{true} }
 
-func (o *channelSumOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
-	return nil, fmt.Errorf("nn: %s is a gradient op and has no gradient of its own", o.name)
+// SymDiff spreads ∂L/∂y back over the summed axes.
+func (o *channelSumOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	op := &expandChannelOp{opBase{name: fmt.Sprintf("ExpandChannel%v→%v", o.out, o.x), inDims: []int{o.out.Dims()}, outDim: o.x.Dims()}, o.x, len(o.out) == 2}
+	dx, err := G.ApplyOp(op, grad)
+	return G.Nodes{dx}, err
+}
+
+// expandChannelOp repeats a (C) or (N,C) value over every other axis of
+// shape x: the adjoint of ChannelSum.
+type expandChannelOp struct {
+	opBase
+	x        tensor.Shape
+	perImage bool
+}
+
+func (o *expandChannelOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.x.Clone(), nil }
+
+func (o *expandChannelOp) Do(vals ...G.Value) (G.Value, error) {
+	in, err := dense(&o.opBase, vals)
+	if err != nil {
+		return nil, err
+	}
+	out := o.output(in[0].Dtype(), true, o.x...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		y := out.Data().([]float32)
+		addChannelImages(o.perImage, y, contiguous[float32](in[0]), y, 0, o.x[0], o.x[1], len(y)/(o.x[0]*o.x[1]))
+	default:
+		y := out.Data().([]float64)
+		addChannelImages(o.perImage, y, contiguous[float64](in[0]), y, 0, o.x[0], o.x[1], len(y)/(o.x[0]*o.x[1]))
+	}
+	return out, nil
+}
+
+func (o *expandChannelOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (o *expandChannelOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	d, err := ChannelSum(grad, o.perImage)
+	return G.Nodes{d}, err
 }

@@ -135,3 +135,96 @@ func TestFusedAttention(t *testing.T) {
 		}
 	}
 }
+
+func TestDepthwiseConv2dGrad(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		x, w []int
+		geom ConvGeom
+	}{
+		{"3x3 same", []int{2, 3, 5, 5}, []int{3, 1, 3, 3}, ConvGeom{1, 1}},
+		{"5x5 stride2", []int{1, 2, 7, 6}, []int{2, 1, 5, 5}, ConvGeom{2, 1}},
+		{"3x3 stride2 valid", []int{2, 2, 6, 6}, []int{2, 1, 3, 3}, ConvGeom{2, 0}},
+	} {
+		checkGrad(t, "depthwise "+c.name, []*tensor.Dense{randn(1, c.x...), randn(2, c.w...)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+			y, err := DepthwiseConv2d(xs[0], xs[1], c.geom)
+			if err != nil {
+				return nil, err
+			}
+			return WeightedSum(g, y, 9)
+		})
+	}
+}
+
+// TestDepthwiseConv2dMatchesConv checks the forward values against Conv2d
+// with a block-diagonal filter (a grouped convolution written densely).
+func TestDepthwiseConv2dMatchesConv(t *testing.T) {
+	for _, geom := range []ConvGeom{{1, 1}, {2, 1}, {2, 2}, {1, 0}} {
+		xv, wv := randn(3, 2, 4, 9, 8), randn(4, 4, 1, 5, 5)
+		dense := tensor.New(tensor.WithShape(4, 4, 5, 5), tensor.Of(tensor.Float64))
+		dd, wd := dense.Data().([]float64), wv.Data().([]float64)
+		for c := 0; c < 4; c++ {
+			copy(dd[(c*4+c)*25:(c*4+c+1)*25], wd[c*25:(c+1)*25])
+		}
+		g := G.NewGraph()
+		x := G.NewTensor(g, tensor.Float64, 4, G.WithValue(xv), G.WithName("x"))
+		w := G.NewTensor(g, tensor.Float64, 4, G.WithValue(wv), G.WithName("w"))
+		wfull := G.NewTensor(g, tensor.Float64, 4, G.WithValue(dense), G.WithName("wd"))
+		own := G.Must(DepthwiseConv2d(x, w, geom))
+		ref := G.Must(Conv2d(x, wfull, nil, geom))
+		vm := G.NewTapeMachine(g)
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		a, b := own.Value().Data().([]float64), ref.Value().Data().([]float64)
+		if !own.Shape().Eq(ref.Shape()) {
+			t.Fatalf("%v: shape %v, want %v", geom, own.Shape(), ref.Shape())
+		}
+		for i := range a {
+			if math.Abs(a[i]-b[i]) > 1e-12 {
+				t.Fatalf("%v: element %d = %g, want %g", geom, i, a[i], b[i])
+			}
+		}
+		vm.Close()
+	}
+}
+
+func TestScaleChannelGrad(t *testing.T) {
+	for _, s := range [][]int{{3}, {2, 3}} {
+		checkGrad(t, "scalechannel", []*tensor.Dense{randn(1, 2, 3, 4, 2), randn(2, s...)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+			y, err := ScaleChannel(xs[0], xs[1])
+			if err != nil {
+				return nil, err
+			}
+			return WeightedSum(g, y, 6)
+		})
+	}
+}
+
+func TestChannelSumGrad(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		checkGrad(t, "channelsum", []*tensor.Dense{randn(1, 2, 3, 4, 2)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+			y, err := ChannelSum(xs[0], keep)
+			if err != nil {
+				return nil, err
+			}
+			return WeightedSum(g, y, 6)
+		})
+	}
+}
+
+// TestConvNetLayersGrad checks the EfficientNet layers as they are
+// composed: convolution, BatchNorm on running statistics, depthwise
+// convolution, squeeze-and-excitation (mean over positions, pointwise
+// linear maps, sigmoid gate).
+func TestConvNetLayersGrad(t *testing.T) {
+	store := NewStore(tensor.Float64, 7)
+	checkLayerGrad(t, "convnet", store, []*tensor.Dense{randn(1, 2, 3, 6, 6)}, func(b *Builder, xs G.Nodes) *G.Node {
+		h := b.ConvNoBias("conv", b.PadBottomRight(xs[0]), 4, 3, 2, 0)
+		h = b.SiLU(b.BatchNorm("bn", h, 1e-3))
+		h = b.DepthwiseConv("dw", h, 3, 1, 1)
+		g := b.Sigmoid(b.PointwiseLinear("expand", b.SiLU(b.PointwiseLinear("reduce", b.MeanPositions(h), 2)), 4))
+		y := b.ScaleChannel(h, g)
+		return b.check("sum")(WeightedSum(b.G, y, 5))
+	})
+}
