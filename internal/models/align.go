@@ -23,22 +23,22 @@ import (
 // EfficientNetConfig): the compound-scaled MBConv stages. Missing keys take
 // AlignVisionConfig's defaults (EfficientNet-B7).
 type EfficientNetConfig struct {
-	ImageSize        int       `json:"image_size"`
-	NumChannels      int       `json:"num_channels"`
-	WidthCoefficient float64   `json:"width_coefficient"`
-	DepthCoefficient float64   `json:"depth_coefficient"`
-	DepthDivisor     int       `json:"depth_divisor"`
-	KernelSizes      []int     `json:"kernel_sizes"`
-	InChannels       []int     `json:"in_channels"`
-	OutChannels      []int     `json:"out_channels"`
-	DepthwisePadding []int     `json:"depthwise_padding"`
-	Strides          []int     `json:"strides"`
-	NumBlockRepeats  []int     `json:"num_block_repeats"`
-	ExpandRatios     []int     `json:"expand_ratios"`
-	SqueezeRatio     float64   `json:"squeeze_expansion_ratio"`
-	HiddenAct        string    `json:"hidden_act"`
-	PoolingType      string    `json:"pooling_type"`
-	BatchNormEps     float64   `json:"batch_norm_eps"`
+	ImageSize        int     `json:"image_size"`
+	NumChannels      int     `json:"num_channels"`
+	WidthCoefficient float64 `json:"width_coefficient"`
+	DepthCoefficient float64 `json:"depth_coefficient"`
+	DepthDivisor     int     `json:"depth_divisor"`
+	KernelSizes      []int   `json:"kernel_sizes"`
+	InChannels       []int   `json:"in_channels"`
+	OutChannels      []int   `json:"out_channels"`
+	DepthwisePadding []int   `json:"depthwise_padding"`
+	Strides          []int   `json:"strides"`
+	NumBlockRepeats  []int   `json:"num_block_repeats"`
+	ExpandRatios     []int   `json:"expand_ratios"`
+	SqueezeRatio     float64 `json:"squeeze_expansion_ratio"`
+	HiddenAct        string  `json:"hidden_act"`
+	PoolingType      string  `json:"pooling_type"`
+	BatchNormEps     float64 `json:"batch_norm_eps"`
 }
 
 func (c *EfficientNetConfig) defaults() {
@@ -136,7 +136,9 @@ func (c *EfficientNetConfig) roundFilters(ch int) int {
 }
 
 // roundRepeats is EfficientNet's depth scaling.
-func (c *EfficientNetConfig) roundRepeats(r int) int { return int(math.Ceil(c.DepthCoefficient * float64(r))) }
+func (c *EfficientNetConfig) roundRepeats(r int) int {
+	return int(math.Ceil(c.DepthCoefficient * float64(r)))
+}
 
 // OutDim is the width of the image embedding: the last stage's channels.
 func (c *EfficientNetConfig) OutDim() int { return c.roundFilters(c.OutChannels[len(c.OutChannels)-1]) }
