@@ -298,3 +298,43 @@ func TestLoRAEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestAlignEndToEnd scores photos with an AlignModel directory and trains a
+// tiny SD model with it as the reward model: its rewards are what the
+// trainer records.
+func TestAlignEndToEnd(t *testing.T) {
+	align := filepath.Join(oracle.Run(t, "align.py"), "align")
+	sd := filepath.Join(oracle.TinySD(t, "sd1"), "model")
+	refs := twoPhotos(t)
+	got, err := execute(t, NewRootCmd(), "score", "--model", align, "--refs", refs, "--prompt", "a sks dog", "--json", filepath.Join(refs, "a.jpg"), filepath.Join(refs, "b.jpg"))
+	if err != nil {
+		t.Fatalf("score with ALIGN: %v\n%s", err, got)
+	}
+	var sc struct {
+		Prompt string     `json:"prompt"`
+		Scores []ScoreRow `json:"scores"`
+	}
+	js := got[strings.LastIndex(got, "\n{")+1:] // after the log lines
+	if err := json.Unmarshal([]byte(js), &sc); err != nil || len(sc.Scores) != 2 || sc.Prompt != "a dog" {
+		t.Fatalf("score output: %v\n%s", err, got)
+	}
+	for _, r := range sc.Scores {
+		if !(r.AlignI > 0 && r.AlignI <= 1 && r.AlignT > 0 && r.AlignT < 1) {
+			t.Errorf("%s: ALIGN-I %g, ALIGN-T %g outside (0, 1]", r.Image, r.AlignI, r.AlignT)
+		}
+	}
+	if a, b := sc.Scores[0], sc.Scores[1]; a.AlignT == b.AlignT { // (their ALIGN-I is symmetric: each is the other's reference)
+		t.Errorf("two photos score the same: %+v, %+v", a, b)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "--subject", "dog", "--refs", refs, "--model", sd, "--reward-model", align, "--out", out,
+		"--steps", "2", "--val-every", "2", "--val-per-prompt", "1", "--val-steps", "2", "--negatives-per-prompt", "1", "--negative-steps", "2",
+		"--select", "last"}
+	if got, err := execute(t, NewRootCmd(), args...); err != nil {
+		t.Fatalf("train with ALIGN: %v\n%s", err, got)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "rewards.json"))
+	if err != nil || !strings.Contains(string(b), "align_i") && !strings.Contains(string(b), "reward") {
+		t.Errorf("rewards.json: %v\n%.300s", err, b)
+	}
+}
