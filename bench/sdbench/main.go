@@ -38,7 +38,10 @@ func main() {
 	dir := flag.String("model", "", "diffusers directory")
 	mode := flag.String("mode", "fwd32", "fwd32, fwd64, train32, or lora32/lora64 (an RPO policy step with rank-4 LoRA: batch 2, gradients of the adapters only)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed runs")
+	plan := flag.Bool("plan", true, "share the owned operators' output buffers by liveness (nn.PlanBuffers)")
 	flag.Parse()
+	nn.PlanBuffers = *plan
+
 	loadStart := time.Now()
 	side, batch, runs := 32, 2, 2
 	var lora *nn.LoRA
@@ -123,5 +126,5 @@ func main() {
 		times = append(times, time.Since(s).Seconds())
 	}
 	json.NewEncoder(os.Stdout).Encode(map[string]any{"impl": "rpo", "mode": *mode, "seconds": times[len(times)-1], "all": times,
-		"peak_mib": rss("VmHWM:"), "base_mib": base, "threads": runtime.GOMAXPROCS(0), "load_s": load})
+		"peak_mib": rss("VmHWM:"), "base_mib": base, "threads": runtime.GOMAXPROCS(0), "load_s": load, "plan": prog.Plan.String()})
 }

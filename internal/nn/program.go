@@ -13,6 +13,7 @@ import (
 // and, when compiled for training, the gradient of every parameter the
 // graph uses.
 type Program struct {
+	Plan     BufferPlan // how the owned operators' outputs share memory
 	vm       G.VM
 	lossVal  G.Value
 	names    []string
@@ -52,7 +53,27 @@ func CompileTrainable(b *Builder, loss *G.Node, train bool, trainable func(strin
 			G.Read(grads[i], &p.gradVals[i])
 		}
 	}
-	vm := G.NewTapeMachine(b.G)
+	// Only what the reads need runs: an operator's SymDiff builds the
+	// gradients of all its inputs, and a LoRA step would otherwise compute
+	// (and keep) the gradient of every frozen weight.
+	var reads G.Nodes
+	for _, n := range b.G.AllNodes() {
+		if isStatement(n) {
+			reads = append(reads, n)
+		}
+	}
+	g := b.G
+	if len(reads) > 0 {
+		g = b.G.ExactSubgraphRoots(reads...)
+	}
+	if PlanBuffers {
+		plan, err := planBuffers(g)
+		if err != nil {
+			return nil, fmt.Errorf("nn: buffer plan: %w", err)
+		}
+		p.Plan = plan
+	}
+	vm := G.NewTapeMachine(g)
 	// gorgonia sets a finalizer on every tape machine (a no-op without
 	// CUDA). The machine sits in a reference cycle with its program and
 	// graph, and Go never collects a cycle that holds a finalizer: every
