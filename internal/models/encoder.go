@@ -314,6 +314,9 @@ func loadEncoder(info *ckpt.ModelInfo, dir string) (*Encoder, error) {
 	if err := info.DecodeArchitecture(&c); err != nil {
 		return nil, err
 	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("models: %s: model.yaml: architecture: %w", dir, err)
+	}
 	e, err := NewEncoder(c, nil, 0)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,16 @@ func parityPair(t *testing.T, what string, got, want []float32, relTol float64) 
 		gd[i], wd[i] = got[i]-got[h+i], w[i]-w[h+i]
 	}
 	parity(t, what+", difference of the two", gd, wd, 10*relTol)
+	for k := 0; k < 2; k++ {
+		var dot float64
+		for i := 0; i < h; i++ {
+			dot += float64(got[k*h+i]) * float64(w[k*h+i])
+		}
+		t.Logf("%s %d: cosine to the reference 1 − %.1e", what, k, 1-dot)
+		if dot < 0.9999 {
+			t.Errorf("%s %d: cosine %.6f to the reference", what, k, dot)
+		}
+	}
 }
 
 func unit(v []float32) []float32 {

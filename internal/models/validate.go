@@ -63,3 +63,41 @@ func (c T2IConfig) Validate() error {
 	}
 	return nil
 }
+
+// Validate checks an embedding model's architecture read from a
+// model.yaml, naming each impossible key.
+func (c EncoderConfig) Validate() error {
+	var bad []string
+	check := func(ok bool, key string, v any, why string) {
+		if !ok {
+			bad = append(bad, fmt.Sprintf("%s: %v %s", key, v, why))
+		}
+	}
+	positive := func(key string, v int) { check(v > 0, key, v, "must be positive") }
+	check(len(c.Channels) > 0, "channels", c.Channels, "must list at least one level")
+	positive("groups", c.Groups)
+	for i, ch := range c.Channels {
+		check(ch > 0, fmt.Sprintf("channels[%d]", i), ch, "must be positive")
+		check(c.Groups <= 0 || ch%c.Groups == 0, fmt.Sprintf("channels[%d]", i), ch, fmt.Sprintf("must be a multiple of groups (%d)", c.Groups))
+	}
+	check(c.Pool == "" || c.Pool == "mean" || c.Pool == "meanmax", "pool", c.Pool, "must be mean or meanmax")
+	check(c.Stem >= 0 && c.Stem <= 4 && (c.Stem <= 1 || c.Stem%2 == 0), "stem", c.Stem, "must be 0, 1, 2 or 4")
+	if len(c.Channels) > 0 {
+		f := max(c.Stem, 1) << (len(c.Channels) - 1)
+		check(ImageSide%f == 0 && ImageSide/f >= 1, "channels", c.Channels, fmt.Sprintf("reduce %d pixels by %d: too many levels", ImageSide, f))
+	}
+	positive("embed", c.Embed)
+	check(c.Temperature >= 0, "temperature", c.Temperature, "must not be negative")
+	if t := c.Text; t != nil {
+		positive("text.vocab", t.Vocab)
+		positive("text.max_len", t.MaxLen)
+		positive("text.width", t.Width)
+		check(t.Layers >= 0, "text.layers", t.Layers, "must not be negative")
+		positive("text.heads", t.Heads)
+		check(t.Heads <= 0 || t.Width%t.Heads == 0, "text.width", t.Width, fmt.Sprintf("must be a multiple of text.heads (%d)", t.Heads))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s", strings.Join(bad, "; "))
+	}
+	return nil
+}
