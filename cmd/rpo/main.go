@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/rpo-dev/rpo/internal/cli"
+	"github.com/rpo-dev/rpo/internal/nn"
 )
 
 func main() {
@@ -19,8 +20,9 @@ func main() {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-sig // the first: the command stops at its next step and saves
+		<-sig // the first: the command stops within an operator, keeps what is complete and saves
 		cancel()
+		nn.Interrupt()
 		<-sig // the second: at once
 		fmt.Fprintln(os.Stderr, "rpo: second interrupt: exiting without saving")
 		os.Exit(130)

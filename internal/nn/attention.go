@@ -83,6 +83,9 @@ func attention[T Float](o *attnOp, in []*tensor.Dense, out []T) {
 		for h := lo; h < hi; h++ {
 			qh, kh, vh := q[h*l*d:(h+1)*l*d], k[h*lc*d:(h+1)*lc*d], v[h*lc*d:(h+1)*lc*d]
 			for i0 := 0; i0 < l; i0 += fusedBlock {
+				if interrupted.Load() { // a long attention stops within a block; the run fails at the next operator
+					return
+				}
 				nb := min(fusedBlock, l-i0)
 				qb := qh[i0*d : (i0+nb)*d]
 				pb := p[:nb*lc]

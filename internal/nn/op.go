@@ -79,6 +79,9 @@ func dense(o *opBase, vals []G.Value) ([]*tensor.Dense, error) {
 	if len(vals) != len(o.inDims) {
 		return nil, fmt.Errorf("nn: %s: want %d inputs, got %d", o.name, len(o.inDims), len(vals))
 	}
+	if interrupted.Load() {
+		return nil, ErrInterrupted
+	}
 	out := make([]*tensor.Dense, len(vals))
 	for i, v := range vals {
 		d, ok := v.(*tensor.Dense)

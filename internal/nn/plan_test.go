@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -87,5 +89,21 @@ func TestBufferPlanComputesTheSame(t *testing.T) {
 		}
 		p0.Close()
 		p1.Close()
+	}
+}
+
+// TestInterruptStopsARun: after Interrupt a program's run fails at its
+// next owned operator with an error that is context.Canceled.
+func TestInterruptStopsARun(t *testing.T) {
+	_, _, p := planNet(t, true, false)
+	defer p.Close()
+	Interrupt()
+	_, err := p.Run()
+	ResetInterrupt()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run after Interrupt: %v, want context.Canceled", err)
+	}
+	if _, err := p.Run(); err != nil {
+		t.Fatalf("run after ResetInterrupt: %v", err)
 	}
 }

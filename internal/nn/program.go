@@ -90,7 +90,13 @@ func CompileTrainable(b *Builder, loss *G.Node, train bool, trainable func(strin
 func (p *Program) Run() (float64, error) {
 	p.vm.Reset()
 	if err := p.vm.RunAll(); err != nil {
+		if interrupted.Load() { // gorgonia's wrapping loses the chain
+			return 0, ErrInterrupted
+		}
 		return 0, err
+	}
+	if interrupted.Load() { // an operator cut short: the values are not the pass's
+		return 0, ErrInterrupted
 	}
 	if p.lossVal == nil {
 		return 0, nil

@@ -179,7 +179,20 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 		if l.Schedule != nil {
 			l.Opt.LR = l.Schedule(l.step)
 		}
+		before := *l.PCG
 		loss, rec, err := l.Step(rng)
+		if errors.Is(err, context.Canceled) { // interrupted inside the step: as if before it
+			*l.PCG = before
+			if serr := l.save(elapsed()); serr != nil {
+				return l.outcome(out), serr
+			}
+			if l.Interrupted != nil {
+				if ierr := l.Interrupted(l.step); ierr != nil {
+					return l.outcome(out), ierr
+				}
+			}
+			return l.outcome(out), err
+		}
 		if err != nil {
 			return l.outcome(out), err
 		}

@@ -302,3 +302,39 @@ func TestResumeBeforeFirstCheckpoint(t *testing.T) {
 		t.Errorf("%d step-0 validations in metrics.jsonl:\n%s", n, b)
 	}
 }
+
+// TestInterruptInsideAStep: a step that fails with context.Canceled after
+// drawing from the stream (a program interrupted by nn.Interrupt) leaves
+// the checkpoint of the step before it, with the stream as it was, so the
+// resumed run ends in the weights of an uninterrupted one.
+func TestInterruptInsideAStep(t *testing.T) {
+	want := func() string {
+		l, s := newToy(t.TempDir(), 8, false, 0, nil)
+		if _, err := l.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return weights(t, s)
+	}()
+	dir := t.TempDir()
+	l, _ := newToy(dir, 8, false, 0, nil)
+	step := l.Step
+	calls := 0
+	l.Step = func(rng *rand.Rand) (float64, any, error) {
+		if calls++; calls == 5 { // the fifth step draws, then its program is interrupted
+			rng.NormFloat64()
+			return 0, nil, fmt.Errorf("rpo: %w", nn.ErrInterrupted)
+		}
+		return step(rng)
+	}
+	out, err := l.Run(context.Background())
+	if !errors.Is(err, context.Canceled) || out.Saved != 4 {
+		t.Fatalf("interrupted in step 5: err %v, saved %d (want context.Canceled, 4)", err, out.Saved)
+	}
+	l2, s2 := newToy(dir, 8, true, 0, nil)
+	if _, err := l2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := weights(t, s2); got != want {
+		t.Errorf("resumed after an interrupt inside a step: %s, uninterrupted %s", got, want)
+	}
+}
