@@ -14,6 +14,7 @@ import (
 // graph uses.
 type Program struct {
 	Plan     BufferPlan // how the owned operators' outputs share memory
+	Trained  int64      // bytes of the parameters whose gradients it computes
 	vm       G.VM
 	lossVal  G.Value
 	names    []string
@@ -48,6 +49,9 @@ func CompileTrainable(b *Builder, loss *G.Node, train bool, trainable func(strin
 			return nil, fmt.Errorf("nn: gradient: %w", err)
 		}
 		p.names = names
+		for _, n := range params {
+			p.Trained += int64(n.Shape().TotalSize()) * int64(n.Dtype().Size())
+		}
 		p.gradVals = make([]G.Value, len(grads))
 		for i := range grads {
 			G.Read(grads[i], &p.gradVals[i])

@@ -209,6 +209,18 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		}
 	}
 	t.o.NegSampler.Ctx, t.o.ValSampler.Ctx = ctx, ctx // an interrupt stops sampling within a step
+	t.rows = 2                                        // reference and negative, and a class image with prior preservation
+	if o.Loss.Prior != 0 {
+		t.rows = 3
+	}
+	if err := t.build(); err != nil { // compiled first: the memory check comes before any sampling
+		return res, err
+	}
+	defer t.refProg.Close()
+	defer t.polProg.Close()
+	if err := t.checkMemory(); err != nil {
+		return res, err
+	}
 	start := time.Now()
 	if err := t.prepareNegatives(); err != nil {
 		return res, err
@@ -220,11 +232,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		return res, err
 	}
 	res.Timing["negatives_and_rewards"] = time.Since(start).Seconds()
-	if err := t.build(); err != nil {
-		return res, err
-	}
-	defer t.refProg.Close()
-	defer t.polProg.Close()
+	t.encodePrompts()
 
 	rs := &runState{t: t, timing: res.Timing}
 	var loop *train.Loop
@@ -548,7 +556,12 @@ func (t *trainer) build() error {
 		return err
 	}
 	t.opt = nn.NewAdamW(t.o.LR)
-	// the prompts' token ids, once: c_inst, each negative's c_gen, the class prompt
+	return nil
+}
+
+// encodePrompts tokenises, once, c_inst, each negative's c_gen and the
+// class prompt.
+func (t *trainer) encodePrompts() {
 	tk := t.o.Base.Tokenizer
 	t.instIDs, _, _ = tk.Encode(InstancePrompt(t.o.Token, t.o.Class))
 	t.classIDs, _, _ = tk.Encode(ClassPrompt(t.o.Class))
@@ -556,7 +569,47 @@ func (t *trainer) build() error {
 	for j, n := range t.negs {
 		t.negIDs[j], _, _ = tk.Encode(n.Prompt)
 	}
-	return nil
+}
+
+// MemoryAvailable returns the bytes the machine can still give (Linux's
+// MemAvailable), or 0 when unknown; a variable so tests can pretend.
+var MemoryAvailable = func() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "MemAvailable:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// checkMemory refuses a run whose first step cannot fit: the values of the
+// two compiled programs (their buffer plans; the weights they read are
+// resident already) and AdamW's two moments of every trained tensor,
+// against the memory available now.
+func (t *trainer) checkMemory() error {
+	avail := MemoryAvailable()
+	if avail == 0 {
+		return nil
+	}
+	values := t.polProg.Plan.SharedBytes + t.polProg.Plan.OtherBytes + t.refProg.Plan.SharedBytes + t.refProg.Plan.OtherBytes
+	trained := t.polProg.Trained
+	need := values + 2*trained
+	if need <= avail {
+		return nil
+	}
+	gib := func(b int64) float64 { return float64(b) / (1 << 30) }
+	hint := "a lower --resolution shrinks the values"
+	if t.o.LoRA == nil {
+		hint = "--lora-rank 4 trains adapters and keeps one U-Net; " + hint
+	}
+	return fmt.Errorf("rpo: training needs about %.1f GiB more memory (values of a step %.1f GiB, AdamW's moments %.1f GiB) and %.1f GiB are available; %s",
+		gib(need), gib(values), gib(2*trained), gib(avail), hint)
 }
 
 // step is one RPO step on a pair drawn uniformly.

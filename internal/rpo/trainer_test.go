@@ -265,3 +265,24 @@ func TestResumeWithPatience(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainRefusesWhatCannotFit: with less memory available than a step's
+// values and AdamW's moments, training stops before sampling anything,
+// saying how much it needs and what lowers it.
+func TestTrainRefusesWhatCannotFit(t *testing.T) {
+	defer func(f func() int64) { MemoryAvailable = f }(MemoryAvailable)
+	MemoryAvailable = func() int64 { return 1 << 10 }
+	out := t.TempDir()
+	o := tinyRun(t, out, 1)
+	_, err := Train(context.Background(), o, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "GiB are available") || !strings.Contains(err.Error(), "--lora-rank 4") {
+		t.Fatalf("train with 1 KiB available: %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(out, "negatives")); len(ents) > 0 {
+		t.Errorf("negatives were sampled before the memory check: %d files", len(ents))
+	}
+	o.LoRA = &nn.LoRA{Rank: 2, Targets: DefaultLoRA().Targets}
+	if _, err := Train(context.Background(), o, nil, nil); err == nil || strings.Contains(err.Error(), "--lora-rank") || !strings.Contains(err.Error(), "--resolution") {
+		t.Errorf("LoRA run with 1 KiB available: %v", err)
+	}
+}
