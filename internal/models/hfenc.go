@@ -184,6 +184,8 @@ func LoadTransformersEncoder(dir string) (*Encoder, error) {
 	}
 	e := &Encoder{Config: EncoderConfig{Name: filepath.Base(filepath.Clean(dir))}, Store: nn.NewStore(tensor.Float32, 1),
 		imgProgs: map[int]*embedProgram{}, txtProgs: map[int]*embedProgram{}, hf: h}
+	e.Store.ZeroInit(true) // every weight comes from model.safetensors
+	defer e.Store.ZeroInit(false)
 	if _, err := e.imageProgram(1); err != nil {
 		return nil, err
 	}

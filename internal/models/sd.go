@@ -159,6 +159,10 @@ func newSD(sc *SDConfig, tk *text.BPE, resolution int) (*T2I, error) {
 	m := &T2I{Config: c, Tokenizer: tk, AE: nn.NewStore(tensor.Float32, 1), Denoiser: nn.NewStore(tensor.Float32, 2),
 		Text: nn.NewStore(tensor.Float32, 3), Schedule: sc.Scheduler.Schedule(),
 		denoise: map[int]*denoiseProgram{}, decode: map[int]*decodeProgram{}, encode: map[int]*encodeProgram{}}
+	for _, s := range []*nn.Store{m.AE, m.Denoiser, m.Text} { // every weight comes from the files next
+		s.ZeroInit(true)
+		defer s.ZeroInit(false)
+	}
 	if err := m.declare(); err != nil {
 		return nil, err
 	}

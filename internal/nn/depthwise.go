@@ -70,17 +70,27 @@ func dwForward[T Float](o *dwConvOp, x, w, y []T) {
 						continue
 					}
 					xr := xp[ih*wd : (ih+1)*wd]
-					for b := 0; b < kw; b++ {
-						wv := wp[a*kw+b]
-						j0, j1 := validRange(wd, wo, b, o.geom)
-						if s == 1 {
-							off := b - p
-							for j, xv := range xr[j0+off : j1+off] {
-								yr[j0+j] += wv * xv
-							}
-							continue
+					wr := wp[a*kw : (a+1)*kw]
+					// the columns whose every tap is inside the row: all taps
+					// at once, one store per output; the edges tap by tap
+					in0, in1 := validRange(wd, wo, 0, o.geom)
+					e0, e1 := validRange(wd, wo, kw-1, o.geom)
+					in0, in1 = max(in0, e0), min(in1, e1)
+					for j := in0; j < in1; j++ {
+						xs := xr[j*s-p : j*s-p+kw]
+						acc := yr[j]
+						for b, wv := range wr {
+							acc += wv * xs[b]
 						}
-						for j := j0; j < j1; j++ {
+						yr[j] = acc
+					}
+					for b := 0; b < kw; b++ {
+						wv := wr[b]
+						j0, j1 := validRange(wd, wo, b, o.geom)
+						for j := j0; j < min(j1, in0); j++ {
+							yr[j] += wv * xr[j*s-p+b]
+						}
+						for j := max(j0, in1, in0); j < j1; j++ {
 							yr[j] += wv * xr[j*s-p+b]
 						}
 					}
