@@ -66,7 +66,7 @@ func CompareMarkdown(rows []Row, baseline int) string {
 		fmt.Fprintf(&b, "| %s | %d |", r.Report.Meta.Method, len(r.Report.Subjects))
 		for _, m := range Metrics {
 			s := r.Report.Summary[m.Key]
-			fmt.Fprintf(&b, " %.4f ± %.4f |", s.Mean, s.CI95)
+			fmt.Fprintf(&b, " %s |", meanCI(s, 4, false))
 		}
 		b.WriteString("\n")
 	}
@@ -88,7 +88,7 @@ func CompareMarkdown(rows []Row, baseline int) string {
 			if s.N > 1 && (s.Mean-s.CI95 > 0 || s.Mean+s.CI95 < 0) {
 				mark = " *"
 			}
-			fmt.Fprintf(&cells, " %+.4f ± %.4f%s |", s.Mean, s.CI95, mark)
+			fmt.Fprintf(&cells, " %s%s |", meanCI(s, 4, true), mark)
 		}
 		fmt.Fprintf(&b, "| %s | %d |%s\n", r.Report.Meta.Method, n, cells.String())
 	}

@@ -181,7 +181,7 @@ func Markdown(r *Report) string {
 	fmt.Fprintf(&b, "| %s |", r.Meta.Method)
 	for _, m := range Metrics {
 		s := r.Summary[m.Key]
-		fmt.Fprintf(&b, " %.3f ± %.3f |", s.Mean, s.CI95)
+		fmt.Fprintf(&b, " %s |", meanCI(s, 3, false))
 	}
 	b.WriteString("\n\n| subject | class |")
 	for _, m := range Metrics {
@@ -225,7 +225,8 @@ func timeLine(sec map[string]float64, n int) string {
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"f3": func(v float64) string { return fmt.Sprintf("%.3f", v) },
+	"f3":     func(v float64) string { return fmt.Sprintf("%.3f", v) },
+	"meanCI": func(s dreambench.Summary) string { return meanCI(s, 3, false) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rpo eval: {{.R.Meta.Bench}} — {{.R.Meta.Method}}</title>
 <style>
@@ -239,7 +240,7 @@ th:first-child,td:first-child{text-align:left}img{image-rendering:pixelated;max-
 {{.R.Meta.ImagesPerPrompt}} images per prompt, seeds {{.R.Meta.Seeds}}, {{.R.Meta.Sampler}}; r_λ at λ = {{.R.Meta.LambdaVal}}. rpo {{.R.Meta.Version}}.</p>
 {{range .R.Meta.Caveats}}<p class="meta"><b>Note:</b> {{.}}</p>{{end}}
 <table id="summary"><tr><th>method</th>{{range .Metrics}}<th>{{.Name}}</th>{{end}}</tr>
-<tr><td>{{.R.Meta.Method}}</td>{{range .Summary}}<td>{{f3 .Mean}} ± {{f3 .CI95}}</td>{{end}}</tr></table>
+<tr><td>{{.R.Meta.Method}}</td>{{range .Summary}}<td>{{meanCI .}}</td>{{end}}</tr></table>
 <table id="subjects"><tr><th>subject</th><th>class</th>{{range .Metrics}}<th>{{.Name}}</th>{{end}}</tr>
 {{range .Rows}}<tr><td><a href="#{{.Name}}">{{.Name}}</a></td><td>{{.Class}}</td>{{range .Values}}<td>{{f3 .}}</td>{{end}}</tr>
 {{end}}</table>
@@ -279,4 +280,17 @@ func HTML(r *Report) (string, error) {
 	var b strings.Builder
 	err := page.Execute(&b, data)
 	return b.String(), err
+}
+
+// meanCI prints a mean with its 95% interval, or with "(n = 1)" where one
+// value has no interval (not "± 0.000").
+func meanCI(s dreambench.Summary, prec int, sign bool) string {
+	f := fmt.Sprintf("%%.%df", prec)
+	if sign {
+		f = fmt.Sprintf("%%+.%df", prec)
+	}
+	if s.N == 1 {
+		return fmt.Sprintf(f+" (n = 1)", s.Mean)
+	}
+	return fmt.Sprintf(f+" ± %.*f", s.Mean, prec, s.CI95)
 }
