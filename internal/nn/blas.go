@@ -17,7 +17,7 @@ func init() { G.Use(fastgemm.BLAS{}) }
 // internal/gemm's packing instead of building im2col matrices.
 const implicitConv = true
 
-var blasName = "rpo gemm (pure Go + AVX-512 kernel) / gonum for float64"
+var blasName = "rpo gemm (pure Go + AVX-512/AVX2 kernels) / gonum for float64"
 
 // BLASName names the BLAS in use.
 func BLASName() string { return blasName }
