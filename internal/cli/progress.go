@@ -65,5 +65,32 @@ func (p *Progress) Close() {
 	}
 }
 
+// Phase reports a phase whose size is known only once it starts (the
+// denoising steps of the negatives, of a validation): the first report
+// opens a Progress, the last closes it, so each phase has its own display.
+type Phase struct {
+	w     io.Writer
+	log   *slog.Logger
+	label string
+	p     *Progress
+}
+
+// NewPhase returns a phase display; its Report is a sampler's Progress.
+func NewPhase(w io.Writer, log *slog.Logger, label string) *Phase {
+	return &Phase{w: w, log: log, label: label}
+}
+
+// Report says that done of total units are done.
+func (ph *Phase) Report(done, total int) {
+	if ph.p == nil {
+		ph.p = NewProgress(ph.w, ph.log, ph.label, total, max(total/4, 1))
+	}
+	ph.p.Step(done, "")
+	if done >= total {
+		ph.p.Close()
+		ph.p = nil
+	}
+}
+
 // seconds converts a job's recorded seconds (metrics' elapsed_s).
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -42,3 +42,28 @@ func TestTextLogsCompactNumbers(t *testing.T) {
 		t.Errorf("json log lost digits: %s", b.String())
 	}
 }
+
+// TestPhase: each phase opens its own display at its first report and
+// closes it at its last; off a terminal it logs the first, every quarter
+// and the last step.
+func TestPhase(t *testing.T) {
+	var log bytes.Buffer
+	ph := NewPhase(&bytes.Buffer{}, slog.New(slog.NewTextHandler(&log, nil)), "negatives")
+	for d := 1; d <= 8; d++ {
+		ph.Report(d, 8)
+	}
+	if ph.p != nil {
+		t.Fatal("the phase is still open after its last step")
+	}
+	ph.Report(1, 2) // a second phase of the same kind
+	ph.Report(2, 2)
+	got := log.String()
+	for _, want := range []string{"step=1 of=8", "step=2 of=8", "step=8 of=8", "step=1 of=2", "step=2 of=2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "step=3 of=8") {
+		t.Errorf("logged every step:\n%s", got)
+	}
+}

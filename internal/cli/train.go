@@ -280,8 +280,8 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	if err := recordRun(o.OutDir, o, o.Resume, fmt.Sprintf("class: %s\nlive: %v\nversion: %s\ncommit: %s\nbase_model_id: %s\n", class, live, b.Version, b.Commit, baseID)); err != nil {
 		return err
 	}
-	neg := diffusion.Sampler{Steps: o.NegSteps, Guidance: o.Guidance}
-	val := diffusion.Sampler{Steps: o.ValSteps, Guidance: o.Guidance}
+	neg := diffusion.Sampler{Steps: o.NegSteps, Guidance: o.Guidance, Progress: NewPhase(o.Err, o.Logger, "negatives").Report}
+	val := diffusion.Sampler{Steps: o.ValSteps, Guidance: o.Guidance, Progress: NewPhase(o.Err, o.Logger, "validation").Report}
 	prog := NewProgress(o.Err, o.Logger, "rpo train", o.Steps, 10)
 	o.Logger.Info("preparing negatives and rewards", "prompts", len(ps), "negatives_per_prompt", o.NegPerPrompt)
 	res, err := rpo.Train(ctx, rpo.Options{

@@ -24,6 +24,9 @@ type Sampler struct {
 	// Ctx, if set, stops a sampling loop between two steps with its error
 	// (an interrupted command stops within one denoising step).
 	Ctx context.Context
+	// Progress, if set, is told after each denoising step how many of how
+	// many are done (a command's progress display).
+	Progress func(done, total int)
 }
 
 // Timesteps are the inference timesteps, descending, as diffusers' DDIM
@@ -77,6 +80,9 @@ func (s Sampler) Sample(x []float32, rng *rand.Rand, model Denoiser) ([]float32,
 		if s.Ctx != nil && s.Ctx.Err() != nil {
 			return nil, s.Ctx.Err()
 		}
+		if i > 0 && s.Progress != nil {
+			s.Progress(i, len(ts))
+		}
 		cond, uncond, err := model(x, t)
 		if err != nil {
 			return nil, err
@@ -116,6 +122,9 @@ func (s Sampler) Sample(x []float32, rng *rand.Rand, model Denoiser) ([]float32,
 			}
 			x[k] = float32(v)
 		}
+	}
+	if s.Progress != nil {
+		s.Progress(len(ts), len(ts))
 	}
 	return x, nil
 }

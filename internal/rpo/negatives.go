@@ -65,7 +65,13 @@ func Negatives(m *models.T2I, modelID string, prompts []string, k int, seed uint
 		}
 	}
 	// sample the missing ones, one prompt-batch at a time
+	batches := (len(todo) + 7) / 8
+	outer := s.Progress
 	for start := 0; start < len(todo); start += 8 {
+		if outer != nil { // progress over every batch, not one
+			b := start / 8
+			s.Progress = func(d, n int) { outer(b*n+d, batches*n) }
+		}
 		idx := todo[start:min(start+8, len(todo))]
 		ps, seeds := make([]string, len(idx)), make([]uint64, len(idx))
 		for j, i := range idx {

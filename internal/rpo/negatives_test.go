@@ -1,6 +1,7 @@
 package rpo
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -68,5 +69,36 @@ func TestNegativesCache(t *testing.T) {
 	}
 	if other[0].Key == first[0].Key || other[0].Image.RGBAAt(3, 3) == (color.RGBA{200, 200, 200, 255}) {
 		t.Errorf("another sampler's negative came from the cache")
+	}
+}
+
+// TestNegativesProgress: the sampler's progress runs over every batch of
+// missing negatives (10 negatives: two batches of two steps), and the
+// images are those of a run without it.
+func TestNegativesProgress(t *testing.T) {
+	base, err := models.NewT2I(models.TinyT2IConfig(16), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	var got [][2]int
+	s := diffusion.Sampler{Steps: 2, Guidance: 7.5, Progress: func(d, n int) { got = append(got, [2]int{d, n}) }}
+	ps := []string{"a sks dog on the beach", "a sks dog in the snow"}
+	negs, err := Negatives(base, "tiny", ps, 5, 4, s, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][2]int{{1, 4}, {2, 4}, {3, 4}, {4, 4}}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("progress %v, want %v", got, want)
+	}
+	s.Progress = nil
+	plain, err := Negatives(base, "tiny", ps, 5, 4, s, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range negs {
+		if fmt.Sprint(negs[i].Image.Pix) != fmt.Sprint(plain[i].Image.Pix) {
+			t.Fatalf("negative %d differs with a progress display", i)
+		}
 	}
 }
