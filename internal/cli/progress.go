@@ -23,13 +23,24 @@ type Progress struct {
 
 // NewProgress starts reporting a job of total steps.
 func NewProgress(w io.Writer, log *slog.Logger, label string, total, logEvery int) *Progress {
+	return newProgress(w, log, label, total, logEvery, true)
+}
+
+// NewRunProgress is NewProgress for a job that says its own time left in
+// its status (the bar's rate alone would leave out what runs between
+// steps).
+func NewRunProgress(w io.Writer, log *slog.Logger, label string, total, logEvery int) *Progress {
+	return newProgress(w, log, label, total, logEvery, false)
+}
+
+func newProgress(w io.Writer, log *slog.Logger, label string, total, logEvery int, predict bool) *Progress {
 	p := &Progress{log: log, total: total, logEvery: max(logEvery, 1), label: label, start: time.Now()}
 	if isTerminal(w) {
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription(label),
 			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetPredictTime(predict),
 			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionClearOnFinish(),
 			progressbar.OptionThrottle(100*time.Millisecond),
@@ -63,6 +74,54 @@ func (p *Progress) Close() {
 		p.bar.Finish()
 		p.bar.Close()
 	}
+}
+
+// RunClock estimates the time left of a training run from its own
+// measured steps and validations, so that the validations still to come
+// count: a validation every valEvery steps and one at the last step.
+type RunClock struct {
+	steps, valEvery int
+	stepT, valT     time.Duration
+	nStep, nVal     int
+	last, valEnd    time.Time
+	now             func() time.Time
+}
+
+// NewRunClock starts a clock for a run of steps steps.
+func NewRunClock(steps, valEvery int) *RunClock {
+	return &RunClock{steps: steps, valEvery: max(valEvery, 1), now: time.Now}
+}
+
+// Validated marks the end of a validation.
+func (c *RunClock) Validated() { c.valEnd = c.now() }
+
+// Step marks the end of step n and returns the estimated time left (0
+// until two steps have been seen).
+func (c *RunClock) Step(n int) time.Duration {
+	now := c.now()
+	if !c.last.IsZero() {
+		from := c.last
+		if c.valEnd.After(c.last) { // a validation ran since the last step
+			c.valT += c.valEnd.Sub(c.last)
+			c.nVal++
+			from = c.valEnd
+		}
+		c.stepT += now.Sub(from)
+		c.nStep++
+	}
+	c.last = now
+	if c.nStep == 0 {
+		return 0
+	}
+	left := time.Duration(c.steps-n) * (c.stepT / time.Duration(c.nStep))
+	vals := c.steps/c.valEvery - n/c.valEvery
+	if c.steps%c.valEvery != 0 && n < c.steps {
+		vals++
+	}
+	if c.nVal > 0 {
+		left += time.Duration(vals) * (c.valT / time.Duration(c.nVal))
+	}
+	return left
 }
 
 // Phase reports a phase whose size is known only once it starts (the

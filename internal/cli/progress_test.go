@@ -67,3 +67,36 @@ func TestPhase(t *testing.T) {
 		t.Errorf("logged every step:\n%s", got)
 	}
 }
+
+// TestRunClock: the time left counts the validations to come, each as long
+// as those seen (hand-checked: 1 s steps, a 6 s validation after step 5 of
+// 10 with one every 5 steps: at step 6, 4 steps and one validation are
+// left, 10 s).
+func TestRunClock(t *testing.T) {
+	var now time.Time
+	c := NewRunClock(10, 5)
+	c.now = func() time.Time { return now }
+	at := func(s float64) { now = time.Unix(0, 0).Add(time.Duration(s * float64(time.Second))) }
+	at(0)
+	if left := c.Step(1); left != 0 {
+		t.Errorf("after one step: %v, want 0 (unknown)", left)
+	}
+	for n := 2; n <= 5; n++ {
+		at(float64(n - 1))
+		c.Step(n)
+	}
+	at(10)
+	c.Validated()
+	at(11)
+	if left := c.Step(6); left != 10*time.Second {
+		t.Errorf("at step 6: %v left, want 10s", left)
+	}
+	c2 := NewRunClock(7, 5) // validations at 5 and at the last step, 7
+	c2.now = c.now
+	at(0)
+	c2.Step(1)
+	at(1)
+	if left := c2.Step(2); left != 5*time.Second {
+		t.Errorf("no validation seen yet: %v, want the 5 steps' 5s", left)
+	}
+}

@@ -282,7 +282,8 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 	}
 	neg := diffusion.Sampler{Steps: o.NegSteps, Guidance: o.Guidance, Progress: NewPhase(o.Err, o.Logger, "negatives").Report}
 	val := diffusion.Sampler{Steps: o.ValSteps, Guidance: o.Guidance, Progress: NewPhase(o.Err, o.Logger, "validation").Report}
-	prog := NewProgress(o.Err, o.Logger, "rpo train", o.Steps, 10)
+	prog := NewRunProgress(o.Err, o.Logger, "rpo train", o.Steps, 10)
+	clock := NewRunClock(o.Steps, o.ValEvery)
 	o.Logger.Info("preparing negatives and rewards", "prompts", len(ps), "negatives_per_prompt", o.NegPerPrompt)
 	res, err := rpo.Train(ctx, rpo.Options{
 		Out: o.OutDir, Class: class, Token: o.Token, Refs: refs, Prompts: ps, Base: base, BaseID: baseID, BaseDir: baseLabel,
@@ -292,8 +293,13 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		Stopper: rpo.EarlyStopper{Patience: o.Patience, MinDelta: o.MinDelta}, KeepBase: o.KeepBase, CheckpointEvery: o.CheckpointEvery,
 		Resume: o.Resume, Version: Version, LoRA: o.lora(),
 	}, func(e rpo.StepEvent) {
-		prog.Step(e.Step, fmt.Sprintf("L_sim %.4f L_pref %.4f", e.LSim, e.LPref), "l_sim", e.LSim, "l_pref", e.LPref, "delta", e.Delta, "y", e.Y, "p", e.P)
+		status := fmt.Sprintf("L_sim %.4f L_pref %.4f", e.LSim, e.LPref)
+		if left := clock.Step(e.Step); left > 0 {
+			status += fmt.Sprintf(", about %v left with validations", left.Round(time.Second))
+		}
+		prog.Step(e.Step, status, "l_sim", e.LSim, "l_pref", e.LPref, "delta", e.Delta, "y", e.Y, "p", e.P)
 	}, func(v rpo.ValidationEvent) {
+		clock.Validated()
 		o.Logger.Info("validation", "step", v.Step, "reward", v.Reward, "kept", strings.Join(v.Kept, ","))
 	})
 	prog.Close()
