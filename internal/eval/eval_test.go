@@ -122,6 +122,9 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	if !strings.Contains(string(md), "| base |") || !strings.Contains(string(md), "Time: ") || !strings.Contains(string(html), `<table id="summary">`) || !strings.Contains(string(html), "data:image/png;base64,") {
 		t.Errorf("markdown or html incomplete")
 	}
+	if !strings.Contains(string(html), `<table class="prompts">`) || !strings.Contains(string(html), "scores per prompt") {
+		t.Errorf("report.html has no per-prompt scores")
+	}
 	// an interrupted evaluation resumes: finished subjects are skipped
 	before, _ := os.Stat(filepath.Join(single, "subjects", "dog.json"))
 	if err := Run(context.Background(), tinyOptions(t, b, single, base), m, nil); err != nil {

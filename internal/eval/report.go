@@ -245,7 +245,11 @@ th:first-child,td:first-child{text-align:left}img{image-rendering:pixelated;max-
 {{range .Rows}}<tr><td><a href="#{{.Name}}">{{.Name}}</a></td><td>{{.Class}}</td>{{range .Values}}<td>{{f3 .}}</td>{{end}}</tr>
 {{end}}</table>
 {{range .Rows}}<div class="subject" id="{{.Name}}"><h2>{{.Name}} ({{.Class}})</h2>
-{{if .Grid}}<img alt="generated images of {{.Name}}, one row per five prompts" src="{{.Grid}}">{{end}}</div>
+{{if .Grid}}<img alt="generated images of {{.Name}}, one row per five prompts" src="{{.Grid}}">{{end}}
+{{if .Prompts}}<details><summary>scores per prompt ({{len .Prompts}})</summary>
+<table class="prompts"><tr><th>prompt</th><th>DINO</th><th>CLIP-I</th><th>CLIP-T</th><th>r_λ</th></tr>
+{{range .Prompts}}<tr><td>{{.Prompt}}</td><td>{{f3 .DINO}}</td><td>{{f3 .CLIPI}}</td><td>{{f3 .CLIPT}}</td><td>{{f3 .Reward}}</td></tr>
+{{end}}</table></details>{{end}}</div>
 {{end}}</body></html>
 `))
 
@@ -256,6 +260,7 @@ func HTML(r *Report) (string, error) {
 		Name, Class string
 		Values      []float64
 		Grid        template.URL // a data: URI of the PNG
+		Prompts     []PromptResult
 	}
 	data := struct {
 		R       *Report
@@ -268,7 +273,7 @@ func HTML(r *Report) (string, error) {
 		data.Summary = append(data.Summary, r.Summary[m.Key])
 	}
 	for _, s := range r.Subjects {
-		rw := row{Name: s.Subject, Class: s.Class}
+		rw := row{Name: s.Subject, Class: s.Class, Prompts: s.Prompts}
 		for _, m := range Metrics {
 			rw.Values = append(rw.Values, s.Summary[m.Key].Mean)
 		}
