@@ -140,8 +140,12 @@ func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 	var grid []image.Image
 	var all []float32 // --save-latents
 	written := 0
+	batches := (o.N + o.Batch - 1) / o.Batch
+	phase := NewPhase(o.Err, o.Logger, "generate") // the denoising steps of every batch
 	for lo := 0; lo < o.N; lo += o.Batch {
 		hi := min(lo+o.Batch, o.N)
+		b := lo / o.Batch
+		s.Progress = func(d, n int) { phase.Report(b*n+d, batches*n) }
 		prompts, seeds := make([]string, hi-lo), make([]uint64, hi-lo)
 		for i := range prompts {
 			prompts[i], seeds[i] = o.Prompt, o.Seed+uint64(lo+i)
