@@ -72,14 +72,7 @@ func load(path string, side int) (*image.RGBA, int, error) {
 
 // Resize returns img scaled to side×side (Catmull–Rom, antialiased when
 // shrinking), or img itself when it already has that size.
-func Resize(img *image.RGBA, side int) *image.RGBA {
-	if b := img.Bounds(); b.Dx() == side && b.Dy() == side {
-		return img
-	}
-	out := image.NewRGBA(image.Rect(0, 0, side, side))
-	xdraw.CatmullRom.Scale(out, out.Bounds(), img, img.Bounds(), draw.Src, nil)
-	return out
-}
+func Resize(img *image.RGBA, side int) *image.RGBA { return ResizeWith(img, side, Bicubic) }
 
 // Filter is a resampling filter, as PIL names them.
 type Filter int

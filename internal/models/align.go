@@ -417,7 +417,6 @@ func bertEmbed(store *nn.Store, c *BERTConfig, ids, lengths []int, length int, d
 type alignModel struct {
 	vision EfficientNetConfig
 	text   BERTConfig
-	proj   int
 	pix    alignPixels
 	wp     *text.WordPiece
 }
@@ -426,10 +425,7 @@ type alignModel struct {
 // preprocessor_config.json and its tokenizer.
 func loadAlignConfig(dir string, vision, txt json.RawMessage, proj int) (*alignModel, error) {
 	cfgPath := filepath.Join(dir, "config.json")
-	a := &alignModel{proj: proj}
-	if a.proj == 0 {
-		a.proj = 640
-	}
+	a := &alignModel{}
 	if len(vision) > 0 {
 		if err := json.Unmarshal(vision, &a.vision); err != nil {
 			return nil, fmt.Errorf("models: %s: vision_config: %w", cfgPath, err)
@@ -446,8 +442,8 @@ func loadAlignConfig(dir string, vision, txt json.RawMessage, proj int) (*alignM
 	if err := a.text.validate(); err != nil {
 		return nil, fmt.Errorf("models: %s: text_config: %w", cfgPath, err)
 	}
-	if a.proj != a.vision.OutDim() {
-		return nil, fmt.Errorf("models: %s: projection_dim %d differs from the image tower's width %d (ALIGN compares them directly)", cfgPath, a.proj, a.vision.OutDim())
+	if proj != a.vision.OutDim() {
+		return nil, fmt.Errorf("models: %s: projection_dim %d differs from the image tower's width %d (ALIGN compares them directly)", cfgPath, proj, a.vision.OutDim())
 	}
 	var pp EfficientNetPreprocess
 	ppPath := filepath.Join(dir, "preprocessor_config.json")

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -41,31 +40,8 @@ func checkAlign(t *testing.T, dir string) {
 	if !enc.Dual() {
 		t.Fatal("ALIGN is not dual")
 	}
-	p, err := enc.imageProgram(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copy(p.in.Data().([]float32), e.Tensors["align_pixels"].Float32s())
-	got, err := enc.runHF(p, 2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flat := func(v [][]float64) []float32 {
-		var out []float32
-		for _, r := range v {
-			for _, x := range r {
-				out = append(out, float32(x))
-			}
-		}
-		return out
-	}
-	parityPair(t, "ALIGN image embedding", flat(got), e.Tensors["align_image"].Float32s(), 1e-4)
-
-	var prompts []string
-	b, _ := os.ReadFile(filepath.Join(dir, "prompts.json"))
-	if err := json.Unmarshal(b, &prompts); err != nil {
-		t.Fatal(err)
-	}
+	parityPair(t, "ALIGN image embedding", embedPixels(t, enc, e.Tensors["align_pixels"].Float32s()), e.Tensors["align_image"].Float32s(), 1e-4)
+	prompts := readPrompts(t, dir)
 	ids := e.Tensors["align_ids"].Float32s()
 	for i, s := range prompts {
 		got, _ := enc.hf.align.wp.Encode(s)
@@ -79,7 +55,7 @@ func checkAlign(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parityPair(t, "ALIGN text embedding", flat(txt), e.Tensors["align_text"].Float32s(), 1e-4)
+	parityPair(t, "ALIGN text embedding", flatten(txt), e.Tensors["align_text"].Float32s(), 1e-4)
 }
 
 // TestAlignPreprocessingMatchesPIL compares rpo's ALIGN preprocessing

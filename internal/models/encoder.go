@@ -126,7 +126,7 @@ func (e *Encoder) textProgram(n int) (*embedProgram, error) {
 		p.tokens = l
 		if err := nn.Build(func() {
 			hs := bertGraph(b, &a.text, emb, mask, n, l)
-			G.Read(b.Linear("text_projection", hs, a.proj, true), &p.out)
+			G.Read(b.Linear("text_projection", hs, h.proj, true), &p.out)
 		}); err != nil {
 			return nil, err
 		}

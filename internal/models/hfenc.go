@@ -79,7 +79,7 @@ type hfEncoder struct {
 	kind      string // "clip" or "vit"
 	vision    ViTConfig
 	text      *CLIPTextConfig
-	proj      int // CLIP's projection_dim
+	proj      int // projection_dim (CLIP's, ALIGN's)
 	side      int // the model's input side
 	mean, std [3]float32
 	bpe       *text.BPE
@@ -159,7 +159,11 @@ func LoadTransformersEncoder(dir string) (*Encoder, error) {
 		}
 	case "align":
 		h.kind = "align"
-		a, err := loadAlignConfig(dir, raw.Vision, raw.Text, raw.Projection)
+		h.proj = raw.Projection
+		if h.proj == 0 {
+			h.proj = 640 // AlignConfig's default
+		}
+		a, err := loadAlignConfig(dir, raw.Vision, raw.Text, h.proj)
 		if err != nil {
 			return nil, err
 		}

@@ -38,6 +38,46 @@ func parityPair(t *testing.T, what string, got, want []float32, relTol float64) 
 	}
 }
 
+// embedPixels runs a transformers encoder's image program on two images
+// pixels as the reference took them, and returns the unit embeddings, flat.
+func embedPixels(t *testing.T, enc *Encoder, px []float32) []float32 {
+	t.Helper()
+	p, err := enc.imageProgram(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(p.in.Data().([]float32), px)
+	got, err := enc.runHF(p, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flatten(got)
+}
+
+func flatten(v [][]float64) []float32 {
+	var out []float32
+	for _, r := range v {
+		for _, x := range r {
+			out = append(out, float32(x))
+		}
+	}
+	return out
+}
+
+// readPrompts reads an oracle directory's prompts.json.
+func readPrompts(t *testing.T, dir string) []string {
+	t.Helper()
+	var prompts []string
+	b, err := os.ReadFile(filepath.Join(dir, "prompts.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &prompts)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prompts
+}
+
 func unit(v []float32) []float32 {
 	var n float64
 	for _, x := range v {
@@ -75,39 +115,12 @@ func checkEncoders(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer clip.Close()
-	embedPixels := func(enc *Encoder, px []float32) []float32 {
-		p, err := enc.imageProgram(2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		copy(p.in.Data().([]float32), px)
-		got, err := enc.runHF(p, 2, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var flat []float32
-		for _, v := range got {
-			for _, x := range v {
-				flat = append(flat, float32(x))
-			}
-		}
-		return flat
-	}
-	parityPair(t, "CLIP image embedding", embedPixels(clip, e.Tensors["clip_pixels"].Float32s()), e.Tensors["clip_image"].Float32s(), 1e-4)
-	var prompts []string
-	b, _ := os.ReadFile(filepath.Join(dir, "prompts.json"))
-	json.Unmarshal(b, &prompts)
-	txt, err := clip.EmbedTexts(prompts)
+	parityPair(t, "CLIP image embedding", embedPixels(t, clip, e.Tensors["clip_pixels"].Float32s()), e.Tensors["clip_image"].Float32s(), 1e-4)
+	txt, err := clip.EmbedTexts(readPrompts(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []float32
-	for _, v := range txt {
-		for _, x := range v {
-			got = append(got, float32(x))
-		}
-	}
-	parityPair(t, "CLIP text embedding", got, e.Tensors["clip_text"].Float32s(), 1e-4)
+	parityPair(t, "CLIP text embedding", flatten(txt), e.Tensors["clip_text"].Float32s(), 1e-4)
 
 	dino, err := LoadTransformersEncoder(filepath.Join(dir, "dino"))
 	if err != nil {
@@ -117,7 +130,7 @@ func checkEncoders(t *testing.T, dir string) {
 	if dino.Dual() || !clip.Dual() {
 		t.Errorf("dual: dino %v, clip %v", dino.Dual(), clip.Dual())
 	}
-	parityPair(t, "DINO CLS feature", embedPixels(dino, e.Tensors["dino_pixels"].Float32s()), e.Tensors["dino_cls"].Float32s(), 1e-4)
+	parityPair(t, "DINO CLS feature", embedPixels(t, dino, e.Tensors["dino_pixels"].Float32s()), e.Tensors["dino_cls"].Float32s(), 1e-4)
 }
 
 // TestPreprocessingMatchesPIL compares rpo's crop and resize of real photos

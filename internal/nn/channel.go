@@ -12,20 +12,26 @@ import (
 // embedding of a ResBlock).
 func AddChannel(x, b *G.Node) (*G.Node, error) {
 	xs, bs := x.Shape().Clone(), b.Shape().Clone()
-	perImage := false
-	switch {
-	case xs.Dims() < 2:
-	case bs.Dims() == 1 && bs[0] == xs[1]:
-	case bs.Dims() == 2 && bs[0] == xs[0] && bs[1] == xs[1]:
-		perImage = true
-	default:
-		return nil, fmt.Errorf("nn: add-channel: cannot add %v to %v (want (C) or (N,C))", bs, xs)
-	}
-	if xs.Dims() < 2 {
-		return nil, fmt.Errorf("nn: add-channel: input %v has no channel axis", xs)
+	perImage, err := perChannel("add-channel", xs, bs)
+	if err != nil {
+		return nil, err
 	}
 	op := &addChannelOp{opBase{name: fmt.Sprintf("AddChannel%v+%v", xs, bs), inDims: []int{xs.Dims(), bs.Dims()}, outDim: xs.Dims()}, xs, perImage}
 	return G.ApplyOp(op, x, b)
+}
+
+// perChannel checks the per-channel operand v of x (N,C,...): (C), the
+// same for every image, or (N,C), one per image (perImage).
+func perChannel(op string, xs, vs tensor.Shape) (perImage bool, err error) {
+	switch {
+	case xs.Dims() < 2:
+		return false, fmt.Errorf("nn: %s: input %v has no channel axis", op, xs)
+	case vs.Dims() == 1 && vs[0] == xs[1]:
+		return false, nil
+	case vs.Dims() == 2 && vs[0] == xs[0] && vs[1] == xs[1]:
+		return true, nil
+	}
+	return false, fmt.Errorf("nn: %s: operand %v does not fit %v (want (C) or (N,C))", op, vs, xs)
 }
 
 type addChannelOp struct {
@@ -177,4 +183,72 @@ func (o *expandChannelOp) DiffWRT(int) []bool { return []bool{true} }
 func (o *expandChannelOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	d, err := ChannelSum(grad, o.perImage)
 	return G.Nodes{d}, err
+}
+
+// ScaleChannel multiplies x (N,C,...) per channel: s of shape (C) scales
+// every image alike (an inference BatchNorm), s of shape (N,C) per image
+// (EfficientNet's squeeze-and-excitation gate).
+func ScaleChannel(x, s *G.Node) (*G.Node, error) {
+	xs, ss := x.Shape().Clone(), s.Shape().Clone()
+	perImage, err := perChannel("scale-channel", xs, ss)
+	if err != nil {
+		return nil, err
+	}
+	op := &scaleChannelOp{opBase{name: fmt.Sprintf("ScaleChannel%v*%v", xs, ss), inDims: []int{xs.Dims(), ss.Dims()}, outDim: xs.Dims()}, xs, perImage}
+	return G.ApplyOp(op, x, s)
+}
+
+type scaleChannelOp struct {
+	opBase
+	x        tensor.Shape
+	perImage bool
+}
+
+func (o *scaleChannelOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.x.Clone(), nil }
+
+func (o *scaleChannelOp) Do(vals ...G.Value) (G.Value, error) {
+	in, err := dense(&o.opBase, vals)
+	if err != nil {
+		return nil, err
+	}
+	out := o.output(in[0].Dtype(), false, o.x...)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		scaleChannel(o, contiguous[float32](in[0]), contiguous[float32](in[1]), out.Data().([]float32))
+	default:
+		scaleChannel(o, contiguous[float64](in[0]), contiguous[float64](in[1]), out.Data().([]float64))
+	}
+	return out, nil
+}
+
+func scaleChannel[T Float](o *scaleChannelOp, x, s, y []T) {
+	n, c := o.x[0], o.x[1]
+	per := len(x) / (n * c)
+	parallelFor(n*c, func(_, lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			v := s[pl%c]
+			if o.perImage {
+				v = s[pl]
+			}
+			for q, xv := range x[pl*per : (pl+1)*per] {
+				y[pl*per+q] = xv * v
+			}
+		}
+	})
+}
+
+func (o *scaleChannelOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+// SymDiff: ∂x = ∂y scaled by s; ∂s = Σ ∂y⊙x over the axes s was broadcast along.
+func (o *scaleChannelOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	dx, err := ScaleChannel(grad, inputs[1])
+	if err != nil {
+		return nil, err
+	}
+	prod, err := G.HadamardProd(grad, inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	ds, err := ChannelSum(prod, o.perImage)
+	return G.Nodes{dx, ds}, err
 }

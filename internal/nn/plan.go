@@ -57,18 +57,17 @@ func planBuffers(g *G.ExprGraph) (BufferPlan, error) {
 	for i, n := range order {
 		pos[n] = i
 	}
-	children := func(n *G.Node) []*G.Node {
-		var out []*G.Node
+	children := make(map[*G.Node][]*G.Node, len(order))
+	for _, n := range order {
 		it := g.From(n.ID())
 		for it.Next() {
-			out = append(out, it.Node().(*G.Node))
+			children[n] = append(children[n], it.Node().(*G.Node))
 		}
-		return out
 	}
 	end := make(map[*G.Node]int, len(order))
 	consumers := make(map[*G.Node]int, len(order))
 	for _, n := range order {
-		for _, c := range children(n) {
+		for _, c := range children[n] {
 			consumers[c]++
 			if isStatement(n) { // G.Read: the value is wanted after the run
 				end[c] = pinned
@@ -87,7 +86,7 @@ func planBuffers(g *G.ExprGraph) (BufferPlan, error) {
 		if n.Op() == nil || isOwned(n) {
 			continue
 		}
-		for _, c := range children(n) {
+		for _, c := range children[n] {
 			if end[n] > end[c] {
 				end[c] = end[n]
 			}

@@ -93,14 +93,12 @@ func CompileTrainable(b *Builder, loss *G.Node, train bool, trainable func(strin
 // Run executes the program once and returns the loss (0 without one).
 func (p *Program) Run() (float64, error) {
 	p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
-		if interrupted.Load() { // gorgonia's wrapping loses the chain
-			return 0, ErrInterrupted
-		}
-		return 0, err
-	}
-	if interrupted.Load() { // an operator cut short: the values are not the pass's
+	err := p.vm.RunAll()
+	if interrupted.Load() { // whatever RunAll said (gorgonia's wrapping loses the chain), an operator was cut short
 		return 0, ErrInterrupted
+	}
+	if err != nil {
+		return 0, err
 	}
 	if p.lossVal == nil {
 		return 0, nil

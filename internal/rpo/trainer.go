@@ -422,7 +422,6 @@ func ClassPrompt(class string) string { return "a photo of " + class }
 // base model (cached like negatives) when the loss has a prior term.
 func (t *trainer) prepareClassImages() error {
 	o := t.o
-	t.rows = 2
 	if o.Loss.Prior == 0 {
 		return nil
 	}
@@ -437,7 +436,6 @@ func (t *trainer) prepareClassImages() error {
 	for i, n := range imgs {
 		pics[i] = n.Image
 	}
-	t.rows = 3
 	t.classLat, err = o.Base.EncodeImages(pics)
 	return err
 }

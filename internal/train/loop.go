@@ -164,17 +164,20 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 	}
 	rng := rand.New(l.PCG)
 	lastSave := time.Now()
+	interrupt := func(err error) (Outcome, error) { // the checkpoint of the steps taken, then the hook
+		if serr := l.save(elapsed()); serr != nil {
+			return l.outcome(out), serr
+		}
+		if l.Interrupted != nil {
+			if ierr := l.Interrupted(l.step); ierr != nil {
+				return l.outcome(out), ierr
+			}
+		}
+		return l.outcome(out), err
+	}
 	for l.step < l.Steps {
 		if err := ctx.Err(); err != nil {
-			if serr := l.save(elapsed()); serr != nil {
-				return l.outcome(out), serr
-			}
-			if l.Interrupted != nil {
-				if ierr := l.Interrupted(l.step); ierr != nil {
-					return l.outcome(out), ierr
-				}
-			}
-			return l.outcome(out), err
+			return interrupt(err)
 		}
 		if l.Schedule != nil {
 			l.Opt.LR = l.Schedule(l.step)
@@ -183,15 +186,7 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 		loss, rec, err := l.Step(rng)
 		if errors.Is(err, context.Canceled) { // interrupted inside the step: as if before it
 			*l.PCG = before
-			if serr := l.save(elapsed()); serr != nil {
-				return l.outcome(out), serr
-			}
-			if l.Interrupted != nil {
-				if ierr := l.Interrupted(l.step); ierr != nil {
-					return l.outcome(out), ierr
-				}
-			}
-			return l.outcome(out), err
+			return interrupt(err)
 		}
 		if err != nil {
 			return l.outcome(out), err
