@@ -27,33 +27,37 @@ common=(--bench minidreambench --images-per-prompt "$IPP" --val-every "$VAL_EVER
 [ -n "${REWARD:-}" ] && common+=(--reward-model "$REWARD")
 [ -n "${CLIP:-}" ] && common+=(--clip-model "$CLIP")
 [ -n "${DINO:-}" ] && common+=(--dino-model "$DINO")
-# one process per subject: the memory of a subject's training run is then
-# returned to the system whatever the Go heap keeps
+# One process per subject and row: the memory of a subject's training run is
+# then returned to the system whatever the Go heap keeps. Subjects outermost:
+# every row of a subject is finished before the next subject starts, so an
+# interrupted table holds whole subjects (keep them with bench/keep-results.sh)
+# and a subject's training runs are needed only while its rows are evaluated.
 row() {
-  local name=$1; shift
-  for s in ${SUBJECTS//,/ }; do
-    echo "$(date +%T) $name $s"
-    /usr/bin/time -f "$name $s %e s" -a -o "$OUT/times.txt" "$BIN" eval "${common[@]}" --subjects "$s" --out "$OUT/$name" "$@" >> "$OUT/$name.log" 2>&1 \
-      || { echo "$name $s failed: see $OUT/$name.log"; return 1; }
-  done
+  local name=$1 s=$2; shift 2
+  [ -f "$OUT/$name/subjects/$s.json" ] && return 0
+  echo "$(date +%T) $name $s"
+  /usr/bin/time -f "$name $s %e s" -a -o "$OUT/times.txt" "$BIN" eval "${common[@]}" --subjects "$s" --out "$OUT/$name" "$@" >> "$OUT/$name.log" 2>&1 \
+    || { echo "$name $s failed: see $OUT/$name.log"; return 1; }
 }
-dirs=()
-for r in $ROWS; do
-  case $r in
-    base)     row base --method base ;;
-    real)     row real --method real ;;                                                              # the references against each other: the upper bound
-    rpo)      row rpo --method rpo --runs "$OUT/runs-rpo" ;;                                          # RPO: best@0.5
-    sim)      row sim --method configs/ablation-sim.yaml --runs "$OUT/runs-sim" ;;                   # pure L_sim (DreamBooth), last
-    rpo-last) row rpo-last --method configs/ablation-pref-last.yaml --runs "$OUT/runs-rpo" ;;        # L_pref without early stopping
-    sim-es)   row sim-es --method configs/ablation-es-sim.yaml --runs "$OUT/runs-sim" ;;             # early stopping without L_pref
-    rpo-0.3)  row rpo-0.3 --method rpo --select best@0.3 --runs "$OUT/runs-rpo" ;;                   # λ_val sweep
-    rpo-0.7)  row rpo-0.7 --method rpo --select best@0.7 --runs "$OUT/runs-rpo" ;;
-    dreambooth-prior) row dreambooth-prior --method dreambooth-prior --runs "$OUT/runs-prior" ;;   # DreamBooth with prior preservation
-    rpo-b0.3) row rpo-b0.3 --method rpo --beta 0.3 --runs "$OUT/runs-rpo-b0.3" ;;                 # RPO with a smaller preference term
-    *) echo "unknown row $r"; exit 2 ;;
-  esac
-  dirs+=("$OUT/$r")
+for s in ${SUBJECTS//,/ }; do
+  for r in $ROWS; do
+    case $r in
+      base)     row base "$s" --method base ;;
+      real)     row real "$s" --method real ;;                                                              # the references against each other: the upper bound
+      rpo)      row rpo "$s" --method rpo --runs "$OUT/runs-rpo" ;;                                          # RPO: best@0.5
+      sim)      row sim "$s" --method configs/ablation-sim.yaml --runs "$OUT/runs-sim" ;;                   # pure L_sim (DreamBooth), last
+      rpo-last) row rpo-last "$s" --method configs/ablation-pref-last.yaml --runs "$OUT/runs-rpo" ;;        # L_pref without early stopping
+      sim-es)   row sim-es "$s" --method configs/ablation-es-sim.yaml --runs "$OUT/runs-sim" ;;             # early stopping without L_pref
+      rpo-0.3)  row rpo-0.3 "$s" --method rpo --select best@0.3 --runs "$OUT/runs-rpo" ;;                   # λ_val sweep
+      rpo-0.7)  row rpo-0.7 "$s" --method rpo --select best@0.7 --runs "$OUT/runs-rpo" ;;
+      dreambooth-prior) row dreambooth-prior "$s" --method dreambooth-prior --runs "$OUT/runs-prior" ;;   # DreamBooth with prior preservation
+      rpo-b0.3) row rpo-b0.3 "$s" --method rpo --beta 0.3 --runs "$OUT/runs-rpo-b0.3" ;;                 # RPO with a smaller preference term
+      *) echo "unknown row $r"; exit 2 ;;
+    esac
+  done
 done
+dirs=()
+for r in $ROWS; do dirs+=("$OUT/$r"); done
 # the table, with differences against pure L_sim when it is a row
 baseline=-1
 for i in "${!dirs[@]}"; do [ "${dirs[$i]}" = "$OUT/sim" ] && baseline=$i; done
