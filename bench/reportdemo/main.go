@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/rpo-dev/rpo/internal/diffusion"
 	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/eval"
 	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/rpo"
 	"github.com/rpo-dev/rpo/internal/world"
 )
 
@@ -54,11 +56,18 @@ func run(out string) error {
 		return err
 	}
 	o := eval.Options{Bench: b, BenchName: "MiniDreamBench variant 0 (demo: untrained tiny models)", Out: out, Subjects: []string{"dog", "backpack", "teapot"},
-		Method: eval.Method{Name: "base"}, Token: "sks", ImagesPerPrompt: 2, Sampler: diffusion.Sampler{Steps: 3, Guidance: 7.5}, LambdaVal: 0.5, Version: "demo"}
+		Method: eval.Method{Name: "rpo", Train: true, Loss: rpo.LossWeights{Sim: 1, Pref: 1}, Rule: "best@0.5", Steps: 8, LR: 1e-3},
+		Token:  "sks", ImagesPerPrompt: 2, Sampler: diffusion.Sampler{Steps: 3, Guidance: 7.5}, LambdaVal: 0.5, Version: "demo"}
+	rules, err := rpo.ParseRules("best@0.5,last", 0.5)
+	if err != nil {
+		return err
+	}
+	o.Train = rpo.Options{Beta: 1, Rules: rules, ValEvery: 2, ValPerPrompt: 1, ValSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5},
+		NegPerPrompt: 1, NegSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5}, LabelMode: rpo.Bernoulli, CheckpointEvery: time.Hour}
 	if err := eval.Run(context.Background(), o, m, nil); err != nil {
 		return err
 	}
-	rep, err := eval.Merge([]string{out}, out, eval.Meta{Bench: o.BenchName, Method: "base", Models: []string{"tiny random models"},
+	rep, err := eval.Merge([]string{out}, out, eval.Meta{Bench: o.BenchName, Method: "rpo", Training: "tiny: 8 steps, lr 0.001, validation every 2 steps", Models: []string{"tiny random models"},
 		PromptCleaning: "token removed, class kept", Seeds: "0 + 1000·prompt + image", ImagesPerPrompt: 2, Sampler: "DDIM 3 steps, guidance 7.5", LambdaVal: 0.5, Version: "demo"})
 	if err != nil {
 		return err

@@ -489,6 +489,10 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	meta := eval.Meta{Caveats: caveats, Data: absData, Token: o.Token, Bench: benchName, Method: method.Name, Models: append([]string{fmt.Sprintf("base %s (id %s)", baseLabel, baseID)}, encoderLabels(&m, o.RewardModel, o.ClipModel, o.DinoModel)...),
 		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
 		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
+	if method.Train {
+		meta.Training = fmt.Sprintf("loss %g·L_sim + %g·L_pref (β %g) + %g·L_prior, %d steps, lr %g; validation every %d steps, %d images per prompt; the weights of %s",
+			method.Loss.Sim, method.Loss.Pref, method.Beta, method.Loss.Prior, method.Steps, method.LR, o.ValEvery, o.ValPerPrompt, method.Rule)
+	}
 	if method.Real { // nothing is generated: the references are the images
 		meta.Seeds, meta.Sampler, meta.ImagesPerPrompt = "none", "no sampling (the references scored against each other)", 0
 	}
@@ -498,16 +502,49 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	trainOptions := rpo.DefaultOptions() // what eval.Run does not set per subject and method
 	trainOptions.Rules, trainOptions.ValEvery, trainOptions.ValPerPrompt = rules, o.ValEvery, o.ValPerPrompt
 	trainOptions.ValSampler.Guidance, trainOptions.NegSampler = o.Guidance, sampler
+	// one display per phase: each subject's negatives, steps, validations, generation
+	trainOptions.NegSampler.Progress = NewPhase(o.Err, o.Logger, "negatives").Report
+	trainOptions.ValSampler.Progress = NewPhase(o.Err, o.Logger, "validation").Report
+	var steps *Progress
+	var clock *RunClock
+	generating := map[string]*Phase{}
 	trainOptions.NegativesCache, trainOptions.KeepBase, trainOptions.Version = o.NegativesCache, o.KeepBase, Version
 	start := time.Now()
 	err = eval.Run(ctx, eval.Options{
 		Bench: b, BenchName: benchName, Out: o.OutDir, Runs: o.Runs, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
 		Token: o.Token, ImagesPerPrompt: o.ImagesPerPrompt, Sampler: sampler, LambdaVal: o.LambdaVal, Seed: o.Seed, Version: Version,
 		OnValidation: func(subject string, ev rpo.ValidationEvent) {
+			if clock != nil {
+				clock.Validated()
+			}
 			o.Logger.Info("training", "subject", subject, "validation_step", ev.Step, "of", method.Steps, "reward", ev.Reward, "elapsed", time.Since(start).Round(time.Second))
+		},
+		OnStep: func(subject string, ev rpo.StepEvent) {
+			if steps == nil {
+				steps, clock = NewRunProgress(o.Err, o.Logger, "train "+subject, method.Steps, 50), NewRunClock(method.Steps, o.ValEvery)
+			}
+			status := fmt.Sprintf("L_sim %.4f L_pref %.4f", ev.LSim, ev.LPref)
+			if left := clock.Step(ev.Step); left > 0 {
+				status += fmt.Sprintf(", about %v left with validations", left.Round(time.Second))
+			}
+			steps.Step(ev.Step, status, "subject", subject)
+			if ev.Step >= method.Steps {
+				steps.Close()
+				steps = nil
+			}
+		},
+		OnGenerate: func(subject string, done, total int) {
+			if generating[subject] == nil {
+				generating[subject] = NewPhase(o.Err, o.Logger, "generate "+subject)
+			}
+			generating[subject].Report(done, total)
 		},
 		Train: trainOptions,
 	}, m, func(subject string, done, total int) {
+		if steps != nil { // a run that stopped early
+			steps.Close()
+			steps = nil
+		}
 		o.Logger.Info("subject done", "subject", subject, "done", done, "of", total, "elapsed", time.Since(start).Round(time.Second))
 	})
 	if err != nil {

@@ -192,3 +192,20 @@ func TestEvalMergeRefusesMixedMethods(t *testing.T) {
 		t.Errorf("mixed methods: %v", err)
 	}
 }
+
+// TestEvalProgress: off a terminal, `rpo eval` logs each phase of a
+// trained subject (negatives, steps, validations, generation).
+func TestEvalProgress(t *testing.T) {
+	model, align, dino := tinyModel16(t), tinyRewardModel(t), tinyDino(t)
+	out := filepath.Join(t.TempDir(), "eval")
+	got, err := execute(t, NewRootCmd(), "eval", "--bench", "minidreambench", "--method", "rpo", "--model", model, "--reward-model", align, "--clip-model", align,
+		"--dino-model", dino, "--out", out, "--subjects", "can", "--images-per-prompt", "1", "--steps", "2", "--train-steps", "2", "--val-every", "1", "--val-per-prompt", "1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	for _, phase := range []string{"msg=negatives", `msg="train can"`, "msg=validation", `msg="generate can"`} {
+		if !strings.Contains(got, phase) {
+			t.Errorf("no %s in the log:\n%s", phase, got)
+		}
+	}
+}

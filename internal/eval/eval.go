@@ -83,6 +83,10 @@ type Options struct {
 	// OnValidation, when set, hears each validation of a subject's
 	// training run (progress while a subject trains)
 	OnValidation func(subject string, ev rpo.ValidationEvent)
+	// OnStep hears each training step of a subject; OnGenerate the images
+	// of a subject generated so far
+	OnStep     func(subject string, ev rpo.StepEvent)
+	OnGenerate func(subject string, done, total int)
 }
 
 // PromptResult holds one prompt's metrics (means over its images).
@@ -101,10 +105,14 @@ type SubjectResult struct {
 	Class   string                        `json:"class"`
 	Method  string                        `json:"method"`
 	Prompts []PromptResult                `json:"prompts"`
-	Summary map[string]dreambench.Summary `json:"summary"` // over prompts
-	Grid    string                        `json:"grid"`    // relative to the output directory
-	Images  string                        `json:"images"`  // the directory of every generated image, relative to the output directory
-	Seconds map[string]float64            `json:"seconds"` // train (train_negatives_and_rewards, train_steps, train_validations), generate, score
+	Summary map[string]dreambench.Summary `json:"summary"`           // over prompts
+	Grid    string                        `json:"grid"`              // relative to the output directory
+	Refs    string                        `json:"refs,omitempty"`    // the references side by side, relative to the output directory
+	Columns int                           `json:"columns,omitempty"` // images per row of the grid (0: 5 prompts' images)
+	// Training is the subject's training run (methods that train).
+	Training *History           `json:"training,omitempty"`
+	Images   string             `json:"images"`  // the directory of every generated image, relative to the output directory
+	Seconds  map[string]float64 `json:"seconds"` // train (train_negatives_and_rewards, train_steps, train_validations), generate, score
 }
 
 // Run evaluates the selected subjects, skipping those already finished.
@@ -192,6 +200,10 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 			return nil, err
 		}
 	}
+	r.Refs = filepath.Join("grids", s.Name+"-refs.png")
+	if err := saveGrid(filepath.Join(o.Out, r.Refs), refs, len(refs)); err != nil {
+		return nil, err
+	}
 	if o.Method.Real {
 		start := time.Now()
 		if len(refs) < 2 {
@@ -222,7 +234,11 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 		if o.OnValidation != nil {
 			onVal = func(ev rpo.ValidationEvent) { o.OnValidation(s.Name, ev) }
 		}
-		res, err := rpo.Train(ctx, to, nil, onVal)
+		var onStep func(rpo.StepEvent)
+		if o.OnStep != nil {
+			onStep = func(ev rpo.StepEvent) { o.OnStep(s.Name, ev) }
+		}
+		res, err := rpo.Train(ctx, to, onStep, onVal)
 		if err != nil {
 			return nil, err
 		}
@@ -236,6 +252,9 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 		defer tuned.Close()
 		model = tuned
 		r.Seconds["train"] = time.Since(start).Seconds() + res.Resumed // a resumed run: its earlier sittings too
+		if r.Training, err = readHistory(to.Out, o.Method.Rule, keptStep(res, o.Method.Rule)); err != nil {
+			return nil, err
+		}
 	}
 	start := time.Now()
 	templates := o.Bench.Prompts.For(s.Class)
@@ -247,18 +266,18 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 			seeds = append(seeds, o.Seed+uint64(1000*pi+k))
 		}
 	}
-	imgs, err := generate(ctx, model, prompts, seeds, o.Sampler, 0, nil)
+	var onGen func(done, total int)
+	if o.OnGenerate != nil {
+		onGen = func(done, total int) { o.OnGenerate(s.Name, done, total) }
+	}
+	imgs, err := generate(ctx, model, prompts, seeds, o.Sampler, 0, onGen)
 	if err != nil {
 		return nil, err
 	}
 	r.Seconds["generate"] = time.Since(start).Seconds()
 	start = time.Now()
-	grid := make([]image.Image, len(imgs))
-	for i, im := range imgs {
-		grid[i] = im
-	}
-	r.Grid = filepath.Join("grids", s.Name+".png")
-	if err := imageio.SavePNG(filepath.Join(o.Out, r.Grid), imageio.Grid(grid, o.ImagesPerPrompt*5, 1, color.White)); err != nil {
+	r.Grid, r.Columns = filepath.Join("grids", s.Name+".png"), o.ImagesPerPrompt*5
+	if err := saveGrid(filepath.Join(o.Out, r.Grid), imgs, r.Columns); err != nil {
 		return nil, err
 	}
 	// every image, to rescore with other encoders later: images/<subject>/<prompt>-<k>.png
@@ -278,6 +297,19 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 	r.Seconds["score"] = time.Since(start).Seconds()
 	return r, nil
 }
+
+// saveGrid writes imgs as a grid of cols columns with a one-pixel white
+// gap (the layout HTML's sprites read).
+func saveGrid(path string, imgs []*image.RGBA, cols int) error {
+	g := make([]image.Image, len(imgs))
+	for i, im := range imgs {
+		g[i] = im
+	}
+	return imageio.SavePNG(path, imageio.Grid(g, cols, gridPad, color.White))
+}
+
+// gridPad is the gap between a grid's images, in pixels.
+const gridPad = 1
 
 // runClaim is what a shared training run was trained with: evaluations
 // may share the run only when they agree on it (they differ only in which
@@ -548,8 +580,10 @@ func Rescore(dir, out string, m Models, b *dreambench.Bench, token string, lambd
 				return 0, err
 			}
 			abs, _ := filepath.Abs(dir)
-			r.Grid, r.Images = filepath.Join(abs, r0.Grid), filepath.Join(abs, r0.Images)
+			r.Grid, r.Images, r.Columns = under(abs, r0.Grid), under(abs, r0.Images), r0.Columns
 		}
+		abs, _ := filepath.Abs(dir)
+		r.Refs, r.Training = under(abs, r0.Refs), r0.Training
 		r.Seconds["score"] = time.Since(start).Seconds()
 		bs, _ := json.MarshalIndent(r, "", "  ")
 		if err := ckpt.WriteFileAtomic(filepath.Join(out, "subjects", s.Name+".json"), bs); err != nil {

@@ -122,8 +122,13 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	if !strings.Contains(string(md), "| base |") || !strings.Contains(string(md), "Time: ") || !strings.Contains(string(html), `<table id="summary">`) || !strings.Contains(string(html), "data:image/png;base64,") {
 		t.Errorf("markdown or html incomplete")
 	}
-	if !strings.Contains(string(html), `<table class="prompts">`) || !strings.Contains(string(html), "scores per prompt") {
-		t.Errorf("report.html has no per-prompt scores")
+	// each prompt's row holds its images (sprites of the grid, inlined once) and scores; the references beside them
+	if strings.Count(string(html), `<span class="im g0"`) != 25 || strings.Count(string(html), ".g0{background-image:url(data:image/png;base64,") != 1 ||
+		!strings.Contains(string(html), "<td>a sks dog on the beach</td>") {
+		t.Errorf("report.html has no labeled images per prompt")
+	}
+	if strings.Count(string(html), `alt="the references of `) != 3 {
+		t.Errorf("report.html lacks the references")
 	}
 	// an interrupted evaluation resumes: finished subjects are skipped
 	before, _ := os.Stat(filepath.Join(single, "subjects", "dog.json"))
@@ -147,6 +152,22 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(tr.Out, "runs", "can", "best@0.5", "model.yaml")); err != nil {
 		t.Error(err)
+	}
+	// its result holds the run's history, and the report draws it
+	var can SubjectResult
+	if err := readJSON(filepath.Join(tr.Out, "subjects", "can.json"), &can); err != nil {
+		t.Fatal(err)
+	}
+	if h := can.Training; h == nil || len(h.Steps) != 2 || len(h.LSim) != 2 || len(h.Validation) != 2 || h.Rule != "best@0.5" || h.KeptStep < 0 {
+		t.Errorf("training history %+v", h)
+	}
+	trep, err := Merge([]string{tr.Out}, tr.Out, Meta{Method: "rpo", ImagesPerPrompt: 1, Training: "2 steps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thtml, _ := os.ReadFile(filepath.Join(tr.Out, "report.html"))
+	if len(trep.Subjects) != 1 || strings.Count(string(thtml), `alt="training curve of can"`) != 2 || !strings.Contains(string(thtml), "Training: 2 steps.") {
+		t.Errorf("report.html of a trained method lacks its curves or settings")
 	}
 	// the negatives land in the cache the subjects share, not in the run
 	if _, err := os.Stat(filepath.Join(tr.Out, "runs", "negatives", "negatives.json")); err != nil {

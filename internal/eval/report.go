@@ -1,11 +1,13 @@
 package eval
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"image/png"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,6 +28,7 @@ type Meta struct {
 	ImagesPerPrompt int      `json:"images_per_prompt"`
 	Sampler         string   `json:"sampler"`
 	LambdaVal       float64  `json:"lambda_val"`
+	Training        string   `json:"training,omitempty"` // how each subject's model was trained (methods that train)
 	Version         string   `json:"version"`
 	// Caveats are what a reader must know to read the numbers (world-trained
 	// encoders scoring real photos, say).
@@ -107,7 +110,7 @@ func Merge(dirs []string, out string, meta Meta) (*Report, error) {
 				continue
 			}
 			seen[r.Subject] = true
-			r.Grid = filepath.Join(d, r.Grid)
+			r.Grid, r.Refs = under(d, r.Grid), under(d, r.Refs)
 			rep.Subjects = append(rep.Subjects, r)
 		}
 	}
@@ -161,6 +164,15 @@ func Merge(dirs []string, out string, meta Meta) (*Report, error) {
 		return nil, err
 	}
 	return rep, ckpt.WriteFileAtomic(filepath.Join(out, "report.html"), []byte(html))
+}
+
+// under is path p of a result in directory d: p itself when absolute
+// (a rescored evaluation points at the images it scored) or empty.
+func under(d, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(d, p)
 }
 
 // Markdown is the paper's table: one row per method with mean ± 95%
@@ -233,58 +245,143 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th:first-child,td:first-child{text-align:left}img{image-rendering:pixelated;max-width:100%}
-.subject{margin:2em 0}.meta{color:#555}
+.subject{margin:2em 0}.meta{color:#555}.refs img{height:{{.Side}}px}
+.im{display:inline-block;width:{{.Side}}px;height:{{.Side}}px;margin-right:2px;image-rendering:pixelated;background-repeat:no-repeat}
+td.ims{padding:2px;white-space:nowrap}.curves img{width:45%;margin-right:2%}
+{{.Sprites}}
 </style></head><body>
 <h1>{{.R.Meta.Bench}}: {{.R.Meta.Method}}</h1>
 <p class="meta">Models: {{range $i, $m := .R.Meta.Models}}{{if $i}}, {{end}}{{$m}}{{end}}. Prompts: {{.R.Meta.PromptCleaning}}.
 {{.R.Meta.ImagesPerPrompt}} images per prompt, seeds {{.R.Meta.Seeds}}, {{.R.Meta.Sampler}}; r_λ at λ = {{.R.Meta.LambdaVal}}. rpo {{.R.Meta.Version}}.</p>
+{{if .R.Meta.Training}}<p class="meta">Training: {{.R.Meta.Training}}.</p>{{end}}
 {{range .R.Meta.Caveats}}<p class="meta"><b>Note:</b> {{.}}</p>{{end}}
 <table id="summary"><tr><th>method</th>{{range .Metrics}}<th>{{.Name}}</th>{{end}}</tr>
 <tr><td>{{.R.Meta.Method}}</td>{{range .Summary}}<td>{{meanCI .}}</td>{{end}}</tr></table>
 <table id="subjects"><tr><th>subject</th><th>class</th>{{range .Metrics}}<th>{{.Name}}</th>{{end}}</tr>
 {{range .Rows}}<tr><td><a href="#{{.Name}}">{{.Name}}</a></td><td>{{.Class}}</td>{{range .Values}}<td>{{f3 .}}</td>{{end}}</tr>
 {{end}}</table>
-{{range .Rows}}<div class="subject" id="{{.Name}}"><h2>{{.Name}} ({{.Class}})</h2>
-{{if .Grid}}<img alt="generated images of {{.Name}}, one row per five prompts" src="{{.Grid}}">{{end}}
-{{if .Prompts}}<details><summary>scores per prompt ({{len .Prompts}})</summary>
-<table class="prompts"><tr><th>prompt</th><th>DINO</th><th>CLIP-I</th><th>CLIP-T</th><th>r_λ</th></tr>
+{{range .Rows}}{{$name := .Name}}<div class="subject" id="{{.Name}}"><h2>{{.Name}} ({{.Class}})</h2>
+{{if .Refs}}<p class="refs">references<br><img alt="the references of {{.Name}}" src="{{.Refs}}"></p>{{end}}
+{{if .Curves}}<p class="curves">{{range .Curves}}<img alt="training curve of {{$name}}" src="{{.}}">{{end}}</p>{{end}}
+{{if .Cells}}<table class="prompts"><tr><th>prompt</th><th>generated</th><th>DINO</th><th>CLIP-I</th><th>CLIP-T</th><th>r_λ</th></tr>
+{{range .Cells}}<tr><td>{{.Prompt}}</td><td class="ims">{{range .Images}}<span class="im {{.Class}}" style="{{.Pos}}"></span>{{end}}</td><td>{{f3 .DINO}}</td><td>{{f3 .CLIPI}}</td><td>{{f3 .CLIPT}}</td><td>{{f3 .Reward}}</td></tr>
+{{end}}</table>{{else}}{{if .Grid}}<img alt="generated images of {{.Name}}" src="{{.Grid}}">{{end}}
+{{if .Prompts}}<table class="prompts"><tr><th>prompt</th><th>DINO</th><th>CLIP-I</th><th>CLIP-T</th><th>r_λ</th></tr>
 {{range .Prompts}}<tr><td>{{.Prompt}}</td><td>{{f3 .DINO}}</td><td>{{f3 .CLIPI}}</td><td>{{f3 .CLIPT}}</td><td>{{f3 .Reward}}</td></tr>
-{{end}}</table></details>{{end}}</div>
+{{end}}</table>{{end}}{{end}}</div>
 {{end}}</body></html>
 `))
 
-// HTML is a self-contained report: the summary and per-subject tables and
-// each subject's image grid inlined as a data URI.
+// reportSide is the size, in CSS pixels, at which the report shows each
+// image.
+const reportSide = 96
+
+// cell is one generated image of the report: a sprite of its subject's grid.
+type cell struct {
+	Class string       // the CSS class holding the grid as background
+	Pos   template.CSS // its offset and scale
+}
+
+// promptRow is one prompt of a subject in the report: its images and scores.
+type promptRow struct {
+	PromptResult
+	Images []cell
+}
+
+// HTML is a self-contained report: the summary and per-subject tables,
+// and per subject its references, training curves and each prompt's
+// generated images (sprites of the subject's grid, inlined once as a data
+// URI) beside the prompt's scores.
 func HTML(r *Report) (string, error) {
 	type row struct {
 		Name, Class string
 		Values      []float64
-		Grid        template.URL // a data: URI of the PNG
+		Refs, Grid  template.URL // data: URIs of PNGs
+		Curves      []template.URL
 		Prompts     []PromptResult
+		Cells       []promptRow
 	}
 	data := struct {
 		R       *Report
 		Metrics []struct{ Key, Name string }
 		Summary []dreambench.Summary
 		Rows    []row
-	}{R: r}
+		Side    int
+		Sprites template.CSS
+	}{R: r, Side: reportSide}
 	for _, m := range Metrics {
 		data.Metrics = append(data.Metrics, struct{ Key, Name string }{m.Key, m.Name})
 		data.Summary = append(data.Summary, r.Summary[m.Key])
 	}
-	for _, s := range r.Subjects {
+	var sprites strings.Builder
+	for si, s := range r.Subjects {
 		rw := row{Name: s.Subject, Class: s.Class, Prompts: s.Prompts}
 		for _, m := range Metrics {
 			rw.Values = append(rw.Values, s.Summary[m.Key].Mean)
 		}
+		if b, err := os.ReadFile(s.Refs); err == nil {
+			rw.Refs = dataURI(b)
+		}
+		if s.Training != nil && len(s.Training.Steps) > 0 {
+			var err error
+			if rw.Curves, err = s.Training.Plots(); err != nil {
+				return "", err
+			}
+		}
 		if b, err := os.ReadFile(s.Grid); err == nil {
-			rw.Grid = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
+			rw.Grid = dataURI(b)
+			class := fmt.Sprintf("g%d", si)
+			if cells, ok := spriteCells(b, s, r.Meta.ImagesPerPrompt, class); ok {
+				fmt.Fprintf(&sprites, ".%s{background-image:url(%s)}\n", class, rw.Grid)
+				rw.Cells = cells
+			}
 		}
 		data.Rows = append(data.Rows, rw)
 	}
+	data.Sprites = template.CSS(sprites.String())
 	var b strings.Builder
 	err := page.Execute(&b, data)
 	return b.String(), err
+}
+
+// spriteCells cuts a subject's grid (PNG bytes, saveGrid's layout) into
+// one cell per generated image, ipp per prompt; false when the grid does
+// not hold that many square images.
+func spriteCells(grid []byte, s SubjectResult, ipp int, class string) ([]promptRow, bool) {
+	cfg, err := png.DecodeConfig(bytes.NewReader(grid))
+	if err != nil || ipp < 1 || len(s.Prompts) == 0 {
+		return nil, false
+	}
+	cols := s.Columns
+	if cols == 0 {
+		cols = 5 * ipp // grids written before the column count was recorded
+	}
+	n := len(s.Prompts) * ipp
+	cols = min(cols, n)
+	side := (cfg.Width-gridPad)/cols - gridPad
+	rows := (n + cols - 1) / cols
+	if side < 1 || rows*(side+gridPad)+gridPad != cfg.Height || cols*(side+gridPad)+gridPad != cfg.Width {
+		return nil, false
+	}
+	scale := float64(reportSide) / float64(side)
+	var out []promptRow
+	for pi, p := range s.Prompts {
+		pr := promptRow{PromptResult: p}
+		for k := 0; k < ipp; k++ {
+			i := pi*ipp + k
+			x, y := gridPad+(i%cols)*(side+gridPad), gridPad+(i/cols)*(side+gridPad)
+			pos := fmt.Sprintf("background-position:%.1fpx %.1fpx;background-size:%.1fpx %.1fpx",
+				-float64(x)*scale, -float64(y)*scale, float64(cfg.Width)*scale, float64(cfg.Height)*scale)
+			pr.Images = append(pr.Images, cell{Class: class, Pos: template.CSS(pos)})
+		}
+		out = append(out, pr)
+	}
+	return out, true
+}
+
+// dataURI inlines PNG bytes.
+func dataURI(b []byte) template.URL {
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
 }
 
 // meanCI prints a mean with its 95% interval, or with "(n = 1)" where one

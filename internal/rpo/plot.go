@@ -14,6 +14,16 @@ import (
 // PlotRewards writes reward.png: the mean validation reward r_λ over
 // steps, one line per λ.
 func PlotRewards(path string, vals []ValidationEvent) error {
+	p, err := RewardPlot(vals)
+	if err != nil {
+		return err
+	}
+	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+}
+
+// RewardPlot draws the mean validation reward r_λ over steps, one line
+// per λ.
+func RewardPlot(vals []ValidationEvent) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "validation reward"
 	p.X.Label.Text = "step"
@@ -38,7 +48,24 @@ func PlotRewards(path string, vals []ValidationEvent) error {
 		args = append(args, "λ = "+k, byLambda[k])
 	}
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
-		return fmt.Errorf("rpo: plot: %w", err)
+		return nil, fmt.Errorf("rpo: plot: %w", err)
 	}
-	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+	return p, nil
+}
+
+// LossPlot draws L_sim and L_pref over the steps of a run.
+func LossPlot(steps []StepEvent) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "training loss"
+	p.X.Label.Text = "step"
+	var sim, pref plotter.XYs
+	for _, s := range steps {
+		sim = append(sim, plotter.XY{X: float64(s.Step), Y: s.LSim})
+		pref = append(pref, plotter.XY{X: float64(s.Step), Y: s.LPref})
+	}
+	p.Legend.Top = true
+	if err := plotutil.AddLines(p, "L_sim", sim, "L_pref", pref); err != nil {
+		return nil, fmt.Errorf("rpo: plot: %w", err)
+	}
+	return p, nil
 }

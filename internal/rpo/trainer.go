@@ -365,20 +365,35 @@ func (t *trainer) plotRewards() error {
 
 // ReadValidations returns the validations recorded in a run's metrics.jsonl.
 func ReadValidations(path string) ([]ValidationEvent, error) {
+	_, vals, err := ReadMetrics(path)
+	return vals, err
+}
+
+// ReadMetrics returns the steps and validations recorded in a run's
+// metrics.jsonl (a resumed run's file holds each step once).
+func ReadMetrics(path string) ([]StepEvent, []ValidationEvent, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("rpo: %w", err)
+		return nil, nil, fmt.Errorf("rpo: %w", err)
 	}
+	var steps []StepEvent
 	var vals []ValidationEvent
 	for _, line := range bytes.Split(b, []byte{'\n'}) {
 		var rec struct {
+			Step       *StepEvent       `json:"step"`
 			Validation *ValidationEvent `json:"validation"`
 		}
-		if json.Unmarshal(line, &rec) == nil && rec.Validation != nil {
+		if json.Unmarshal(line, &rec) != nil {
+			continue
+		}
+		if rec.Step != nil {
+			steps = append(steps, *rec.Step)
+		}
+		if rec.Validation != nil {
 			vals = append(vals, *rec.Validation)
 		}
 	}
-	return vals, nil
+	return steps, vals, nil
 }
 
 // negativesCache is where base-model samples (negatives, class images)
