@@ -1,24 +1,42 @@
 #!/usr/bin/env bash
 # make bench-compare: the same U-Net in PyTorch (Debian python3-torch) and in
-# rpo, on the same machine in one invocation; ms per training step and per
-# forward pass, their ratios, peak memory.
+# rpo, on the same machine in one invocation: ms per training step and per
+# forward pass, peak memory, GFLOP/s and model FLOPs utilisation (MFU:
+# achieved GFLOP/s over the GEMM's measured peak), and the ratios rpo/PyTorch.
+#
+# Two PyTorch anchors: with OpenBLAS (libopenblas0-pthread, what a user who
+# installs PyTorch gets: the strong anchor) and with the netlib reference
+# BLAS (libblas3). Each runs with its BLAS chosen by LD_LIBRARY_PATH for that
+# command only, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, and reports the
+# BLAS it loaded. The three implementations alternate over ROUNDS rounds
+# (these machines drift) and each number is the median over the rounds of
+# each round's median over STEPS steps.
+#   make bench-compare                      # Model A and the embedded shapes
+#   MODELS=embedded ROUNDS=5 STEPS=5 make bench-compare
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
-if ! "$PY" -c 'import torch' 2>/dev/null; then
-  echo "bench-compare: installing Debian's python3-torch" >&2
-  apt-get update -qq && apt-get install -y -qq python3-torch >/dev/null
+LIB=/usr/lib/x86_64-linux-gnu
+need=""
+"$PY" -c 'import torch' 2>/dev/null || need="$need python3-torch"
+[ -e "$LIB/openblas-pthread/libblas.so.3" ] || need="$need libopenblas0-pthread"
+[ -e "$LIB/blas/libblas.so.3" ] || need="$need libblas3"
+if [ -n "$need" ]; then
+  echo "bench-compare: installing Debian's$need" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
 fi
 go build -o bin/rpobench ./bench/rpobench
-printf '%-9s %-10s %10s %12s %10s   %s\n' model impl "ms/step" "ms/forward" "peak MiB" "params"
+ROUNDS=${ROUNDS:-3}
+STEPS=${STEPS:-3}
+torch() { # torch BLASDIR MODEL: one measurement with that BLAS
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH="$1" "$PY" bench/unet_torch.py --model "$2" --steps "$STEPS"
+}
 for m in ${MODELS:-a embedded}; do
-  t=$("$PY" bench/unet_torch.py --model "$m" --steps "${STEPS:-5}")
-  r=$(./bin/rpobench -model "$m" -steps "${STEPS:-5}")
-  "$PY" - "$t" "$r" <<'PY'
-import json, sys
-t, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-for x in (t, r):
-    print(f"{x['model']:<9} {x['impl'].split()[0]:<10} {x['train_ms']:>10.1f} {x['forward_ms']:>12.1f} {x['peak_mib']:>10.1f}   {x['params']:,}")
-print(f"{t['model']:<9} {'rpo/torch':<10} {r['train_ms']/t['train_ms']:>9.2f}x {r['forward_ms']/t['forward_ms']:>11.2f}x {r['peak_mib']/t['peak_mib']:>9.2f}x")
-PY
+  runs=()
+  for r in $(seq "$ROUNDS"); do
+    runs+=("$(torch "$LIB/openblas-pthread" "$m" | sed 's/"impl": "pytorch/"impl": "pytorch+openblas/')")
+    runs+=("$(torch "$LIB/blas:$LIB/lapack" "$m" | sed 's/"impl": "pytorch/"impl": "pytorch+refblas/')")
+    runs+=("$(./bin/rpobench -model "$m" -steps "$STEPS")")
+  done
+  printf '%s\n' "${runs[@]}" | "$PY" bench/compare_summary.py
 done

@@ -5,7 +5,9 @@ Same architecture, shapes, parameter count, loss (MSE on a fixed random
 batch) and optimizer (AdamW) as rpo's benchmark driver bench/rpobench, so the
 two can be held side by side: `make bench-compare`.
 Prints one JSON line: median ms per training step and per forward pass,
-peak RSS.
+peak RSS, the FLOPs of one forward pass (the multiply-adds of every
+convolution, linear layer and attention product, counted per call, ×2) and
+the BLAS library the process loaded.
 """
 import argparse, json, math, resource, time
 
@@ -53,6 +55,7 @@ class Attention(nn.Module):
         q = self.to_q(x).view(b, l, h, dh).transpose(1, 2)
         k = self.to_k(ctx).view(b, ctx.shape[1], h, dh).transpose(1, 2)
         v = self.to_v(ctx).view(b, ctx.shape[1], h, dh).transpose(1, 2)
+        FLOPS[0] += 2 * 2 * b * h * l * ctx.shape[1] * dh  # q·kᵀ and a·v
         a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(dh), dim=-1)
         o = (a @ v).transpose(1, 2).reshape(b, l, d)
         return self.to_out(o)
@@ -128,6 +131,46 @@ class UNet(nn.Module):
         return self.conv_out(F.silu(self.norm_out(h)))
 
 
+FLOPS = [0]  # the forward pass's FLOPs, accumulated while counting
+
+
+def count_flops(net):
+    """Hooks that add each convolution's and linear layer's FLOPs to FLOPS."""
+    def conv(m, inp, out):
+        FLOPS[0] += 2 * out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def linear(m, inp, out):
+        FLOPS[0] += 2 * out.numel() * m.in_features
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            m.register_forward_hook(conv)
+        elif isinstance(m, nn.Linear):
+            m.register_forward_hook(linear)
+
+
+def blas_library():
+    """The BLAS shared library mapped into this process."""
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if "blas" in path.rsplit("/", 1)[-1]:
+                libs.add(path)
+    return ", ".join(sorted(libs)) or "none"
+
+
+def gemm_peak():
+    """Median GFLOP/s of torch.mm (the loaded BLAS's sgemm) on a 1024³ product."""
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    torch.mm(a, b)
+    rates = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        rates.append(2 * 1024 ** 3 / (time.perf_counter() - t0) / 1e9)
+    return sorted(rates)[3]
+
+
 def sinusoid(ts, dim):
     half = dim // 2
     w = torch.exp(-math.log(10000) * torch.arange(half) / half)
@@ -172,9 +215,13 @@ def main():
     train_ms = median_ms(step)
     with torch.no_grad():
         fwd_ms = median_ms(lambda: net(x, temb, ctx))
+        count_flops(net)
+        FLOPS[0] = 0
+        net(x, temb, ctx)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"impl": "pytorch " + torch.__version__, "model": args.model, "params": params,
-                      "train_ms": round(train_ms, 1), "forward_ms": round(fwd_ms, 1), "peak_mib": round(peak, 1)}))
+                      "train_ms": round(train_ms, 1), "forward_ms": round(fwd_ms, 1), "peak_mib": round(peak, 1),
+                      "forward_flops": FLOPS[0], "blas": blas_library(), "gemm_gflops": round(gemm_peak(), 1)}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 // Command rpobench times one U-Net training step (forward, backward, AdamW)
 // and one forward pass with rpo's engine, on the same architectures and
-// shapes as bench/unet_torch.py, and prints one JSON line.
+// shapes as bench/unet_torch.py, and prints one JSON line; with it the
+// GFLOP/s of the engine's GEMM on a large square product, the peak that
+// model FLOPs utilisation is measured against.
 package main
 
 import (
@@ -13,7 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"math/rand/v2"
+
 	"gorgonia.org/tensor"
+
+	"github.com/rpo-dev/rpo/internal/gemm"
 
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/nn"
@@ -65,8 +71,27 @@ func main() {
 	train, params := time1(true)
 	fwd, _ := time1(false)
 	out, _ := json.Marshal(map[string]any{"impl": "rpo (" + nn.BLASName() + ")", "model": *model, "params": params,
-		"train_ms": round(train), "forward_ms": round(fwd), "peak_mib": round(peakRSS())})
+		"train_ms": round(train), "forward_ms": round(fwd), "peak_mib": round(peakRSS()), "gemm_gflops": round(gemmPeak())})
 	fmt.Println(string(out))
+}
+
+// gemmPeak is the median GFLOP/s of rpo's GEMM on a 1024³ product.
+func gemmPeak() float64 {
+	const n = 1024
+	rng := rand.New(rand.NewPCG(1, 2))
+	a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], b[i] = rng.Float32()-0.5, rng.Float32()-0.5
+	}
+	gemm.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+	rates := make([]float64, 7)
+	for i := range rates {
+		start := time.Now()
+		gemm.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+		rates[i] = 2 * n * n * n / time.Since(start).Seconds() / 1e9
+	}
+	sort.Float64s(rates)
+	return rates[len(rates)/2]
 }
 
 func round(v float64) float64 { return float64(int(v*10+0.5)) / 10 }

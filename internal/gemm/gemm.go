@@ -123,6 +123,10 @@ func runBlocks(workers int, m, n, k int, blockA func(ic, pc, mb, kb int, buf []f
 	if m == 0 || n == 0 {
 		return
 	}
+	if workers > 1 && m*n*k >= parallelWork && (m >= 2*mr || n >= 2*nr) {
+		splitBlocks(workers, m, n, k, blockA, pack, beta, c, ldc)
+		return
+	}
 	if beta != 1 {
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
@@ -149,10 +153,52 @@ func runBlocks(workers int, m, n, k int, blockA func(ic, pc, mb, kb int, buf []f
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				ap := blockA(ic, pc, mb, kb, bufs.a)
-				macro(workers, ap, bp, mb, nb, kb, c[ic*ldc+jc:], ldc)
+				macro(ap, bp, mb, nb, kb, c[ic*ldc+jc:], ldc)
 			}
 		}
 	}
+}
+
+// parallelWork is the smallest product (m·n·k) shared among the cores.
+const parallelWork = 1 << 18
+
+// splitBlocks runs the product as independent serial products on parts of
+// C, one per worker: row parts when A is the larger operand (each worker
+// then packs all of B), column parts otherwise (each packs all of A).
+// Parts start at multiples of the micro-tile, so every element of C is
+// computed by the same operations, in the same order, as in a serial run.
+// One fork and join per product: on virtual machines, waking an idle core
+// costs about as much as a block's work, so sharing each block (as
+// before) left the second core mostly idle.
+func splitBlocks(workers int, m, n, k int, blockA func(ic, pc, mb, kb int, buf []float32) []float32, pack Packer, beta float32, c []float32, ldc int) {
+	var wg sync.WaitGroup
+	part := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f()
+		}()
+	}
+	if m >= n && m >= 2*mr || n < 2*nr {
+		per := roundUp((m+workers-1)/workers, mr)
+		for i0 := 0; i0 < m; i0 += per {
+			mb := min(per, m-i0)
+			part(func() {
+				rows := func(ic, pc, mb, kb int, buf []float32) []float32 { return blockA(i0+ic, pc, mb, kb, buf) }
+				runBlocks(1, mb, n, k, rows, pack, beta, c[i0*ldc:], ldc)
+			})
+		}
+	} else {
+		per := roundUp((n+workers-1)/workers, nr)
+		for j0 := 0; j0 < n; j0 += per {
+			nb := min(per, n-j0)
+			part(func() {
+				cols := func(pc, jc, kb, nb int, bp []float32) { pack(pc, j0+jc, kb, nb, bp) }
+				runBlocks(1, m, nb, k, blockA, cols, beta, c[j0:], ldc)
+			})
+		}
+	}
+	wg.Wait()
 }
 
 type buffers struct{ a, b []float32 }
@@ -216,28 +262,10 @@ func packB(trans bool, b []float32, ldb, pc, jc, kb, nb int, bp []float32) {
 }
 
 // macro multiplies a packed A block by a packed B block into C, one
-// micro-tile at a time, tiles shared among the cores when the block is
-// large enough to pay for it.
-func macro(workers int, ap, bp []float32, mb, nb, kb int, c []float32, ldc int) {
+// micro-tile at a time.
+func macro(ap, bp []float32, mb, nb, kb int, c []float32, ldc int) {
 	mp, np := (mb+mr-1)/mr, (nb+nr-1)/nr
-	tiles := mp * np
-	if workers > tiles {
-		workers = tiles
-	}
-	if workers <= 1 || mb*nb*kb < 1<<17 {
-		tileRange(ap, bp, mb, nb, kb, c, ldc, np, 0, 1, tiles)
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			tileRange(ap, bp, mb, nb, kb, c, ldc, np, w, workers, tiles)
-		}(w)
-	}
-	tileRange(ap, bp, mb, nb, kb, c, ldc, np, 0, workers, tiles)
-	wg.Wait()
+	tileRange(ap, bp, mb, nb, kb, c, ldc, np, 0, 1, mp*np)
 }
 
 // tileRange runs tiles first, first+step, ... below tiles.

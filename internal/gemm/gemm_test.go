@@ -158,3 +158,39 @@ func BenchmarkSgemm(b *testing.B) {
 		})
 	}
 }
+
+// TestSplitIsBitIdentical: a product shared among workers (row parts or
+// column parts, with A packed per part, prepacked, or B from a Packer)
+// gives exactly the bits of the serial product: the parts start at
+// micro-tile boundaries, so each element sees the same operations.
+func TestSplitIsBitIdentical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, s := range [][3]int{{300, 70, 290}, {37, 700, 300}, {130, 200, 600}, {25, 1000, 27}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b, c0 := randSlice(rng, m*k), randSlice(rng, k*n), randSlice(rng, m*n)
+		pack := func(pc, jc, kb, nb int, bp []float32) { packB(false, b, n, pc, jc, kb, nb, bp) }
+		var pa PackedA
+		PackA(&pa, false, m, k, 0.5, a, k)
+		ways := map[string]func(workers int, c []float32){
+			"Sgemm":          func(w int, c []float32) { sgemm(w, false, false, m, n, k, 0.5, a, k, b, n, 0.75, c, n) },
+			"SgemmPacked":    func(w int, c []float32) { run(w, false, m, n, k, 0.5, a, k, pack, 0.75, c, n) },
+			"SgemmPrepacked": func(w int, c []float32) { SgemmPrepacked(w == 1, &pa, n, pack, 0.75, c, n) },
+		}
+		for name, f := range ways {
+			serial := append([]float32(nil), c0...)
+			f(1, serial)
+			for _, w := range []int{2, 3, 4} {
+				if name == "SgemmPrepacked" && w != 2 {
+					continue // its workers are the cores
+				}
+				got := append([]float32(nil), c0...)
+				f(w, got)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(serial[i]) {
+						t.Fatalf("%s %v, %d workers: element %d is %g, serially %g", name, s, w, i, got[i], serial[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -211,12 +211,8 @@ func packPanelsGo(dst, xp []float32, offs []int, add, step, w int) {
 // packColT packs col(x)ᵀ (P×K) for the filter gradient: each patch row is
 // gathered contiguously, then spread over the panel.
 func (s *convShape) packColT(x []float32) fastgemm.Packer {
-	var row []float32
 	return func(pc, jc, kb, nb int, bp []float32) {
-		if cap(row) < kb {
-			row = make([]float32, kb)
-		}
-		row = row[:kb]
+		row := make([]float32, kb) // per call: the parts of a parallel product pack at once
 		for j0 := 0; j0 < nb; j0 += fastgemm.NR {
 			panel := bp[(j0/fastgemm.NR)*fastgemm.NR*kb : (j0/fastgemm.NR+1)*fastgemm.NR*kb]
 			cols := min(fastgemm.NR, nb-j0)

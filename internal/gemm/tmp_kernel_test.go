@@ -1,0 +1,51 @@
+package gemm
+
+import (
+	"fmt"
+	"testing"
+)
+
+func BenchmarkKernelInCache(b *testing.B) {
+	const k = 256
+	a, bb, c := make([]float32, mr*k), make([]float32, nr*k), make([]float32, mr*nr)
+	for i := range a {
+		a[i] = 0.001
+	}
+	for i := range bb {
+		bb[i] = 0.001
+	}
+	for _, name := range []string{"avx512", "avx2"} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if name == "avx512" {
+					kernelAVX512(k, &a[0], &bb[0], &c[0], nr)
+				} else {
+					kernelAVX2(k, a, bb, c, nr)
+				}
+			}
+			b.ReportMetric(2*float64(mr*nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkKernelTwoCores(b *testing.B) {
+	const k = 256
+	run := func(n int) {
+		a, bb, c := make([]float32, mr*k), make([]float32, nr*k), make([]float32, mr*nr)
+		for i := 0; i < n; i++ {
+			kernelAVX512(k, &a[0], &bb[0], &c[0], nr)
+		}
+	}
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprint(w), func(b *testing.B) {
+			done := make(chan bool)
+			for g := 0; g < w; g++ {
+				go func() { run(b.N); done <- true }()
+			}
+			for g := 0; g < w; g++ {
+				<-done
+			}
+			b.ReportMetric(float64(w)*2*float64(mr*nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
