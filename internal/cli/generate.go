@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -178,6 +179,11 @@ func RunGenerate(ctx context.Context, o *GenerateOptions) error {
 			}
 			written++
 		}
+		// the batch's buffers are garbage now: collecting them here keeps
+		// the heap of batch k+1 where batch k's was (left to the pacer, it
+		// grows to twice the live heap over a long run: -n 512 peaked at
+		// 1.67× the RSS of -n 32)
+		runtime.GC()
 	}
 	if o.SaveLat {
 		side := m.Config.LatentSide()
