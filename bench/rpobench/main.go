@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ import (
 func main() {
 	model := flag.String("model", "a", "a (GORGONIA.md's Model A) or embedded")
 	steps := flag.Int("steps", 5, "timed steps")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed training steps to this file")
 	flag.Parse()
 	var cfg models.UNetConfig
 	var shape models.RegressionShape
@@ -59,6 +61,15 @@ func main() {
 			}
 		}
 		run()
+		if train && *profile != "" {
+			f, err := os.Create(*profile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "rpobench:", err)
+				os.Exit(1)
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		times := make([]float64, *steps)
 		for i := range times {
 			start := time.Now()

@@ -1,0 +1,52 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	fastgemm "github.com/rpo-dev/rpo/internal/gemm"
+)
+
+// TestPackColTPaddedMatchesPackColT: the filter gradient's packer from the
+// padded image writes exactly the panels of the general one, for every
+// block the product asks for (partial panels and positions included).
+func TestPackColTPaddedMatchesPackColT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct{ ch, h, w, k, pad int }{{3, 8, 8, 3, 1}, {5, 7, 5, 3, 1}, {4, 6, 6, 1, 0}, {2, 4, 4, 3, 1}, {3, 9, 7, 5, 2}} {
+		geom := ConvGeom{Stride: 1, Pad: c.pad}
+		ho, wo := geom.outSize(c.h, c.w, c.k, c.k)
+		o := &conv2dOp{geom: geom, x: tensor.Shape{1, c.ch, c.h, c.w}, w: tensor.Shape{4, c.ch, c.k, c.k}, out: tensor.Shape{1, 4, ho, wo}}
+		s := shapeOfConv(o)
+		x := make([]float32, c.ch*c.h*c.w)
+		for i := range x {
+			x[i] = rng.Float32() - 0.5
+		}
+		xp := x
+		if c.pad > 0 {
+			xp = s.pad(x, new([]float32))
+		}
+		k, p := c.ch*c.k*c.k, ho*wo
+		want, got := s.packColT(x), s.packColTPadded(xp)
+		for _, blk := range [][4]int{{0, 0, p, k}, {1, 0, p - 1, k}, {3, 5, min(7, p-3), k - 5}, {0, fastgemm.NR, p, max(k-fastgemm.NR, 0)}} {
+			pc, jc, kb, nb := blk[0], blk[1], blk[2], blk[3]
+			if nb <= 0 || kb <= 0 {
+				continue
+			}
+			size := (nb + fastgemm.NR - 1) / fastgemm.NR * fastgemm.NR * kb
+			a, b := make([]float32, size), make([]float32, size)
+			for i := range b {
+				a[i], b[i] = float32(math.NaN()), 7 // every value must be written
+			}
+			want(pc, jc, kb, nb, a)
+			got(pc, jc, kb, nb, b)
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					t.Fatalf("%+v block %v: value %d is %g, packColT wrote %g", c, blk, i, b[i], a[i])
+				}
+			}
+		}
+	}
+}
