@@ -17,7 +17,22 @@ import (
 // that every flag it uses is one the command takes, so that the README
 // cannot drift from the tool.
 func TestReadmeCommands(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(oracle.Root(), "README.md"))
+	checkCommands(t, "README.md", 15)
+}
+
+// TestModelCardCommands: the commands of every model card (docs/models)
+// exist, take the flags they are given, and name config files that exist.
+func TestModelCardCommands(t *testing.T) {
+	for _, m := range []string{"autoencoder", "t2i", "align-mini", "clip-mini", "dino-mini"} {
+		checkCommands(t, filepath.Join("docs", "models", m+".md"), 1)
+	}
+}
+
+// checkCommands checks the rpo command lines of a Markdown file (indented
+// code lines and inline `rpo …` code) of the repository: at least min.
+func checkCommands(t *testing.T, file string, min int) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(oracle.Root(), file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,8 +45,8 @@ func TestReadmeCommands(t *testing.T) {
 	for _, m := range regexp.MustCompile("`(rpo [^`]+)`").FindAllStringSubmatch(string(b), -1) {
 		lines = append(lines, m[1])
 	}
-	if len(lines) < 15 {
-		t.Fatalf("found %d rpo command lines in README.md", len(lines))
+	if len(lines) < min {
+		t.Fatalf("found %d rpo command lines in %s", len(lines), file)
 	}
 	for _, line := range lines {
 		summary := regexp.MustCompile(`^rpo [a-z]+ {2,}`).MatchString(line) // the command list: name, then prose
@@ -45,14 +60,21 @@ func TestReadmeCommands(t *testing.T) {
 		root := NewRootCmd()
 		cmd, rest, err := root.Find(words)
 		if err != nil || cmd == root {
-			t.Errorf("README: %q: no such command (%v)", line, err)
+			t.Errorf("%s: %q: no such command (%v)", file, line, err)
 			continue
 		}
 		if summary {
 			continue
 		}
 		if err := cmd.ParseFlags(flagsOnly(cmd, rest)); err != nil {
-			t.Errorf("README: %q: %v", line, err)
+			t.Errorf("%s: %q: %v", file, line, err)
+		}
+		for i, w := range words {
+			if w == "--config" && i+1 < len(words) && words[i+1] != strings.ToUpper(words[i+1]) { // FILE: a placeholder
+				if _, err := os.Stat(filepath.Join(oracle.Root(), words[i+1])); err != nil {
+					t.Errorf("%s: %q: %v", file, line, err)
+				}
+			}
 		}
 	}
 }
