@@ -69,3 +69,19 @@ func (l *Lock) Unlock() {
 	l.f.Close()
 	l.f = nil
 }
+
+// WithLock runs f holding an exclusive advisory lock on the file path
+// (created if needed), waiting for other processes that hold it: the
+// read-modify-write of a file that several processes update (a shared
+// negatives cache's index) then loses no one's entries.
+func WithLock(path string, f func() error) error {
+	lf, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("ckpt: %w", err)
+	}
+	defer lf.Close() // closing releases the lock
+	if err := flockWait(lf); err != nil {
+		return fmt.Errorf("ckpt: lock %s: %w", path, err)
+	}
+	return f()
+}

@@ -8,3 +8,5 @@ import (
 )
 
 func flock(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) }
+
+func flockWait(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }

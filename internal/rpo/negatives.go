@@ -43,9 +43,9 @@ type manifest struct {
 // cache directory does not hold yet and adding them to it; nothing in the
 // cache is ever deleted. Seeds are seed, seed+1, … per prompt. A negative is
 // found by its file, NegativeKey + ".png", not through the manifest
-// (negatives.json, an index for people): runs that share a cache at the same
-// time (eval shards) may overwrite each other's manifest, never lose an
-// image; each call adds what it uses back to the manifest.
+// (negatives.json, an index for people and tools), which every call
+// updates under a file lock, so that runs sharing a cache at the same time
+// (eval shards) keep each other's entries.
 func Negatives(m *models.T2I, modelID string, prompts []string, k int, seed uint64, s diffusion.Sampler, cache string) ([]Negative, error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, fmt.Errorf("rpo: %w", err)
@@ -95,9 +95,14 @@ func Negatives(m *models.T2I, modelID string, prompts []string, k int, seed uint
 }
 
 // addToManifest adds the negatives of ns that have an image to the cache's
-// negatives.json, re-read just before writing so that entries another run
-// wrote meanwhile are kept; it writes only when something is new.
+// negatives.json, read and written under the lock of negatives.json.lock so
+// that entries other processes add at the same time (eval shards sharing
+// the cache) are kept; it writes only when something is new.
 func addToManifest(cache string, ns []Negative) error {
+	return ckpt.WithLock(filepath.Join(cache, "negatives.json.lock"), func() error { return addToManifestLocked(cache, ns) })
+}
+
+func addToManifestLocked(cache string, ns []Negative) error {
 	mp := filepath.Join(cache, "negatives.json")
 	var man manifest
 	if b, err := os.ReadFile(mp); err == nil {
