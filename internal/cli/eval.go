@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -53,6 +54,46 @@ type EvalOptions struct {
 	Token           string   `mapstructure:"token" yaml:"token"`
 }
 
+// parseShard reads --shard: "" (every subject), i/n, or auto/n with i
+// from the environment of a batch system's array job.
+func parseShard(spec string, getenv func(string) string) (int, int, error) {
+	if spec == "" {
+		return 0, 1, nil
+	}
+	a, b, ok := strings.Cut(spec, "/")
+	n, err := strconv.Atoi(b)
+	if !ok || err != nil || n < 1 {
+		return 0, 0, fmt.Errorf("--shard %q is not i/n or auto/n with 0 ≤ i < n", spec)
+	}
+	if a == "auto" {
+		var i int
+		switch {
+		case getenv("JOB_COMPLETION_INDEX") != "":
+			if i, err = strconv.Atoi(getenv("JOB_COMPLETION_INDEX")); err != nil {
+				return 0, 0, fmt.Errorf("--shard %s: JOB_COMPLETION_INDEX=%q is not an integer", spec, getenv("JOB_COMPLETION_INDEX"))
+			}
+		case getenv("SLURM_ARRAY_TASK_ID") != "":
+			id, e1 := strconv.Atoi(getenv("SLURM_ARRAY_TASK_ID"))
+			lo, e2 := strconv.Atoi(cmp.Or(getenv("SLURM_ARRAY_TASK_MIN"), "0"))
+			if e1 != nil || e2 != nil {
+				return 0, 0, fmt.Errorf("--shard %s: SLURM_ARRAY_TASK_ID=%q, SLURM_ARRAY_TASK_MIN=%q are not integers", spec, getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_MIN"))
+			}
+			i = id - lo
+		default:
+			return 0, 0, fmt.Errorf("--shard %s: neither JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) nor SLURM_ARRAY_TASK_ID (a Slurm array job) is set; give the index as --shard i/%d", spec, n)
+		}
+		if i < 0 || i >= n {
+			return 0, 0, fmt.Errorf("--shard %s: the batch system's index %d is not in [0, %d): the job has more tasks than shards", spec, i, n)
+		}
+		return i, n, nil
+	}
+	i, err := strconv.Atoi(a)
+	if err != nil || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("--shard %q is not i/n or auto/n with 0 ≤ i < n", spec)
+	}
+	return i, n, nil
+}
+
 // NewEvalCmd builds `rpo eval` and `rpo eval merge`.
 func NewEvalCmd(run func(context.Context, *EvalOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
@@ -89,7 +130,7 @@ and combine the directories with rpo eval merge.`,
 	f.String("negatives-cache", "", "directory of base-model samples (negatives, class images) shared by runs (default: RUNS/negatives; subjects of one class share their negatives)")
 	f.String("select", "", "whose weights are evaluated: best@λ or last (default: the method's: best@λ_val for rpo, last for dreambooth, a config's first select rule); every run keeps best@0.3, best@0.5, best@0.7 and last")
 	f.StringSlice("subjects", nil, "evaluate only these subjects")
-	f.String("shard", "", "i/n: evaluate every n-th subject starting at i")
+	f.String("shard", "", "i/n: evaluate every n-th subject starting at i; auto/n: i from the batch system (JOB_COMPLETION_INDEX of a Kubernetes Indexed Job, SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN of a Slurm array)")
 	f.Int("images-per-prompt", 4, "images per prompt")
 	f.Int("steps", 50, "DDIM steps")
 	f.Float64("guidance", 7.5, "classifier-free guidance")
@@ -416,15 +457,9 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	if err := checkEvalOptions(o); err != nil {
 		return err
 	}
-	shard, shards := 0, 1
-	if o.Shard != "" {
-		a, b, ok := strings.Cut(o.Shard, "/")
-		i, e1 := strconv.Atoi(a)
-		n, e2 := strconv.Atoi(b)
-		if !ok || e1 != nil || e2 != nil || n < 1 || i < 0 || i >= n {
-			return fmt.Errorf("--shard %q is not i/n with 0 ≤ i < n", o.Shard)
-		}
-		shard, shards = i, n
+	shard, shards, err := parseShard(o.Shard, os.Getenv)
+	if err != nil {
+		return err
 	}
 	var data, benchName string
 	switch o.Bench {

@@ -1,13 +1,20 @@
 package cli
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/rpo-dev/rpo/internal/ckpt"
+	"github.com/rpo-dev/rpo/internal/eval"
 	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/oracle"
 )
 
 func tinyDino(t *testing.T) string {
@@ -207,5 +214,182 @@ func TestEvalProgress(t *testing.T) {
 		if !strings.Contains(got, phase) {
 			t.Errorf("no %s in the log:\n%s", phase, got)
 		}
+	}
+}
+
+// TestParseShard: --shard i/n, auto/n from a Kubernetes Indexed Job or a
+// Slurm array, and the errors, each naming what is wrong.
+func TestParseShard(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	for _, c := range []struct {
+		spec string
+		env  func(string) string
+		i, n int
+		err  string
+	}{
+		{"", env(), 0, 1, ""},
+		{"2/4", env(), 2, 4, ""},
+		{"auto/4", env("JOB_COMPLETION_INDEX", "3"), 3, 4, ""},
+		{"auto/4", env("SLURM_ARRAY_TASK_ID", "12", "SLURM_ARRAY_TASK_MIN", "10"), 2, 4, ""},
+		{"auto/4", env("SLURM_ARRAY_TASK_ID", "1"), 1, 4, ""},
+		{"auto/4", env(), 0, 0, "neither JOB_COMPLETION_INDEX"},
+		{"auto/4", env("JOB_COMPLETION_INDEX", "4"), 0, 0, "more tasks than shards"},
+		{"auto/4", env("JOB_COMPLETION_INDEX", "x"), 0, 0, "not an integer"},
+		{"4/4", env(), 0, 0, "not i/n"},
+		{"auto", env(), 0, 0, "not i/n"},
+	} {
+		i, n, err := parseShard(c.spec, c.env)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: %v, want an error with %q", c.spec, err, c.err)
+			}
+			continue
+		}
+		if err != nil || i != c.i || n != c.n {
+			t.Errorf("%q: %d/%d %v, want %d/%d", c.spec, i, n, err, c.i, c.n)
+		}
+	}
+}
+
+// TestEvalShardHelper is not a test: TestEvalShardProcesses runs the test
+// binary as shard processes of one evaluation.
+func TestEvalShardHelper(t *testing.T) {
+	args := os.Getenv("RPOTEST_EVAL_ARGS")
+	if args == "" {
+		t.Skip("run by TestEvalShardProcesses")
+	}
+	if got, err := execute(t, NewRootCmd(), strings.Split(args, "\x1f")...); err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+}
+
+// TestEvalShardProcesses: an evaluation run as three concurrent processes
+// (--shard auto/3, the index from a Kubernetes or a Slurm environment),
+// sharing one negatives cache, merges into the result of one process, and
+// the cache's manifest keeps every process's negatives.
+func TestEvalShardProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains three subjects twice")
+	}
+	model, align, dino := tinyModel16(t), tinyRewardModel(t), tinyDino(t)
+	dir := t.TempDir()
+	common := []string{"eval", "--bench", "minidreambench", "--method", "rpo", "--model", model, "--reward-model", align, "--clip-model", align,
+		"--dino-model", dino, "--subjects", "dog,can,cat2", "--images-per-prompt", "1", "--steps", "2", "--train-steps", "2", "--val-every", "1", "--val-per-prompt", "1"}
+	single := filepath.Join(dir, "single")
+	if got, err := execute(t, NewRootCmd(), append(common, "--out", single)...); err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	cache := filepath.Join(dir, "negatives")
+	envs := [][]string{{"JOB_COMPLETION_INDEX=0"}, {"JOB_COMPLETION_INDEX=1"}, {"SLURM_ARRAY_TASK_ID=7", "SLURM_ARRAY_TASK_MIN=5"}}
+	var shards []string
+	var cmds []*exec.Cmd
+	for i, e := range envs {
+		out := filepath.Join(dir, fmt.Sprintf("shard-%d", i))
+		shards = append(shards, out)
+		args := append(common[:len(common):len(common)], "--shard", "auto/3", "--negatives-cache", cache, "--out", out)
+		c := exec.Command(os.Args[0], "-test.run=^TestEvalShardHelper$")
+		c.Env = append(append(os.Environ(), "RPOTEST_EVAL_ARGS="+strings.Join(args, "\x1f")), e...)
+		var log strings.Builder
+		c.Stdout, c.Stderr = &log, &log
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("shard %d:\n%s", i, log.String())
+			}
+		})
+	}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("shard %d: %v", i, err)
+		}
+	}
+	merged := filepath.Join(dir, "merged")
+	if got, err := execute(t, NewRootCmd(), append([]string{"eval", "merge", "--out", merged}, shards...)...); err != nil || !strings.Contains(got, "merged 3 subjects") {
+		t.Fatalf("merge: %v\n%s", err, got)
+	}
+	read := func(d string) eval.Report {
+		var r eval.Report
+		b, err := os.ReadFile(filepath.Join(d, "results.json"))
+		if err != nil || json.Unmarshal(b, &r) != nil {
+			t.Fatalf("%s: %v", d, err)
+		}
+		return r
+	}
+	one, three := read(single), read(merged)
+	for _, m := range eval.Metrics {
+		if one.Summary[m.Key] != three.Summary[m.Key] {
+			t.Errorf("%s: one process %+v, three shards %+v", m.Key, one.Summary[m.Key], three.Summary[m.Key])
+		}
+	}
+	for i := range one.Subjects {
+		if a, b := one.Subjects[i], three.Subjects[i]; a.Subject != b.Subject || a.Summary["reward"] != b.Summary["reward"] {
+			t.Errorf("subject %d: one process %s %+v, shards %s %+v", i, a.Subject, a.Summary["reward"], b.Subject, b.Summary["reward"])
+		}
+	}
+	// every shard's negatives are in the shared manifest: those of the single run's cache
+	count := func(f string) int {
+		var man struct{ Negatives []json.RawMessage }
+		b, err := os.ReadFile(f)
+		if err != nil || json.Unmarshal(b, &man) != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		return len(man.Negatives)
+	}
+	if a, b := count(filepath.Join(single, "runs", "negatives", "negatives.json")), count(filepath.Join(cache, "negatives.json")); a != b || a == 0 {
+		t.Errorf("the shared manifest holds %d negatives, one process's %d", b, a)
+	}
+}
+
+// TestKubernetesEvalJob: deploy/kubernetes/eval-job.yaml is an Indexed Job
+// with as many completions as shards, whose command is an rpo eval that
+// takes every flag it is given and its index from the Job.
+func TestKubernetesEvalJob(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(oracle.Root(), "deploy", "kubernetes", "eval-job.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job struct {
+		Kind string
+		Spec struct {
+			CompletionMode string `yaml:"completionMode"`
+			Completions    int
+			Parallelism    int
+			Template       struct {
+				Spec struct {
+					Containers []struct{ Args []string }
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal(b, &job); err != nil {
+		t.Fatal(err)
+	}
+	s := job.Spec
+	if job.Kind != "Job" || s.CompletionMode != "Indexed" || s.Completions != s.Parallelism || len(s.Template.Spec.Containers) != 1 || len(s.Template.Spec.Containers[0].Args) != 1 {
+		t.Fatalf("not an Indexed Job of one container: %+v", job)
+	}
+	words := strings.Fields(s.Template.Spec.Containers[0].Args[0])
+	if words[0] != "rpo" || !strings.Contains(strings.Join(words, " "), fmt.Sprintf("--shard auto/%d", s.Completions)) {
+		t.Fatalf("the command is not rpo eval --shard auto/%d: %v", s.Completions, words)
+	}
+	root := NewRootCmd()
+	cmd, rest, err := root.Find(words[1:])
+	if err != nil || cmd.Name() != "eval" {
+		t.Fatalf("%v: %v", words, err)
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		t.Error(err)
 	}
 }
