@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -324,15 +327,29 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 		return m, fmt.Errorf("--method %q is not rpo, dreambooth, dreambooth-prior, base, real or a readable config file: %w", o.Method, err)
 	}
 	var c struct {
-		Loss   string  `yaml:"loss"`
-		Select string  `yaml:"select"`
-		Steps  int     `yaml:"steps"`
-		LR     float64 `yaml:"lr"`
-		Beta   float64 `yaml:"beta"`
+		Loss        string  `yaml:"loss"`
+		Select      string  `yaml:"select"`
+		Steps       int     `yaml:"steps"`
+		LR          float64 `yaml:"lr"`
+		Beta        float64 `yaml:"beta"`
+		LambdaTrain float64 `yaml:"lambda_train"`
+		LabelMode   string  `yaml:"label_mode"`
+		OnlineEvery int     `yaml:"online_every"`
 	}
-	if err := yaml.Unmarshal(b, &c); err != nil {
-		return m, fmt.Errorf("--method %s: %w", o.Method, err)
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true) // a misspelt key is an error, not a default
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return m, fmt.Errorf("--method %s: %w (a method config takes loss, select, steps, lr, beta, lambda_train, label_mode, online_every)", o.Method, err)
 	}
+	if c.LambdaTrain < 0 || c.LambdaTrain > 1 || c.OnlineEvery < 0 {
+		return m, fmt.Errorf("--method %s: lambda_train %g must be in [0, 1] and online_every %d at least 0", o.Method, c.LambdaTrain, c.OnlineEvery)
+	}
+	if c.LabelMode != "" {
+		if m.LabelMode, err = rpo.ParseLabelMode(c.LabelMode); err != nil {
+			return m, fmt.Errorf("--method %s: %w", o.Method, err)
+		}
+	}
+	m.LambdaTrain, m.OnlineEvery = c.LambdaTrain, c.OnlineEvery
 	if m.Loss, err = rpo.ParseLoss(defaultStr(c.Loss, "rpo")); err != nil {
 		return m, fmt.Errorf("--method %s: %w", o.Method, err)
 	}
@@ -525,8 +542,11 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		PromptCleaning: "token removed, class kept", Seeds: fmt.Sprintf("%d + 1000·prompt + image", o.Seed), ImagesPerPrompt: o.ImagesPerPrompt,
 		Sampler: fmt.Sprintf("DDIM %d steps, guidance %g", o.Steps, o.Guidance), LambdaVal: o.LambdaVal, Version: Version}
 	if method.Train {
-		meta.Training = fmt.Sprintf("loss %g·L_sim + %g·L_pref (β %g) + %g·L_prior, %d steps, lr %g; validation every %d steps, %d images per prompt; the weights of %s",
-			method.Loss.Sim, method.Loss.Pref, method.Beta, method.Loss.Prior, method.Steps, method.LR, o.ValEvery, o.ValPerPrompt, method.Rule)
+		meta.Training = fmt.Sprintf("loss %g·L_sim + %g·L_pref (β %g) + %g·L_prior, %d steps, lr %g, λ_train %g, labels %s; validation every %d steps, %d images per prompt; the weights of %s",
+			method.Loss.Sim, method.Loss.Pref, method.Beta, method.Loss.Prior, method.Steps, method.LR, method.LambdaTrain, cmp.Or(string(method.LabelMode), "bernoulli"), o.ValEvery, o.ValPerPrompt, method.Rule)
+		if method.OnlineEvery > 0 {
+			meta.Training += fmt.Sprintf("; online: negatives from the policy every %d steps", method.OnlineEvery)
+		}
 	}
 	if method.Real { // nothing is generated: the references are the images
 		meta.Seeds, meta.Sampler, meta.ImagesPerPrompt = "none", "no sampling (the references scored against each other)", 0

@@ -15,6 +15,7 @@ import (
 	"github.com/rpo-dev/rpo/internal/eval"
 	"github.com/rpo-dev/rpo/internal/models"
 	"github.com/rpo-dev/rpo/internal/oracle"
+	"github.com/rpo-dev/rpo/internal/rpo"
 )
 
 func tinyDino(t *testing.T) string {
@@ -391,5 +392,35 @@ func TestKubernetesEvalJob(t *testing.T) {
 	}
 	if err := cmd.ParseFlags(rest); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestParseMethodAblations: a method config sets λ_train, soft labels and
+// online RPO, and refuses a misspelt key or a bad value, naming the file.
+func TestParseMethodAblations(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	o := &EvalOptions{TrainSteps: 400, LR: 5e-5, Beta: 1, LambdaVal: 0.5}
+	o.Method = write("soft.yaml", "loss: rpo\nlambda_train: 0.3\nlabel_mode: expected\nonline_every: 40\n")
+	m, err := parseMethod(o)
+	if err != nil || m.LambdaTrain != 0.3 || m.LabelMode != rpo.Expected || m.OnlineEvery != 40 {
+		t.Errorf("%+v %v", m, err)
+	}
+	for body, want := range map[string]string{
+		"loss: rpo\nlabel_mod: expected\n": "label_mod",
+		"label_mode: soft\n":               "soft",
+		"lambda_train: 2\n":                "lambda_train 2",
+		"online_every: -1\n":               "online_every -1",
+	} {
+		o.Method = write("bad.yaml", body)
+		if _, err := parseMethod(o); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "bad.yaml") {
+			t.Errorf("%q: %v", body, err)
+		}
 	}
 }

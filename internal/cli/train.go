@@ -48,6 +48,7 @@ type TrainOptions struct {
 	Select          string        `mapstructure:"select" yaml:"select"`
 	LabelMode       string        `mapstructure:"label_mode" yaml:"label_mode"`
 	SharedNoise     bool          `mapstructure:"shared_noise" yaml:"shared_noise"`
+	OnlineEvery     int           `mapstructure:"online_every" yaml:"online_every"`
 	Prior           bool          `mapstructure:"prior_preservation" yaml:"prior_preservation"`
 	PriorWeight     float64       `mapstructure:"prior_weight" yaml:"prior_weight"`
 	ClassImages     int           `mapstructure:"class_images" yaml:"class_images"`
@@ -128,6 +129,7 @@ checkpoints/ (resume with --resume), one model directory per selection rule
 	f.String("select", "best", "checkpoint selection rules: best, best@λ, last, comma-separated")
 	f.String("label-mode", string(d.LabelMode), "bernoulli (y ~ Bernoulli(p)) or expected (y = p)")
 	f.Bool("shared-noise", false, "share noise and timestep between the pair's images (Diffusion-DPO)")
+	f.Int("online-every", 0, "online RPO: sample the negatives again from the current policy every this many steps, rewards and labels with them (0: offline, the paper)")
 	f.Int("lora-rank", 0, fmt.Sprintf("train rank-r LoRA adapters on the U-Net's attention projections instead of every weight (0: full fine-tuning; diffusers' DreamBooth-LoRA uses %d)", rpo.DefaultLoRA().Rank))
 	f.Float64("lora-alpha", 0, "LoRA α: the adapters are scaled by α/r (default: the rank, scale 1)")
 	f.String("lora-targets", strings.Join(rpo.DefaultLoRA().Targets, ","), "the Linear layers that get adapters, by their last name parts")
@@ -186,6 +188,7 @@ func checkTrainOptions(o *TrainOptions) error {
 	bad.check(!o.Prior || o.ClassImages >= 1, "--class-images %d: prior preservation needs at least 1", o.ClassImages)
 	bad.check(!o.Prior || o.PriorWeight > 0, "--prior-weight %g: must be positive", o.PriorWeight)
 	bad.check(o.LoRARank >= 0, "--lora-rank %d: must not be negative", o.LoRARank)
+	bad.check(o.OnlineEvery >= 0, "--online-every %d: must not be negative", o.OnlineEvery)
 	bad.check(o.LoRAAlpha >= 0, "--lora-alpha %g: must not be negative", o.LoRAAlpha)
 	bad.check(o.LoRARank == 0 || strings.Trim(o.LoRATargets, ", ") != "", "--lora-targets: name at least one layer")
 	return bad.err("rpo train")
@@ -289,7 +292,7 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		Out: o.OutDir, Class: class, Token: o.Token, Refs: refs, Prompts: ps, Base: base, BaseID: baseID, BaseDir: baseLabel,
 		Reward: rm, RewardID: rewardID, Steps: o.Steps, LR: o.LR, Beta: o.Beta, LambdaTrain: o.LambdaTrain, Rules: rules,
 		ValEvery: o.ValEvery, ValPerPrompt: o.ValPerPrompt, ValSampler: val, NegPerPrompt: o.NegPerPrompt, NegSampler: neg,
-		NegativesCache: o.NegativesCache, ClassImages: o.ClassImages, Seed: o.Seed, LabelMode: mode, Loss: loss, SharedNoise: o.SharedNoise,
+		NegativesCache: o.NegativesCache, ClassImages: o.ClassImages, Seed: o.Seed, LabelMode: mode, Loss: loss, SharedNoise: o.SharedNoise, OnlineEvery: o.OnlineEvery,
 		Stopper: rpo.EarlyStopper{Patience: o.Patience, MinDelta: o.MinDelta}, KeepBase: o.KeepBase, CheckpointEvery: o.CheckpointEvery,
 		Resume: o.Resume, Version: Version, LoRA: o.lora(),
 	}, func(e rpo.StepEvent) {

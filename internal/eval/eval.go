@@ -7,6 +7,7 @@
 package eval
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,6 +50,12 @@ type Method struct {
 	Steps int
 	LR    float64
 	Beta  float64 // β of L_pref (0: rpo's default)
+	// LambdaTrain is λ of the training reward r_λtrain (rpo's default 0),
+	// LabelMode how labels are drawn ("": Bernoulli), OnlineEvery the
+	// interval of online RPO's refreshes (0: offline, the paper)
+	LambdaTrain float64
+	LabelMode   rpo.LabelMode
+	OnlineEvery int
 	// Real is the "real images" row, the papers' upper bound: no model;
 	// each reference is scored as a generated image against the subject's
 	// other references (DINO, CLIP-I, ALIGN-I leave one out) and against
@@ -224,6 +231,10 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 		to.Class, to.Token, to.Refs, to.Prompts = s.Class, o.Token, refs, ps
 		to.Base, to.BaseID, to.BaseDir, to.Reward, to.RewardID = m.Base, m.BaseID, m.BaseDir, m.Align, m.AlignID
 		to.Loss, to.Steps, to.LR, to.Beta = o.Method.Loss, o.Method.Steps, o.Method.LR, o.Method.beta()
+		to.LambdaTrain, to.OnlineEvery = o.Method.LambdaTrain, o.Method.OnlineEvery
+		if o.Method.LabelMode != "" {
+			to.LabelMode = o.Method.LabelMode
+		}
 		if err := claimRun(to.Out, o.Method, to); err != nil {
 			return nil, err
 		}
@@ -325,12 +336,21 @@ type runClaim struct {
 	// rules; absent in claims written before it became optional (when
 	// they always were).
 	KeepBase *bool `json:"keep_base,omitempty"`
+	// absent for the defaults (λ_train 0, Bernoulli labels, offline), as
+	// in claims written before they were settings of a method
+	LambdaTrain float64 `json:"lambda_train,omitempty"`
+	LabelMode   string  `json:"label_mode,omitempty"`
+	OnlineEvery int     `json:"online_every,omitempty"`
 }
 
 // claimRun writes dir/eval-run.json for a new run, or checks that an
 // existing run was trained the way m asks and keeps m.Rule's weights.
 func claimRun(dir string, m Method, to rpo.Options) error {
-	want := runClaim{Loss: m.Loss, Steps: m.Steps, LR: m.LR, Beta: m.beta(), Val: [2]int{to.ValEvery, to.ValPerPrompt}, KeepBase: &to.KeepBase}
+	want := runClaim{Loss: m.Loss, Steps: m.Steps, LR: m.LR, Beta: m.beta(), Val: [2]int{to.ValEvery, to.ValPerPrompt}, KeepBase: &to.KeepBase,
+		LambdaTrain: m.LambdaTrain, OnlineEvery: m.OnlineEvery}
+	if m.LabelMode != "" && m.LabelMode != rpo.Bernoulli {
+		want.LabelMode = string(m.LabelMode)
+	}
 	for _, r := range to.Rules {
 		want.Rules = append(want.Rules, r.Name())
 	}
@@ -350,6 +370,10 @@ func claimRun(dir string, m Method, to rpo.Options) error {
 	}
 	if err != nil {
 		return err
+	}
+	if have.LambdaTrain != want.LambdaTrain || have.LabelMode != want.LabelMode || have.OnlineEvery != want.OnlineEvery {
+		return fmt.Errorf("eval: %s: the run was trained with λ_train %g, labels %q, online every %d steps; this method asks for λ_train %g, labels %q, online every %d (use another --runs directory)",
+			path, have.LambdaTrain, cmp.Or(have.LabelMode, "bernoulli"), have.OnlineEvery, want.LambdaTrain, cmp.Or(want.LabelMode, "bernoulli"), want.OnlineEvery)
 	}
 	if have.Loss != want.Loss || have.Steps != want.Steps || have.LR != want.LR || have.Beta != want.Beta || have.Val != want.Val || *have.KeepBase != *want.KeepBase {
 		return fmt.Errorf("eval: %s: the run was trained with loss %+v, %d steps, lr %g, β %g, validation %v, base model a candidate: %v; this method asks for loss %+v, %d steps, lr %g, β %g, validation %v, base model a candidate: %v (use another --runs directory)",

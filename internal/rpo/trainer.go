@@ -66,6 +66,13 @@ type Options struct {
 	CheckpointEvery time.Duration
 	Resume          bool
 	Version         string
+	// OnlineEvery, when positive, makes RPO online (the paper's future
+	// work): every OnlineEvery steps the negatives are sampled again from
+	// the current policy (same prompts and count, seeds offset by the step),
+	// and their rewards and so the labels are computed again. Each refresh
+	// is cached in the run's online/ directory, so a resumed run finds the
+	// negatives its policy drew before the interrupt.
+	OnlineEvery int
 	// LoRA, when set, trains low-rank adapters on the U-Net's attention
 	// projections instead of every weight: the policy shares the base's
 	// tensors, the frozen reference of L_pref is the base with the adapters
@@ -88,7 +95,7 @@ func (o Options) resumeOptions() map[string]any {
 		rules[i] = r.Name()
 	}
 	slices.Sort(rules) // a set: rpo eval puts the row's own rule first
-	return map[string]any{
+	m := map[string]any{
 		"subject": o.Class, "token": o.Token, "prompts": o.Prompts, "refs": hex.EncodeToString(h.Sum(nil))[:16],
 		"model": o.BaseID, "reward_model": o.RewardID, "steps": o.Steps, "lr": o.LR, "beta": o.Beta, "lambda_train": o.LambdaTrain,
 		"select": strings.Join(rules, ","), "val_every": o.ValEvery, "val_per_prompt": o.ValPerPrompt,
@@ -98,6 +105,10 @@ func (o Options) resumeOptions() map[string]any {
 		"shared_noise": o.SharedNoise, "patience": o.Stopper.Patience, "min_delta": o.Stopper.MinDelta,
 		"keep_base": o.KeepBase, "lora": loraKey(o.LoRA),
 	}
+	if o.OnlineEvery > 0 { // absent for offline runs: their checkpoints predate it
+		m["online_every"] = o.OnlineEvery
+	}
+	return m
 }
 
 func loraNote(l *nn.LoRA) string {
@@ -254,6 +265,12 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		}
 		return ev.Stop, nil
 	}
+	refresh := func(step int) error {
+		ns := time.Now()
+		err := t.refreshNegatives(step)
+		rs.timing["negatives_and_rewards"] += time.Since(ns).Seconds()
+		return err
+	}
 	loop = &train.Loop{
 		Dir: o.Out, CheckpointDir: ckDir, Stage: stage, Steps: o.Steps, Options: runOptions, MayChange: mayChange,
 		Stores: map[string]*nn.Store{"policy": t.trained()}, Opt: t.opt, PCG: rand.NewPCG(o.Seed, 0x790),
@@ -261,6 +278,11 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 		Begin: func(step int) error {
 			if step == 0 {
 				if _, err := validate(0); err != nil { // the base model's reward
+					return err
+				}
+			}
+			if r := t.onlineStep(step); r > 0 { // a resumed online run: the negatives of its last refresh, from online/
+				if err := refresh(r); err != nil {
 					return err
 				}
 			}
@@ -280,11 +302,20 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 			if onStep != nil {
 				onStep(ev)
 			}
+			d := train.Decision{}
 			if step%o.ValEvery == 0 || step == o.Steps {
 				stop, err := validate(step)
-				return train.Decision{Save: true, Stop: stop}, err
+				if err != nil {
+					return d, err
+				}
+				d = train.Decision{Save: true, Stop: stop}
 			}
-			return train.Decision{}, nil
+			if r := t.onlineStep(step); r == step && r > 0 && !d.Stop {
+				if err := refresh(step); err != nil {
+					return d, err
+				}
+			}
+			return d, nil
 		},
 	}
 	out, err := loop.Run(ctx)
@@ -301,19 +332,22 @@ type runState struct {
 	timing map[string]float64 // Result.Timing
 	// the steps' seconds: those of earlier sittings, and this sitting's
 	// clock and validation seconds when its steps began
-	stepsBefore, valsBefore float64
-	stepsStart              time.Time
-	resumed                 float64
+	stepsBefore, valsBefore, negsBefore float64
+	stepsStart                          time.Time
+	resumed                             float64
 }
 
-func (r *runState) startSteps() { r.stepsStart, r.valsBefore = time.Now(), r.timing["validations"] }
+func (r *runState) startSteps() {
+	r.stepsStart, r.valsBefore, r.negsBefore = time.Now(), r.timing["validations"], r.timing["negatives_and_rewards"]
+}
 
-// stepsTime is the seconds of steps alone (validations in between left out).
+// stepsTime is the seconds of steps alone (validations and online RPO's
+// refreshes in between left out).
 func (r *runState) stepsTime() float64 {
 	if r.stepsStart.IsZero() {
 		return r.stepsBefore
 	}
-	return r.stepsBefore + time.Since(r.stepsStart).Seconds() - (r.timing["validations"] - r.valsBefore)
+	return r.stepsBefore + time.Since(r.stepsStart).Seconds() - (r.timing["validations"] - r.valsBefore) - (r.timing["negatives_and_rewards"] - r.negsBefore)
 }
 
 func (r *runState) MarshalState() (json.RawMessage, error) {
@@ -411,7 +445,18 @@ func (t *trainer) prepareNegatives() error {
 	if err != nil {
 		return err
 	}
-	t.negs = negs
+	if err := t.setNegatives(negs); err != nil {
+		return err
+	}
+	t.refLat, err = o.Base.EncodeImages(o.Refs)
+	return err
+}
+
+// setNegatives makes negs the run's negatives: their prompts' indices,
+// images and latents.
+func (t *trainer) setNegatives(negs []Negative) error {
+	o := t.o
+	t.negs, t.negPrompt = negs, nil
 	for _, n := range negs {
 		for i, p := range o.Prompts {
 			if p == n.Prompt {
@@ -423,11 +468,45 @@ func (t *trainer) prepareNegatives() error {
 	for i, n := range negs {
 		t.negImgs[i] = n.Image
 	}
-	if t.negLat, err = o.Base.EncodeImages(t.negImgs); err != nil {
+	var err error
+	t.negLat, err = o.Base.EncodeImages(t.negImgs)
+	return err
+}
+
+// refreshNegatives is online RPO's refresh after step: negatives sampled
+// from the policy as it is at that step (or read from the run's online/
+// cache, where a resumed run finds those of its last refresh), their
+// rewards, and rewards.json.
+func (t *trainer) refreshNegatives(step int) error {
+	o := t.o
+	weights, err := t.policyWeights()
+	if err != nil {
 		return err
 	}
-	t.refLat, err = o.Base.EncodeImages(o.Refs)
-	return err
+	m, err := o.Base.WithDenoiser(weights)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	// the policy at a step is what the run's options and the step make it
+	id := fmt.Sprintf("%s policy@%d", o.BaseID, step)
+	negs, err := Negatives(m, id, o.Prompts, o.NegPerPrompt, o.Seed+uint64(step)*1000, o.NegSampler, filepath.Join(o.Out, "online"))
+	if err != nil {
+		return err
+	}
+	if err := t.setNegatives(negs); err != nil {
+		return err
+	}
+	return t.scoreNegatives()
+}
+
+// onlineStep is the step of the last refresh at or before step (0: the
+// base model's negatives).
+func (t *trainer) onlineStep(step int) int {
+	if t.o.OnlineEvery <= 0 || step >= t.o.Steps {
+		return 0
+	}
+	return step / t.o.OnlineEvery * t.o.OnlineEvery
 }
 
 // ClassPrompt is DreamBooth's class prompt "a photo of <class>".
@@ -467,10 +546,6 @@ func (t *trainer) prepareRewards() error {
 	if err != nil {
 		return err
 	}
-	negPrompts := make([]string, len(t.negs))
-	for i := range t.negs {
-		negPrompts[i] = o.Prompts[t.negPrompt[i]]
-	}
 	refEmb := t.scorer.References()
 	t.rRef = make([][]float64, len(o.Refs))
 	for i, e := range refEmb {
@@ -478,6 +553,17 @@ func (t *trainer) prepareRewards() error {
 		for p := range o.Prompts {
 			t.rRef[i][p] = reward.Score(refEmb, txt[p], e).Reward(o.LambdaTrain)
 		}
+	}
+	return t.scoreNegatives()
+}
+
+// scoreNegatives computes r_λtrain of every negative under its own prompt
+// and writes rewards.json.
+func (t *trainer) scoreNegatives() error {
+	o := t.o
+	negPrompts := make([]string, len(t.negs))
+	for i := range t.negs {
+		negPrompts[i] = o.Prompts[t.negPrompt[i]]
 	}
 	scores, err := t.scorer.Score(t.negImgs, negPrompts)
 	if err != nil {

@@ -286,3 +286,82 @@ func TestTrainRefusesWhatCannotFit(t *testing.T) {
 		t.Errorf("LoRA run with 1 KiB available: %v", err)
 	}
 }
+
+// TestOnlineRPO: with OnlineEvery the negatives are drawn again from the
+// policy every K steps (cached in online/), which changes the training; a
+// run interrupted between two refreshes resumes with the negatives of the
+// last one and ends in the uninterrupted run's weights.
+func TestOnlineRPO(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model three times")
+	}
+	run := func(out string, every int, ctx context.Context, onStep func(StepEvent)) error {
+		o := tinyRun(t, out, 6)
+		o.OnlineEvery, o.ValEvery = every, 6 // no validation at step 3, where the run is interrupted
+		_, err := Train(ctx, o, onStep, nil)
+		return err
+	}
+	online, offline := t.TempDir(), t.TempDir()
+	if err := run(online, 2, context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(offline, 0, context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []int{2, 4} { // refreshes after steps 2 and 4 (none after the last)
+		files, _ := filepath.Glob(filepath.Join(online, "online", "*.png"))
+		if len(files) != 2*4 {
+			t.Errorf("online/ holds %d negatives after refreshes at steps 2 and 4, want 8 (step %d)", len(files), step)
+		}
+	}
+	weights := func(dir string) *ckpt.File {
+		f, err := ckpt.Read(filepath.Join(latestCheckpoint(t, dir), "policy.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	same := func(a, b *ckpt.File) bool {
+		for _, n := range a.Names() {
+			if string(a.Tensors[n].Data) != string(b.Tensors[n].Data) {
+				return false
+			}
+		}
+		return true
+	}
+	if same(weights(online), weights(offline)) {
+		t.Error("online RPO trained the same weights as offline")
+	}
+	// interrupted after step 3 (negatives of step 2, policy of step 3) and resumed
+	split := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := run(split, 2, ctx, func(e StepEvent) {
+		if e.Step == 3 {
+			cancel()
+		}
+	}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupt: %v", err)
+	}
+	o := tinyRun(t, split, 6)
+	o.OnlineEvery, o.ValEvery, o.Resume = 2, 6, true
+	began := -1
+	if _, err := Train(context.Background(), o, func(e StepEvent) {
+		if began < 0 {
+			began = e.Step
+		}
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if began != 4 {
+		t.Fatalf("the resumed run began with step %d, not 4", began)
+	}
+	if !same(weights(online), weights(split)) {
+		t.Error("the resumed online run ends elsewhere than the uninterrupted one")
+	}
+	// and an online run is not resumed as an offline one
+	o = tinyRun(t, split, 8)
+	o.ValEvery, o.Resume = 6, true
+	if _, err := Train(context.Background(), o, nil, nil); err == nil || !strings.Contains(err.Error(), "online") {
+		t.Errorf("an online run resumed offline: %v", err)
+	}
+}
