@@ -8,7 +8,7 @@
 #   ROWS="base rpo sim rpo-last sim-es rpo-0.3 rpo-0.7" IPP=4 VAL_EVERY=40 OUT=eval/methods bench/methods.sh
 # Further rows: real (no model: the upper bound), and, each training once more per
 # subject, dreambooth-prior, rpo-b0.3 (β = 0.3) and any method config under
-# configs/ by its name: the appendix ablations (ablation-ltrain-0.3, -0.5, -0.7,
+# configs/ by its name: the appendix ablations (ablation-ltrain-0.3, -0.5, -0.7, ablation-arith,
 # ablation-beta-10, -100, -1000, ablation-soft) and online RPO (online-40):
 #   SUBJECTS=… ROWS="sim ablation-soft online-40" OUT=eval/appendix bench/methods.sh
 # Models: the embedded ones, or MODEL=, REWARD=, CLIP=, DINO= directories.

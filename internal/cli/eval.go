@@ -131,7 +131,7 @@ and combine the directories with rpo eval merge.`,
 	f.String("out", "eval", "output directory")
 	f.String("runs", "", "directory of the per-subject training runs (default: OUT/runs); evaluations that differ only in --select share one")
 	f.String("negatives-cache", "", "directory of base-model samples (negatives, class images) shared by runs (default: RUNS/negatives; subjects of one class share their negatives)")
-	f.String("select", "", "whose weights are evaluated: best@λ or last (default: the method's: best@λ_val for rpo, last for dreambooth, a config's first select rule); every run keeps best@0.3, best@0.5, best@0.7 and last")
+	f.String("select", "", "whose weights are evaluated: best@λ, best-mean@λ (arithmetic mean) or last (default: the method's: best@λ_val for rpo, last for dreambooth, a config's first select rule); every run keeps best@0.3, best@0.5, best@0.7 and last")
 	f.StringSlice("subjects", nil, "evaluate only these subjects")
 	f.String("shard", "", "i/n: evaluate every n-th subject starting at i; auto/n: i from the batch system (JOB_COMPLETION_INDEX of a Kubernetes Indexed Job, SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN of a Slurm array)")
 	f.Int("images-per-prompt", 4, "images per prompt")

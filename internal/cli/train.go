@@ -126,7 +126,7 @@ checkpoints/ (resume with --resume), one model directory per selection rule
 	f.String("negatives-cache", "", "directory caching negatives across runs (default: the run's negatives/)")
 	f.Float64("guidance", d.ValSampler.Guidance, "classifier-free guidance of negatives and validation samples")
 	f.String("loss", "rpo", "rpo (L_sim + L_pref), sim (L_sim only) or pref (L_pref only)")
-	f.String("select", "best", "checkpoint selection rules: best, best@λ, last, comma-separated")
+	f.String("select", "best", "checkpoint selection rules: best, best@λ (r_λ), best-mean@λ (λ·ALIGN-I + (1−λ)·ALIGN-T), last, comma-separated")
 	f.String("label-mode", string(d.LabelMode), "bernoulli (y ~ Bernoulli(p)) or expected (y = p)")
 	f.Bool("shared-noise", false, "share noise and timestep between the pair's images (Diffusion-DPO)")
 	f.Int("online-every", 0, "online RPO: sample the negatives again from the current policy every this many steps, rewards and labels with them (0: offline, the paper)")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -38,14 +39,23 @@ func RewardPlot(vals []ValidationEvent) (*plot.Plot, error) {
 	for k := range byLambda {
 		keys = append(keys, k)
 	}
+	lambda := func(k string) float64 { // "0.5", or "mean@0.5" (the arithmetic mean)
+		v, _ := strconv.ParseFloat(strings.TrimPrefix(k, "mean@"), 64)
+		return v
+	}
 	sort.Slice(keys, func(i, j int) bool {
-		a, _ := strconv.ParseFloat(keys[i], 64)
-		b, _ := strconv.ParseFloat(keys[j], 64)
-		return a < b
+		if ai, aj := strings.HasPrefix(keys[i], "mean@"), strings.HasPrefix(keys[j], "mean@"); ai != aj {
+			return aj
+		}
+		return lambda(keys[i]) < lambda(keys[j])
 	})
 	var args []any
 	for _, k := range keys {
-		args = append(args, "λ = "+k, byLambda[k])
+		label := "λ = " + k
+		if strings.HasPrefix(k, "mean@") {
+			label = "arithmetic, λ = " + strings.TrimPrefix(k, "mean@")
+		}
+		args = append(args, label, byLambda[k])
 	}
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
 		return nil, fmt.Errorf("rpo: plot: %w", err)

@@ -1,8 +1,11 @@
 package rpo
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -95,10 +98,10 @@ func TestRulesAndSelector(t *testing.T) {
 		}
 		return out
 	}
-	if got := names(s.Observe(40, map[float64]float64{0.3: 0.6, 0.5: 0.7})); got != "best@0.3 best@0.5 last " {
+	if got := names(s.Observe(40, map[string]float64{"0.3": 0.6, "0.5": 0.7})); got != "best@0.3 best@0.5 last " {
 		t.Errorf("step 40: %s", got)
 	}
-	if got := names(s.Observe(80, map[float64]float64{0.3: 0.65, 0.5: 0.69})); got != "best@0.3 last " {
+	if got := names(s.Observe(80, map[string]float64{"0.3": 0.65, "0.5": 0.69})); got != "best@0.3 last " {
 		t.Errorf("step 80: %s", got)
 	}
 	if s.Step["best@0.5"] != 40 || s.Step["best@0.3"] != 80 || s.Step["last"] != 80 {
@@ -107,15 +110,52 @@ func TestRulesAndSelector(t *testing.T) {
 	// the base model as a baseline: recorded, never kept, even when no
 	// fine-tuned weights score higher
 	s = NewSelector(rules)
-	s.ObserveBase(map[float64]float64{0.3: 0.9, 0.5: 0.8})
+	s.ObserveBase(map[string]float64{"0.3": 0.9, "0.5": 0.8})
 	if len(s.Best) != 0 || len(s.Step) != 0 || s.Base["best@0.3"] != 0.9 || s.Base["best@0.5"] != 0.8 || len(s.Base) != 2 {
 		t.Errorf("after the base: best %v, step %v, base %v", s.Best, s.Step, s.Base)
 	}
-	if got := names(s.Observe(40, map[float64]float64{0.3: 0.6, 0.5: 0.7})); got != "best@0.3 best@0.5 last " {
+	if got := names(s.Observe(40, map[string]float64{"0.3": 0.6, "0.5": 0.7})); got != "best@0.3 best@0.5 last " {
 		t.Errorf("step 40 below the base: %s", got)
 	}
 	if s.Step["best@0.5"] != 40 || s.Best["best@0.5"] != 0.7 {
 		t.Errorf("%v %v", s.Step, s.Best)
+	}
+}
+
+// TestArithmeticRule: best-mean@λ selects on λ·ALIGN-I + (1−λ)·ALIGN-T,
+// recorded under its own key beside the harmonic r_λ of the same λ.
+func TestArithmeticRule(t *testing.T) {
+	rules, err := ParseRules("best-mean@0.5,best@0.5,best-mean", 0.3)
+	if err != nil || len(rules) != 3 || rules[0].Name() != "best-mean@0.5" || rules[0].Key() != "mean@0.5" || rules[1].Key() != "0.5" || rules[2].Name() != "best-mean@0.3" {
+		t.Fatalf("%+v %v", rules, err)
+	}
+	if _, err := ParseRules("best-mean@1.5", 0.5); err == nil {
+		t.Error("best-mean@1.5 accepted")
+	}
+	s := NewSelector(rules[:2])
+	s.Observe(1, map[string]float64{"mean@0.5": 0.6, "0.5": 0.6})
+	kept := s.Observe(2, map[string]float64{"mean@0.5": 0.7, "0.5": 0.5}) // the two means disagree
+	if len(kept) != 1 || kept[0].Name() != "best-mean@0.5" || s.Step["best@0.5"] != 1 || s.Step["best-mean@0.5"] != 2 {
+		t.Errorf("kept %v, steps %v", kept, s.Step)
+	}
+	// in a run: the validation records both, and the rule keeps its weights
+	o := tinyRun(t, t.TempDir(), 3)
+	o.Rules = rules[:2]
+	var vals []ValidationEvent
+	if _, err := Train(context.Background(), o, nil, func(v ValidationEvent) { vals = append(vals, v) }); err != nil {
+		t.Fatal(err)
+	}
+	v := vals[len(vals)-1]
+	var ai, at float64
+	for p := range v.AlignI {
+		ai += v.AlignI[p] / float64(len(v.AlignI))
+		at += v.AlignT[p] / float64(len(v.AlignT))
+	}
+	if got, want := v.Reward["mean@0.5"], 0.5*ai+0.5*at; math.Abs(got-want) > 1e-12 || v.Reward["0.5"] >= got {
+		t.Errorf("mean@0.5 = %v, from the per-prompt means %v; harmonic %v (at most the arithmetic)", got, want, v.Reward["0.5"])
+	}
+	if _, err := os.Stat(filepath.Join(o.Out, "best-mean@0.5", "model.yaml")); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -8,18 +8,33 @@ import (
 )
 
 // Rule is a checkpoint-selection rule: keep the weights of the validation
-// with the best mean r_λ at λ (best@λ), or the last weights (last).
+// with the best mean r_λ at λ (best@λ), with the best mean of the
+// arithmetic λ·ALIGN-I + (1−λ)·ALIGN-T instead of the harmonic r_λ
+// (best-mean@λ, the appendix ablation), or the last weights (last).
 type Rule struct {
 	Last   bool
+	Arith  bool    // the arithmetic mean instead of the λ-Harmonic reward
 	Lambda float64 // λ_val of a best rule
 }
 
-// Name is the rule's directory name: "best@0.5" or "last".
+// Name is the rule's directory name: "best@0.5", "best-mean@0.5" or "last".
 func (r Rule) Name() string {
-	if r.Last {
+	switch {
+	case r.Last:
 		return "last"
+	case r.Arith:
+		return "best-mean@" + LambdaKey(r.Lambda)
 	}
 	return "best@" + LambdaKey(r.Lambda)
+}
+
+// Key is where a validation records a best rule's reward: "0.5" for r_0.5
+// (as always), "mean@0.5" for the arithmetic mean.
+func (r Rule) Key() string {
+	if r.Arith {
+		return "mean@" + LambdaKey(r.Lambda)
+	}
+	return LambdaKey(r.Lambda)
 }
 
 // LambdaKey is how a λ is written wherever it names something: in a rule
@@ -40,14 +55,17 @@ func ParseRules(s string, defaultLambda float64) ([]Rule, error) {
 			r.Last = true
 		case part == "best":
 			r.Lambda = defaultLambda
-		case strings.HasPrefix(part, "best@"):
-			v, err := strconv.ParseFloat(part[len("best@"):], 64)
+		case part == "best-mean":
+			r.Lambda, r.Arith = defaultLambda, true
+		case strings.HasPrefix(part, "best@"), strings.HasPrefix(part, "best-mean@"):
+			_, lam, _ := strings.Cut(part, "@")
+			v, err := strconv.ParseFloat(lam, 64)
 			if err != nil || v < 0 || v > 1 {
 				return nil, fmt.Errorf("rpo: selection rule %q: λ must be a number in [0, 1]", part)
 			}
-			r.Lambda = v
+			r.Lambda, r.Arith = v, strings.HasPrefix(part, "best-mean@")
 		default:
-			return nil, fmt.Errorf("rpo: selection rule %q is not best, best@λ or last", part)
+			return nil, fmt.Errorf("rpo: selection rule %q is not best, best@λ, best-mean@λ or last", part)
 		}
 		if !seen[r.Name()] {
 			seen[r.Name()] = true
@@ -80,7 +98,7 @@ func NewSelector(rules []Rule) *Selector {
 // baseline of each best@λ rule without making its weights a candidate:
 // the reference code's rules choose among fine-tuned weights only, so a
 // run always ends with fine-tuned weights, however they score.
-func (s *Selector) ObserveBase(rewards map[float64]float64) {
+func (s *Selector) ObserveBase(rewards map[string]float64) {
 	for _, r := range s.Rules {
 		if !r.Last {
 			s.Base[r.Name()] = r.reward(rewards)
@@ -88,19 +106,19 @@ func (s *Selector) ObserveBase(rewards map[float64]float64) {
 	}
 }
 
-// reward is a best@λ rule's validation reward among rewards (by λ).
-func (r Rule) reward(rewards map[float64]float64) float64 {
-	v, ok := rewards[r.Lambda]
+// reward is a best rule's validation reward among rewards (by Key).
+func (r Rule) reward(rewards map[string]float64) float64 {
+	v, ok := rewards[r.Key()]
 	if !ok {
-		panic(fmt.Sprintf("rpo: no validation reward at λ = %g", r.Lambda))
+		panic(fmt.Sprintf("rpo: no validation reward %s", r.Key()))
 	}
 	return v
 }
 
-// Observe records a validation at step with the mean reward under each λ
-// (rewards[λ]) and returns the rules whose kept weights become this step's:
+// Observe records a validation at step with the mean reward of each rule
+// (rewards[rule.Key()]) and returns the rules whose kept weights become this step's:
 // every last rule, and each best@λ rule whose reward strictly improved.
-func (s *Selector) Observe(step int, rewards map[float64]float64) []Rule {
+func (s *Selector) Observe(step int, rewards map[string]float64) []Rule {
 	var keep []Rule
 	for _, r := range s.Rules {
 		name := r.Name()

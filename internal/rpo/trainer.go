@@ -828,29 +828,31 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 	if err != nil {
 		return ev, err
 	}
-	lambdas := map[float64]bool{}
+	best := map[string]Rule{} // the best rules, by the reward they read
 	for _, r := range o.Rules {
 		if !r.Last {
-			lambdas[r.Lambda] = true
+			best[r.Key()] = r
 		}
 	}
-	means := map[float64]float64{}
+	means := map[string]float64{}
 	for pi, p := range o.Prompts {
 		var si, st float64
 		for k := 0; k < o.ValPerPrompt; k++ {
 			sc := scores[pi*o.ValPerPrompt+k]
 			si += sc.AlignI
 			st += sc.AlignT
-			for l := range lambdas {
-				means[l] += sc.Reward(l) / float64(len(imgs))
+			for key, r := range best {
+				v := sc.Reward(r.Lambda)
+				if r.Arith {
+					v = reward.Arithmetic(r.Lambda, sc.AlignI, sc.AlignT)
+				}
+				means[key] += v / float64(len(imgs))
 			}
 		}
 		ev.AlignI[t.scorer.Clean(p)] = si / float64(o.ValPerPrompt)
 		ev.AlignT[t.scorer.Clean(p)] = st / float64(o.ValPerPrompt)
 	}
-	for l, v := range means {
-		ev.Reward[LambdaKey(l)] = v
-	}
+	maps.Copy(ev.Reward, means)
 	var keep []Rule
 	if step == 0 && !o.KeepBase {
 		t.selector.ObserveBase(means)
@@ -882,15 +884,15 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 			}
 		}
 	}
-	stopLambda := -1.0
+	stopKey := ""
 	for _, r := range o.Rules {
 		if !r.Last {
-			stopLambda = r.Lambda
+			stopKey = r.Key()
 			break
 		}
 	}
-	if stopLambda >= 0 && step > 0 {
-		ev.Stop = t.stopper.Update(means[stopLambda])
+	if stopKey != "" && step > 0 {
+		ev.Stop = t.stopper.Update(means[stopKey])
 	}
 	return ev, nil
 }
