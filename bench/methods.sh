@@ -10,7 +10,7 @@
 # subject, dreambooth-prior, rpo-b0.3 (β = 0.3) and any method config under
 # configs/ by its name: the appendix ablations (ablation-ltrain-0.3, -0.5, -0.7, ablation-arith,
 # ablation-beta-10, -100, -1000, ablation-soft) and online RPO (online-40):
-#   SUBJECTS=… ROWS="sim ablation-soft online-40" OUT=eval/appendix bench/methods.sh
+#   SUBJECTS=… ROWS="sim ablation-soft online-40 online-40@last" OUT=eval/appendix bench/methods.sh
 # Models: the embedded ones, or MODEL=, REWARD=, CLIP=, DINO= directories.
 # Interrupted: run it again; finished subjects and rows are skipped and
 # unfinished training runs resume.
@@ -55,9 +55,12 @@ for s in ${SUBJECTS//,/ }; do
       rpo-0.7)  row rpo-0.7 "$s" --method rpo --select best@0.7 --runs "$OUT/runs-rpo" ;;
       dreambooth-prior) row dreambooth-prior "$s" --method dreambooth-prior --runs "$OUT/runs-prior" ;;   # DreamBooth with prior preservation
       rpo-b0.3) row rpo-b0.3 "$s" --method rpo --beta 0.3 --runs "$OUT/runs-rpo-b0.3" ;;                 # RPO with a smaller preference term
-      *) # any method config of configs/ (the appendix ablations, online RPO): its own training runs
-         if [ -f "configs/$r.yaml" ]; then row "$r" "$s" --method "configs/$r.yaml" --runs "$OUT/runs-$r"
-         else echo "unknown row $r (not a row above nor configs/$r.yaml)"; exit 2; fi ;;
+      *) # any method config of configs/ (the appendix ablations, online RPO): its own training
+         # runs; NAME@RULE evaluates another kept rule of NAME's runs (online-40@last)
+         cfg=${r%@*}; sel=()
+         [ "$cfg" != "$r" ] && sel=(--select "${r#*@}")
+         if [ -f "configs/$cfg.yaml" ]; then row "$r" "$s" --method "configs/$cfg.yaml" --runs "$OUT/runs-$cfg" "${sel[@]}"
+         else echo "unknown row $r (not a row above nor configs/$cfg.yaml)"; exit 2; fi ;;
     esac
   done
 done
