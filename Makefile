@@ -11,8 +11,12 @@ BENCHTIME ?= 5x
 
 all: lint test build
 
+# the commit for `rpo version` when the build has no VCS stamp (-buildvcs=false)
+COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -modified)
+LDFLAGS := -X github.com/rpo-dev/rpo/internal/cli.Commit=$(COMMIT)
+
 build:
-	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/rpo
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/rpo
 
 # The test command of the README and of .ci/run.
 test:

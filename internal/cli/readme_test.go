@@ -137,3 +137,20 @@ func TestVersionChangelog(t *testing.T) {
 		t.Errorf("rpo version --changelog: %v\n%.200s", err, got)
 	}
 }
+
+// TestVersionCommit: a build without a VCS stamp prints the commit the
+// Makefile passes with -ldflags (and the Makefile passes it to this very
+// variable).
+func TestVersionCommit(t *testing.T) {
+	old := Commit
+	defer func() { Commit = old }()
+	Commit = "0123abcd-modified"
+	got, err := execute(t, NewRootCmd(), "version")
+	if err != nil || !strings.Contains(got, "commit:   0123abcd (modified)") {
+		t.Errorf("%v\n%s", err, got)
+	}
+	mk, err := os.ReadFile(filepath.Join(oracle.Root(), "Makefile"))
+	if err != nil || !strings.Contains(string(mk), "-X github.com/rpo-dev/rpo/internal/cli.Commit=$(COMMIT)") || !strings.Contains(string(mk), `-ldflags "$(LDFLAGS)"`) {
+		t.Errorf("the Makefile does not set cli.Commit: %v", err)
+	}
+}

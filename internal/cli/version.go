@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +16,12 @@ import (
 // -ldflags "-X github.com/rpo-dev/rpo/internal/cli.Version=v0.1.0".
 var Version = "v0.1.0-dev"
 
+// Commit is the commit the binary was built from when the build carries no
+// VCS stamp (GOFLAGS=-buildvcs=false): the Makefile sets it with
+// -ldflags "-X github.com/rpo-dev/rpo/internal/cli.Commit=<hash>", with
+// "-modified" appended when the tree had changes.
+var Commit = ""
+
 // BuildInfo describes this binary.
 type BuildInfo struct {
 	Version, Commit, Go, Gorgonia, BLAS, Platform string
@@ -24,6 +31,10 @@ type BuildInfo struct {
 // ReadBuildInfo collects the version, VCS commit and module versions.
 func ReadBuildInfo() BuildInfo {
 	b := BuildInfo{Version: Version, Go: runtime.Version(), BLAS: nn.BLASName(), Platform: runtime.GOOS + "/" + runtime.GOARCH, Commit: "unknown", Gorgonia: "unknown"}
+	if Commit != "" {
+		b.Commit, _ = strings.CutSuffix(Commit, "-modified")
+		b.Modified = strings.HasSuffix(Commit, "-modified")
+	}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			switch s.Key {
