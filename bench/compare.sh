@@ -2,7 +2,9 @@
 # make bench-compare: the same U-Net in PyTorch (Debian python3-torch) and in
 # rpo, on the same machine in one invocation: ms per training step and per
 # forward pass, peak memory, GFLOP/s and model FLOPs utilisation (MFU:
-# achieved GFLOP/s over the GEMM's measured peak), and the ratios rpo/PyTorch.
+# achieved GFLOP/s over the GEMM's measured peak), and the ratios rpo/PyTorch;
+# then one denoising step of a guided sampling batch of SAMPLE images (default
+# 32: 64 rows) with its peak memory, against PyTorch + OpenBLAS.
 #
 # Two PyTorch anchors: with OpenBLAS (libopenblas0-pthread, what a user who
 # installs PyTorch gets: the strong anchor) and with the netlib reference
@@ -28,8 +30,10 @@ fi
 go build -o bin/rpobench ./bench/rpobench
 ROUNDS=${ROUNDS:-3}
 STEPS=${STEPS:-3}
-torch() { # torch BLASDIR MODEL: one measurement with that BLAS
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH="$1" "$PY" bench/unet_torch.py --model "$2" --steps "$STEPS"
+SAMPLE=${SAMPLE:-32}
+torch() { # torch BLASDIR MODEL [ARGS]: one measurement with that BLAS
+  local blas=$1 model=$2; shift 2
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH="$blas" "$PY" bench/unet_torch.py --model "$model" --steps "$STEPS" "$@"
 }
 for m in ${MODELS:-a embedded}; do
   runs=()
@@ -37,6 +41,9 @@ for m in ${MODELS:-a embedded}; do
     runs+=("$(torch "$LIB/openblas-pthread" "$m" | sed 's/"impl": "pytorch/"impl": "pytorch+openblas/')")
     runs+=("$(torch "$LIB/blas:$LIB/lapack" "$m" | sed 's/"impl": "pytorch/"impl": "pytorch+refblas/')")
     runs+=("$(./bin/rpobench -model "$m" -steps "$STEPS")")
+    # one denoising step of a guided batch of SAMPLE images, each in its own process (its peak RSS)
+    runs+=("$(torch "$LIB/openblas-pthread" "$m" --sample "$SAMPLE" | sed 's/"impl": "pytorch/"impl": "pytorch+openblas/')")
+    runs+=("$(./bin/rpobench -model "$m" -steps "$STEPS" -sample "$SAMPLE")")
   done
   printf '%s\n' "${runs[@]}" | "$PY" bench/compare_summary.py
 done

@@ -7,6 +7,8 @@ import statistics
 import sys
 
 runs = [json.loads(line) for line in sys.stdin if line.strip()]
+samples = [r for r in runs if r.get("mode") == "sample"]
+runs = [r for r in runs if r.get("mode") != "sample"]
 by = {}
 for r in runs:
     by.setdefault(r["impl"].split()[0], []).append(r)
@@ -38,3 +40,13 @@ for impl in by:
 for impl, rs in by.items():
     if "blas" in rs[0]:
         print(f"  {impl} loaded {rs[0]['blas']}")
+if samples:
+    sb = {}
+    for r in samples:
+        sb.setdefault(r["impl"].split()[0], []).append(r)
+    print(f"guided sampling, {samples[0]['images']} images ({2 * samples[0]['images']} rows), one denoising step:")
+    for impl, rs in sb.items():
+        print(f"  {impl:<16} {med(rs, 'forward_ms'):>9.1f} ms {med(rs, 'peak_mib'):>9.1f} MiB")
+    if "rpo" in sb and "pytorch+openblas" in sb:
+        a, b = sb["rpo"], sb["pytorch+openblas"]
+        print(f"  {'rpo/openblas':<16} {med(a, 'forward_ms') / med(b, 'forward_ms'):>8.2f}x {med(a, 'peak_mib') / med(b, 'peak_mib'):>8.2f}x")

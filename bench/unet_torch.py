@@ -183,10 +183,14 @@ def main():
     ap.add_argument("--model", default="a", choices=CONFIGS)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--sample", type=int, default=0,
+                    help="instead: one denoising step of a guided sampling batch of this many images (2x rows, no_grad) and its peak RSS")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     cin, chans, groups, heads, tdim, dctx, attn_levels, res, batch, ctx_len = CONFIGS[args.model]
+    if args.sample:
+        batch = 2 * args.sample  # conditional and unconditional rows
     net = UNet(cin, chans, groups, heads, tdim, dctx, attn_levels)
     params = sum(p.numel() for p in net.parameters())
     x = torch.randn(batch, cin, res, res)
@@ -212,6 +216,13 @@ def main():
             times.append((time.perf_counter() - t0) * 1000)
         return sorted(times)[len(times) // 2]
 
+    if args.sample:
+        with torch.no_grad():
+            fwd_ms = median_ms(lambda: net(x, temb, ctx))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"impl": "pytorch " + torch.__version__, "model": args.model, "params": params, "mode": "sample",
+                          "images": args.sample, "forward_ms": round(fwd_ms, 1), "peak_mib": round(peak, 1), "blas": blas_library()}))
+        return
     train_ms = median_ms(step)
     with torch.no_grad():
         fwd_ms = median_ms(lambda: net(x, temb, ctx))

@@ -30,6 +30,7 @@ func main() {
 	model := flag.String("model", "a", "a (GORGONIA.md's Model A) or embedded")
 	steps := flag.Int("steps", 5, "timed steps")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed training steps to this file")
+	sample := flag.Int("sample", 0, "instead: time one denoising step of a guided sampling batch of this many images (2× rows, forward only) and its peak RSS")
 	flag.Parse()
 	var cfg models.UNetConfig
 	var shape models.RegressionShape
@@ -78,6 +79,14 @@ func main() {
 		}
 		sort.Float64s(times)
 		return times[len(times)/2], store.Count() // the median step
+	}
+	if *sample > 0 {
+		shape.Batch = 2 * *sample // conditional and unconditional rows
+		fwd, params := time1(false)
+		out, _ := json.Marshal(map[string]any{"impl": "rpo (" + nn.BLASName() + ")", "model": *model, "params": params, "mode": "sample",
+			"images": *sample, "forward_ms": round(fwd), "peak_mib": round(peakRSS())})
+		fmt.Println(string(out))
+		return
 	}
 	train, params := time1(true)
 	fwd, _ := time1(false)
