@@ -261,6 +261,19 @@ func (s *convShape) packColTPadded(xp []float32) fastgemm.Packer {
 	}
 }
 
+// imagePacker is the packer of image xi: general for a strided
+// convolution; for stride 1, padded on the image padded into xp (a
+// recycled buffer, nil without padding) or on xi itself.
+func (s *convShape) imagePacker(xi []float32, xp *[]float32, general, padded func([]float32) fastgemm.Packer) fastgemm.Packer {
+	switch {
+	case s.g.Stride != 1:
+		return general(xi)
+	case xp != nil:
+		return padded(s.pad(xi, xp))
+	}
+	return padded(xi)
+}
+
 // packedFilters recycles the packed filter matrices of convForwardImplicit.
 var packedFilters = sync.Pool{New: func() any { return new(fastgemm.PackedA) }}
 
@@ -281,16 +294,7 @@ func convForwardImplicit(o *conv2dOp, x, w, b, y []float32) {
 		for i := lo; i < hi; i++ {
 			yi := y[i*oc*p : (i+1)*oc*p]
 			xi := x[i*s.c*s.h*s.w : (i+1)*s.c*s.h*s.w]
-			var pack fastgemm.Packer
-			switch {
-			case s.g.Stride != 1:
-				pack = s.packCol(xi)
-			case xp != nil:
-				pack = s.packColPadded(s.pad(xi, xp))
-			default:
-				pack = s.packColPadded(xi)
-			}
-			fastgemm.SgemmPrepacked(serial, pw, p, pack, 0, yi, p)
+			fastgemm.SgemmPrepacked(serial, pw, p, s.imagePacker(xi, xp, s.packCol, s.packColPadded), 0, yi, p)
 			if b != nil {
 				for j := 0; j < oc; j++ {
 					row := yi[j*p : (j+1)*p]
@@ -323,15 +327,7 @@ func convGradWImplicit(o *conv2dOp, x, gy, dw []float32) {
 		}
 		for i := lo; i < hi; i++ {
 			xi := x[i*s.c*s.h*s.w : (i+1)*s.c*s.h*s.w]
-			var pack fastgemm.Packer
-			switch {
-			case s.g.Stride != 1:
-				pack = s.packColT(xi)
-			case xp != nil:
-				pack = s.packColTPadded(s.pad(xi, xp))
-			default:
-				pack = s.packColTPadded(xi)
-			}
+			pack := s.imagePacker(xi, xp, s.packColT, s.packColTPadded)
 			fastgemm.SgemmPacked(nw > 1, false, oc, k, p, 1, gy[i*oc*p:(i+1)*oc*p], p, pack, 1, acc, k)
 		}
 	})
