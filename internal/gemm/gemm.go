@@ -264,14 +264,10 @@ func packB(trans bool, b []float32, ldb, pc, jc, kb, nb int, bp []float32) {
 // macro multiplies a packed A block by a packed B block into C, one
 // micro-tile at a time.
 func macro(ap, bp []float32, mb, nb, kb int, c []float32, ldc int) {
-	mp, np := (mb+mr-1)/mr, (nb+nr-1)/nr
-	tileRange(ap, bp, mb, nb, kb, c, ldc, np, 0, 1, mp*np)
-}
-
-// tileRange runs tiles first, first+step, ... below tiles.
-func tileRange(ap, bp []float32, mb, nb, kb int, c []float32, ldc, np, first, step, tiles int) {
+	np := (nb + nr - 1) / nr
+	tiles := (mb + mr - 1) / mr * np
 	var tmp [mr * nr]float32
-	for t := first; t < tiles; t += step {
+	for t := 0; t < tiles; t++ {
 		ir, jr := t/np, t%np
 		i0, j0 := ir*mr, jr*nr
 		a := ap[ir*mr*kb:]
