@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sort"
 
 	"gorgonia.org/tensor"
 )
@@ -41,15 +42,48 @@ func NewAdamW(lr float64) *AdamW {
 func GlobalNorm(grads map[string]*tensor.Dense) float64 {
 	var ss float64
 	for _, name := range slices.Sorted(maps.Keys(grads)) {
-		for _, v := range Float64s(grads[name]) {
-			ss += v * v
+		switch g := grads[name].Data().(type) {
+		case []float32:
+			for _, x := range g {
+				v := float64(x)
+				ss += v * v
+			}
+		default:
+			for _, v := range Float64s(grads[name]) {
+				ss += v * v
+			}
 		}
 	}
 	return math.Sqrt(ss)
 }
 
+// adamwStep is what every element's update of one step shares.
+type adamwStep struct{ lr, wd, b1, b2, eps, bc1, bc2, scale float64 }
+
+// adamwRange updates elements [a, b) of one parameter d with gradient g
+// and moments m, v (the formula of AdamW's comment, in float64).
+func adamwRange[P, G Float](c adamwStep, d []P, g []G, m, v []float64, a, b int) {
+	for i := a; i < b; i++ {
+		gi := float64(g[i]) * c.scale
+		theta := float64(d[i])
+		theta -= c.lr * c.wd * theta
+		m[i] = c.b1*m[i] + (1-c.b1)*gi
+		v[i] = c.b2*v[i] + (1-c.b2)*gi*gi
+		d[i] = P(theta - c.lr*(m[i]/c.bc1)/(math.Sqrt(v[i]/c.bc2)+c.eps))
+	}
+}
+
+// adamwJob is one parameter's update: its elements [a, b) at a time.
+type adamwJob func(a, b int)
+
+func newAdamWJob[P, G Float](c adamwStep, d []P, g []G, m, v []float64) adamwJob {
+	return func(a, b int) { adamwRange(c, d, g, m, v, a, b) }
+}
+
 // Update applies one step to the parameters of store named in grads and
-// returns the global gradient norm before clipping.
+// returns the global gradient norm before clipping. The elements of all
+// parameters are shared among the cores in one fork (each element's
+// update is independent, so the bits do not depend on the split).
 func (o *AdamW) Update(store *Store, grads map[string]*tensor.Dense) (float64, error) {
 	norm := GlobalNorm(grads)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
@@ -60,15 +94,16 @@ func (o *AdamW) Update(store *Store, grads map[string]*tensor.Dense) (float64, e
 		scale = o.MaxGradNorm / (norm + 1e-6)
 	}
 	o.Step++
-	bc1 := 1 - math.Pow(o.Beta1, float64(o.Step))
-	bc2 := 1 - math.Pow(o.Beta2, float64(o.Step))
+	c := adamwStep{lr: o.LR, wd: o.WeightDecay, b1: o.Beta1, b2: o.Beta2, eps: o.Eps, scale: scale,
+		bc1: 1 - math.Pow(o.Beta1, float64(o.Step)), bc2: 1 - math.Pow(o.Beta2, float64(o.Step))}
+	var jobs []adamwJob
+	offs := []int{0} // jobs[j] covers elements offs[j] … offs[j+1] of the whole update
 	for name, gt := range grads {
 		p := store.Lookup(name)
 		if p == nil {
 			return norm, fmt.Errorf("nn: adamw: no parameter %q", name)
 		}
-		g := Float64s(gt)
-		n := len(g)
+		n := gt.Shape().TotalSize()
 		if p.Shape().TotalSize() != n {
 			return norm, fmt.Errorf("nn: adamw: gradient of %q has %d elements, parameter %d", name, n, p.Shape().TotalSize())
 		}
@@ -77,23 +112,34 @@ func (o *AdamW) Update(store *Store, grads map[string]*tensor.Dense) (float64, e
 			m, v = make([]float64, n), make([]float64, n)
 			o.M[name], o.V[name] = m, v
 		}
-		update := func(theta float64, i int) float64 {
-			gi := g[i] * scale
-			theta -= o.LR * o.WeightDecay * theta
-			m[i] = o.Beta1*m[i] + (1-o.Beta1)*gi
-			v[i] = o.Beta2*v[i] + (1-o.Beta2)*gi*gi
-			return theta - o.LR*(m[i]/bc1)/(math.Sqrt(v[i]/bc2)+o.Eps)
-		}
+		var job adamwJob
 		switch d := p.Data().(type) {
 		case []float32:
-			for i := range d {
-				d[i] = float32(update(float64(d[i]), i))
-			}
+			job = jobFor(c, d, gt, m, v)
 		case []float64:
-			for i := range d {
-				d[i] = update(d[i], i)
-			}
+			job = jobFor(c, d, gt, m, v)
+		default:
+			return norm, fmt.Errorf("nn: adamw: parameter %q is %T", name, d)
+		}
+		jobs, offs = append(jobs, job), append(offs, offs[len(offs)-1]+n)
+	}
+	run := func(_, lo, hi int) {
+		for j := sort.SearchInts(offs, lo+1) - 1; j < len(jobs) && offs[j] < hi; j++ {
+			jobs[j](max(lo, offs[j])-offs[j], min(hi, offs[j+1])-offs[j])
 		}
 	}
+	if total := offs[len(offs)-1]; total >= 1<<15 {
+		parallelFor(total, run)
+	} else {
+		run(0, 0, total)
+	}
 	return norm, nil
+}
+
+// jobFor is the update of parameter d by gradient gt (float32 or float64).
+func jobFor[P Float](c adamwStep, d []P, gt *tensor.Dense, m, v []float64) adamwJob {
+	if g, ok := gt.Data().([]float32); ok {
+		return newAdamWJob(c, d, g, m, v)
+	}
+	return newAdamWJob(c, d, Float64s(gt), m, v)
 }
