@@ -17,8 +17,9 @@ import (
 // ".lora.up.weight"; α and r in the metadata).
 const LoRAFile = "pytorch_lora_weights.safetensors"
 
-// KohyaLoRAFile is the kept model's adapters in the kohya/A1111 format
-// (rpo train --lora-format kohya).
+// KohyaLoRAFile is the kept model's adapters in the kohya/A1111 format,
+// written beside LoRAFile in every kept LoRA model (there is no flag to
+// choose one: both are small).
 const KohyaLoRAFile = "lora_kohya.safetensors"
 
 // kohyaName is the kohya/A1111 key of a U-Net layer: "lora_unet_" and the
