@@ -335,11 +335,14 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 		LambdaTrain float64 `yaml:"lambda_train"`
 		LabelMode   string  `yaml:"label_mode"`
 		OnlineEvery int     `yaml:"online_every"`
+		LoRARank    int     `yaml:"lora_rank"`
+		LoRAAlpha   float64 `yaml:"lora_alpha"`
+		LoRATargets string  `yaml:"lora_targets"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true) // a misspelt key is an error, not a default
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return m, fmt.Errorf("--method %s: %w (a method config takes loss, select, steps, lr, beta, lambda_train, label_mode, online_every)", o.Method, err)
+		return m, fmt.Errorf("--method %s: %w (a method config takes loss, select, steps, lr, beta, lambda_train, label_mode, online_every, lora_rank, lora_alpha, lora_targets)", o.Method, err)
 	}
 	if c.LambdaTrain < 0 || c.LambdaTrain > 1 || c.OnlineEvery < 0 {
 		return m, fmt.Errorf("--method %s: lambda_train %g must be in [0, 1] and online_every %d at least 0", o.Method, c.LambdaTrain, c.OnlineEvery)
@@ -350,6 +353,22 @@ func parseMethod(o *EvalOptions) (eval.Method, error) {
 		}
 	}
 	m.LambdaTrain, m.OnlineEvery = c.LambdaTrain, c.OnlineEvery
+	if c.LoRARank < 0 || c.LoRAAlpha < 0 || (c.LoRARank == 0 && (c.LoRAAlpha != 0 || c.LoRATargets != "")) {
+		return m, fmt.Errorf("--method %s: lora_rank %d, lora_alpha %g: the rank must be positive for LoRA (alpha and targets need it) and alpha not negative", o.Method, c.LoRARank, c.LoRAAlpha)
+	}
+	if c.LoRARank > 0 { // rpo train's --lora-rank, --lora-alpha, --lora-targets
+		l := rpo.DefaultLoRA()
+		l.Rank, l.Alpha = c.LoRARank, c.LoRAAlpha
+		if c.LoRATargets != "" {
+			l.Targets = nil
+			for _, t := range strings.Split(c.LoRATargets, ",") {
+				if t = strings.TrimSpace(t); t != "" {
+					l.Targets = append(l.Targets, t)
+				}
+			}
+		}
+		m.LoRA = &l
+	}
 	if m.Loss, err = rpo.ParseLoss(defaultStr(c.Loss, "rpo")); err != nil {
 		return m, fmt.Errorf("--method %s: %w", o.Method, err)
 	}
@@ -544,6 +563,9 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	if method.Train {
 		meta.Training = fmt.Sprintf("loss %g·L_sim + %g·L_pref (β %g) + %g·L_prior, %d steps, lr %g, λ_train %g, labels %s; validation every %d steps, %d images per prompt; the weights of %s",
 			method.Loss.Sim, method.Loss.Pref, method.Beta, method.Loss.Prior, method.Steps, method.LR, method.LambdaTrain, cmp.Or(string(method.LabelMode), "bernoulli"), o.ValEvery, o.ValPerPrompt, method.Rule)
+		if method.LoRA != nil {
+			meta.Training += fmt.Sprintf("; LoRA rank %d, alpha %g on %s", method.LoRA.Rank, method.LoRA.EffectiveAlpha(), strings.Join(method.LoRA.Targets, ","))
+		}
 		if method.OnlineEvery > 0 {
 			meta.Training += fmt.Sprintf("; online: negatives from the policy every %d steps", method.OnlineEvery)
 		}

@@ -412,7 +412,12 @@ func TestParseMethodAblations(t *testing.T) {
 	if err != nil || m.LambdaTrain != 0.3 || m.LabelMode != rpo.Expected || m.OnlineEvery != 40 {
 		t.Errorf("%+v %v", m, err)
 	}
+	o.Method = write("lora.yaml", "loss: sim\nselect: last\nlr: 0.0001\nlora_rank: 8\nlora_targets: to_q, to_v\n")
+	if m, err = parseMethod(o); err != nil || m.LoRA == nil || m.LoRA.Rank != 8 || m.LoRA.EffectiveAlpha() != 8 || strings.Join(m.LoRA.Targets, ",") != "to_q,to_v" || m.LR != 1e-4 {
+		t.Errorf("LoRA config: %+v %+v %v", m, m.LoRA, err)
+	}
 	for body, want := range map[string]string{
+		"lora_alpha: 4\n":                  "lora_rank 0",
 		"loss: rpo\nlabel_mod: expected\n": "label_mod",
 		"label_mode: soft\n":               "soft",
 		"lambda_train: 2\n":                "lambda_train 2",

@@ -16,6 +16,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
@@ -23,6 +24,7 @@ import (
 	"github.com/rpo-dev/rpo/internal/dreambench"
 	"github.com/rpo-dev/rpo/internal/imageio"
 	"github.com/rpo-dev/rpo/internal/models"
+	"github.com/rpo-dev/rpo/internal/nn"
 	"github.com/rpo-dev/rpo/internal/reward"
 	"github.com/rpo-dev/rpo/internal/rpo"
 )
@@ -56,11 +58,22 @@ type Method struct {
 	LambdaTrain float64
 	LabelMode   rpo.LabelMode
 	OnlineEvery int
+	// LoRA, when set, trains low-rank adapters instead of every weight
+	// (LoRA-RPO, DreamBooth-LoRA)
+	LoRA *nn.LoRA
 	// Real is the "real images" row, the papers' upper bound: no model;
 	// each reference is scored as a generated image against the subject's
 	// other references (DINO, CLIP-I, ALIGN-I leave one out) and against
 	// every prompt (CLIP-T, ALIGN-T).
 	Real bool
+}
+
+// loraKey describes m's adapters ("" without LoRA).
+func (m Method) loraKey() string {
+	if m.LoRA == nil {
+		return ""
+	}
+	return fmt.Sprintf("rank %d, alpha %g, %s", m.LoRA.Rank, m.LoRA.EffectiveAlpha(), strings.Join(m.LoRA.Targets, ","))
 }
 
 // beta is m.Beta, or the default of rpo.DefaultOptions.
@@ -231,7 +244,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 		to.Class, to.Token, to.Refs, to.Prompts = s.Class, o.Token, refs, ps
 		to.Base, to.BaseID, to.BaseDir, to.Reward, to.RewardID = m.Base, m.BaseID, m.BaseDir, m.Align, m.AlignID
 		to.Loss, to.Steps, to.LR, to.Beta = o.Method.Loss, o.Method.Steps, o.Method.LR, o.Method.beta()
-		to.LambdaTrain, to.OnlineEvery = o.Method.LambdaTrain, o.Method.OnlineEvery
+		to.LambdaTrain, to.OnlineEvery, to.LoRA = o.Method.LambdaTrain, o.Method.OnlineEvery, o.Method.LoRA
 		if o.Method.LabelMode != "" {
 			to.LabelMode = o.Method.LabelMode
 		}
@@ -341,13 +354,14 @@ type runClaim struct {
 	LambdaTrain float64 `json:"lambda_train,omitempty"`
 	LabelMode   string  `json:"label_mode,omitempty"`
 	OnlineEvery int     `json:"online_every,omitempty"`
+	LoRA        string  `json:"lora,omitempty"` // rank, alpha and targets of LoRA runs
 }
 
 // claimRun writes dir/eval-run.json for a new run, or checks that an
 // existing run was trained the way m asks and keeps m.Rule's weights.
 func claimRun(dir string, m Method, to rpo.Options) error {
 	want := runClaim{Loss: m.Loss, Steps: m.Steps, LR: m.LR, Beta: m.beta(), Val: [2]int{to.ValEvery, to.ValPerPrompt}, KeepBase: &to.KeepBase,
-		LambdaTrain: m.LambdaTrain, OnlineEvery: m.OnlineEvery}
+		LambdaTrain: m.LambdaTrain, OnlineEvery: m.OnlineEvery, LoRA: m.loraKey()}
 	if m.LabelMode != "" && m.LabelMode != rpo.Bernoulli {
 		want.LabelMode = string(m.LabelMode)
 	}
@@ -370,6 +384,9 @@ func claimRun(dir string, m Method, to rpo.Options) error {
 	}
 	if err != nil {
 		return err
+	}
+	if have.LoRA != want.LoRA {
+		return fmt.Errorf("eval: %s: the run was trained with LoRA %q; this method asks for %q (use another --runs directory)", path, have.LoRA, want.LoRA)
 	}
 	if have.LambdaTrain != want.LambdaTrain || have.LabelMode != want.LabelMode || have.OnlineEvery != want.OnlineEvery {
 		return fmt.Errorf("eval: %s: the run was trained with λ_train %g, labels %q, online every %d steps; this method asks for λ_train %g, labels %q, online every %d (use another --runs directory)",

@@ -309,3 +309,39 @@ func TestRealImagesRow(t *testing.T) {
 		t.Errorf("%d images saved, want 25", len(saved))
 	}
 }
+
+// TestLoRAMethod: a method with LoRA trains adapters only and keeps them
+// beside the merged weights; its run is not shared with a full fine-tune.
+func TestLoRAMethod(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	data := t.TempDir()
+	if err := world.Export(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	b, err := dreambench.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := tinyModels(t)
+	l := rpo.DefaultLoRA()
+	o := tinyOptions(t, b, t.TempDir(), Method{Name: "lora-rpo", Train: true, Loss: rpo.LossWeights{Sim: 1, Pref: 1}, Rule: "best@0.5", Steps: 2, LR: 1e-3, LoRA: &l})
+	o.Subjects = []string{"can"}
+	if err := Run(context.Background(), o, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(o.Out, "runs", "can")
+	if _, err := os.Stat(filepath.Join(run, "best@0.5", "pytorch_lora_weights.safetensors")); err != nil {
+		t.Error(err)
+	}
+	var claim map[string]any
+	if err := readJSON(filepath.Join(run, "eval-run.json"), &claim); err != nil || claim["lora"] != "rank 4, alpha 4, to_q,to_k,to_v,to_out.0" {
+		t.Errorf("claim %v %v", claim, err)
+	}
+	full := o
+	full.Method.LoRA, full.Out, full.Runs = nil, t.TempDir(), filepath.Join(o.Out, "runs")
+	if err := Run(context.Background(), full, m, nil); err == nil || !strings.Contains(err.Error(), "LoRA") {
+		t.Errorf("a full fine-tune shared a LoRA run: %v", err)
+	}
+}
