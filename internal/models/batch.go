@@ -22,14 +22,24 @@ type DenoiseBatch struct {
 	OneHot, Ctx, X, TEmb, Target   *tensor.Dense // the inputs' values, written by the Set methods
 	onehot, ctx, x, tEmb, targetIn *G.Node
 	model                          *T2I
+	// Guided: a sampling batch of classifier-free guidance, N rows of
+	// prompts (conditional, then unconditional) over N/2 rows of latents
+	// and timesteps that both halves share (GuidedUNet)
+	Guided bool
 }
 
 // NewDenoiseBatch declares the inputs of n rows on b (whose store holds
 // the denoiser's weights, m's or a policy's); with target, also the
 // training targets.
 func (m *T2I) NewDenoiseBatch(b *nn.Builder, n int, target bool) *DenoiseBatch {
+	return m.newDenoiseBatch(b, n, target, false)
+}
+
+// newDenoiseBatch is NewDenoiseBatch, or with guided a sampling batch of n
+// prompt rows over n/2 rows of latents (DenoiseBatch.Guided).
+func (m *T2I) newDenoiseBatch(b *nn.Builder, n int, target, guided bool) *DenoiseBatch {
 	c := m.Config
-	d := &DenoiseBatch{N: n, Config: c, model: m}
+	d := &DenoiseBatch{N: n, Config: c, model: m, Guided: guided}
 	s := c.LatentSide()
 	in, out, tdim := c.UNet.InChannels, c.UNet.OutChannels, c.UNet.Channels
 	if c.SD != nil {
@@ -39,8 +49,12 @@ func (m *T2I) NewDenoiseBatch(b *nn.Builder, n int, target bool) *DenoiseBatch {
 	} else {
 		d.onehot, d.OneHot = b.InputData("onehot", n*c.MaxLen, c.Text.Vocab)
 	}
-	d.x, d.X = b.InputData("x_t", n, in, s, s)
-	d.tEmb, d.TEmb = b.InputData("t_emb", n, tdim[0])
+	rows := n
+	if d.Guided {
+		rows = n / 2
+	}
+	d.x, d.X = b.InputData("x_t", rows, in, s, s)
+	d.tEmb, d.TEmb = b.InputData("t_emb", rows, tdim[0])
 	if target {
 		d.targetIn, d.Target = b.InputData("target", n, out, s, s)
 	}
@@ -52,6 +66,10 @@ func (m *T2I) NewDenoiseBatch(b *nn.Builder, n int, target bool) *DenoiseBatch {
 func (d *DenoiseBatch) Prediction(b *nn.Builder) *G.Node {
 	if sd := d.Config.SD; sd != nil {
 		return SDUNet(b.Scope("unet"), &sd.UNet, d.x, d.tEmb, d.ctx)
+	}
+	if d.Guided {
+		ctx := text.Encode(b, d.Config.Text, d.onehot, d.N)
+		return GuidedUNet(b.Scope("unet"), d.Config.UNet, d.x, d.tEmb, ctx)
 	}
 	return d.Config.DenoiserGraph(b, d.onehot, d.x, d.tEmb, d.N)
 }

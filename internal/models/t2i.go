@@ -227,18 +227,29 @@ func (c T2IConfig) DenoiserGraph(b *nn.Builder, onehot, x, tEmb *G.Node, batch i
 	return UNet(b.Scope("unet"), c.UNet, x, tEmb, ctx)
 }
 
+// noSharedLevels turns GuidedUNet off (TestGuidedSharingIsExact compares).
+var noSharedLevels = false
+
 type denoiseProgram struct {
 	prog  *nn.Program
 	batch *DenoiseBatch
 	out   G.Value
 }
 
-func (m *T2I) denoiser(n int) (*denoiseProgram, error) {
-	if p, ok := m.denoise[n]; ok {
+func (m *T2I) denoiser(n int) (*denoiseProgram, error) { return m.denoiserOf(n, false) }
+
+// denoiserOf is denoiser, or with guided a guided sampling batch of n
+// prompt rows (DenoiseBatch.Guided; the embedded family only).
+func (m *T2I) denoiserOf(n int, guided bool) (*denoiseProgram, error) {
+	key := n
+	if guided {
+		key = -n
+	}
+	if p, ok := m.denoise[key]; ok {
 		return p, nil
 	}
 	b := nn.NewBuilder(m.Denoiser, nil)
-	p := &denoiseProgram{batch: m.NewDenoiseBatch(b, n, false)}
+	p := &denoiseProgram{batch: m.newDenoiseBatch(b, n, false, guided)}
 	if err := nn.Build(func() { G.Read(p.batch.Prediction(b), &p.out) }); err != nil {
 		return nil, err
 	}
@@ -247,7 +258,7 @@ func (m *T2I) denoiser(n int) (*denoiseProgram, error) {
 		return nil, err
 	}
 	p.prog = prog
-	m.denoise[n] = p
+	m.denoise[key] = p
 	return p, nil
 }
 
@@ -329,7 +340,9 @@ func (m *T2I) Sample(prompts []string, x []float32, rng *rand.Rand, s diffusion.
 	if guided {
 		rows = 2 * n
 	}
-	dp, err := m.denoiser(rows)
+	// the embedded U-Net's text-free levels run once for both halves
+	shared := guided && c.SD == nil && !noSharedLevels
+	dp, err := m.denoiserOf(rows, shared)
 	if err != nil {
 		return nil, err
 	}
@@ -351,10 +364,13 @@ func (m *T2I) Sample(prompts []string, x []float32, rng *rand.Rand, s diffusion.
 	model := func(xt []float32, t int) ([]float32, []float32, error) {
 		xd := dp.batch.X.Data().([]float32)
 		copy(xd, xt)
-		if guided {
+		if guided && !shared {
 			copy(xd[n*per:], xt)
 		}
 		ts := make([]float64, rows)
+		if shared {
+			ts = ts[:n]
+		}
 		for i := range ts {
 			ts[i] = float64(t)
 		}

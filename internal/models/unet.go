@@ -65,6 +65,19 @@ func (c UNetConfig) Validate() error {
 // text tokens ctx (B, L, ContextDim), nil when unconditional. H and W must
 // be divisible by 2^(levels−1).
 func UNet(b *nn.Builder, c UNetConfig, x, tEmb, ctx *G.Node) *G.Node {
+	return unet(b, c, x, tEmb, ctx, false)
+}
+
+// GuidedUNet is UNet for classifier-free guidance: x and tEmb hold B/2
+// rows, the latents and timesteps that the conditional and unconditional
+// halves of ctx's B rows share. The levels below the first attention see
+// no text, so they run once on the B/2 rows and their outputs (and skips)
+// are then doubled: the same values per row as UNet on the doubled inputs.
+func GuidedUNet(b *nn.Builder, c UNetConfig, x, tEmb, ctx *G.Node) *G.Node {
+	return unet(b, c, x, tEmb, ctx, true)
+}
+
+func unet(b *nn.Builder, c UNetConfig, x, tEmb, ctx *G.Node, guided bool) *G.Node {
 	// time embedding MLP on the sinusoidal features
 	t := b.Linear("time_embedding.linear_1", tEmb, c.TimeDim, true)
 	t = b.Linear("time_embedding.linear_2", b.SiLU(t), c.TimeDim, true)
@@ -73,6 +86,12 @@ func UNet(b *nn.Builder, c UNetConfig, x, tEmb, ctx *G.Node) *G.Node {
 	h := b.Conv("conv_in", x, c.Channels[0], 3, 1, 1)
 	var skips []*G.Node
 	for i, ch := range c.Channels {
+		if guided && i == c.attnFrom() { // from here on the halves differ
+			h, t = b.DoubleBatch(h), b.DoubleBatch(t)
+			for k := range skips {
+				skips[k] = b.DoubleBatch(skips[k])
+			}
+		}
 		d := b.Scopef("down.%d", i)
 		h = d.ResBlock("res", h, t, ch, c.Groups)
 		if i >= c.attnFrom() {

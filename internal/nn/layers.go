@@ -109,6 +109,12 @@ func (b *Builder) ConcatChannels(x, y *G.Node) *G.Node {
 	return b.check("concat")(b.Ops.ConcatChannels(x, y))
 }
 
+// DoubleBatch is x (B, …) twice along the batch axis: (2B, …), rows
+// B…2B−1 a copy of rows 0…B−1.
+func (b *Builder) DoubleBatch(x *G.Node) *G.Node {
+	return b.check("double batch")(G.Concat(0, x, x))
+}
+
 // Attention is multi-head scaled dot-product attention of x (B, L, D) over
 // ctx (B, Lc, Dc); ctx nil means self-attention. Projections to_q, to_k,
 // to_v (no bias) and to_out (bias), as in diffusers.
