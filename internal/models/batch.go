@@ -46,6 +46,8 @@ func (m *T2I) newDenoiseBatch(b *nn.Builder, n int, target, guided bool) *Denois
 		u := &c.SD.UNet
 		in, out, tdim = u.InChannels, u.OutChannels, []int{u.TimeDim()}
 		d.ctx, d.Ctx = b.InputData("context", n, c.MaxLen, u.ContextDim())
+	} else if guided { // the text encoder runs once per sampling, not per step (SetTokens)
+		d.ctx, d.Ctx = b.InputData("context", n, c.MaxLen, c.Text.Width)
 	} else {
 		d.onehot, d.OneHot = b.InputData("onehot", n*c.MaxLen, c.Text.Vocab)
 	}
@@ -68,8 +70,7 @@ func (d *DenoiseBatch) Prediction(b *nn.Builder) *G.Node {
 		return SDUNet(b.Scope("unet"), &sd.UNet, d.x, d.tEmb, d.ctx)
 	}
 	if d.Guided {
-		ctx := text.Encode(b, d.Config.Text, d.onehot, d.N)
-		return GuidedUNet(b.Scope("unet"), d.Config.UNet, d.x, d.tEmb, ctx)
+		return GuidedUNet(b.Scope("unet"), d.Config.UNet, d.x, d.tEmb, d.ctx)
 	}
 	return d.Config.DenoiserGraph(b, d.onehot, d.x, d.tEmb, d.N)
 }
@@ -83,6 +84,9 @@ func (d *DenoiseBatch) RowSize() int { return d.X.Shape().TotalSize() / d.N }
 // SetTokens writes the token ids of all rows (N·MaxLen ids, row after row).
 func (d *DenoiseBatch) SetTokens(ids []int) error {
 	c := d.Config
+	if c.SD == nil && d.Guided { // the text encoder's states of every row, once
+		return d.model.encodeTexts(ids, d.N, d.Ctx.Data().([]float32))
+	}
 	if c.SD == nil {
 		text.OneHot(ids, c.Text.Vocab, d.OneHot.Data().([]float32))
 		return nil

@@ -91,6 +91,7 @@ type T2I struct {
 	Text      *nn.Store // Stable Diffusion's frozen text encoder (nil: the text encoder is in Denoiser)
 	Schedule  *diffusion.Schedule
 	denoise   map[int]*denoiseProgram
+	texts     map[int]*textBatchProgram // the embedded text encoder by rows (guided sampling)
 	decode    map[int]*decodeProgram
 	encode    map[int]*encodeProgram
 	text      *textProgram
@@ -225,6 +226,46 @@ func (m *T2I) TextStates(ids []int) ([]float32, error) {
 func (c T2IConfig) DenoiserGraph(b *nn.Builder, onehot, x, tEmb *G.Node, batch int) *G.Node {
 	ctx := text.Encode(b, c.Text, onehot, batch)
 	return UNet(b.Scope("unet"), c.UNet, x, tEmb, ctx)
+}
+
+// encodeTexts writes the embedded text encoder's states of n rows of
+// token ids into dst: the graph a denoiser runs on its one-hot rows, as a
+// program of its own (compiled once per row count, run once per
+// sampling instead of once per denoising step).
+func (m *T2I) encodeTexts(ids []int, n int, dst []float32) error {
+	p, ok := m.texts[n]
+	if !ok {
+		c := m.Config
+		b := nn.NewBuilder(m.Denoiser, nil)
+		p = &textBatchProgram{}
+		var onehot *G.Node
+		onehot, p.onehot = b.InputData("onehot", n*c.MaxLen, c.Text.Vocab)
+		if err := nn.Build(func() { G.Read(text.Encode(b, c.Text, onehot, n), &p.out) }); err != nil {
+			return err
+		}
+		prog, err := nn.Compile(b, nil, false)
+		if err != nil {
+			return err
+		}
+		p.prog = prog
+		if m.texts == nil {
+			m.texts = map[int]*textBatchProgram{}
+		}
+		m.texts[n] = p
+	}
+	text.OneHot(ids, m.Config.Text.Vocab, p.onehot.Data().([]float32))
+	if _, err := p.prog.Run(); err != nil {
+		return err
+	}
+	copy(dst, p.out.Data().([]float32))
+	return nil
+}
+
+// textBatchProgram is the embedded text encoder on a batch of rows.
+type textBatchProgram struct {
+	prog   *nn.Program
+	onehot *tensor.Dense
+	out    G.Value
 }
 
 // noSharedLevels turns GuidedUNet off (TestGuidedSharingIsExact compares).
@@ -536,6 +577,9 @@ func loadT2I(info *ckpt.ModelInfo, label string) (*T2I, error) {
 // Close releases the compiled programs.
 func (m *T2I) Close() {
 	for _, p := range m.denoise {
+		p.prog.Close()
+	}
+	for _, p := range m.texts {
 		p.prog.Close()
 	}
 	for _, p := range m.decode {
