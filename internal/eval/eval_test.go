@@ -44,10 +44,9 @@ func tinyOptions(t *testing.T, b *dreambench.Bench, out string, method Method) O
 			NegPerPrompt: 1, NegSampler: diffusion.Sampler{Steps: 2, Guidance: 7.5}, LabelMode: rpo.Bernoulli, CheckpointEvery: time.Hour}}
 }
 
-func TestEvaluationShardsMergeAndReports(t *testing.T) {
-	if testing.Short() {
-		t.Skip("generates 75 images")
-	}
+// tinyBench is MiniDreamBench variant 0, exported to a temporary directory.
+func tinyBench(t *testing.T) *dreambench.Bench {
+	t.Helper()
 	data := t.TempDir()
 	if err := world.Export(data, 0); err != nil {
 		t.Fatal(err)
@@ -56,6 +55,14 @@ func TestEvaluationShardsMergeAndReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+func TestEvaluationShardsMergeAndReports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 75 images")
+	}
+	b := tinyBench(t)
 	m := tinyModels(t)
 	base := Method{Name: "base"}
 	single := t.TempDir()
@@ -316,14 +323,7 @@ func TestLoRAMethod(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a tiny model")
 	}
-	data := t.TempDir()
-	if err := world.Export(data, 0); err != nil {
-		t.Fatal(err)
-	}
-	b, err := dreambench.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := tinyBench(t)
 	m := tinyModels(t)
 	l := rpo.DefaultLoRA()
 	o := tinyOptions(t, b, t.TempDir(), Method{Name: "lora-rpo", Train: true, Loss: rpo.LossWeights{Sim: 1, Pref: 1}, Rule: "best@0.5", Steps: 2, LR: 1e-3, LoRA: &l})
