@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -292,6 +293,27 @@ func TestSigmoidVec(t *testing.T) {
 		want := 1 / (1 + math.Exp(-float64(a)))
 		if d := math.Abs(float64(dst[i]) - want); d > 3e-7*want && d > 1e-7 {
 			t.Fatalf("σ(%g) = %g, want %g", a, dst[i], want)
+		}
+	}
+}
+
+// TestSigmoidVecMatchesPortable: the vector sigmoid gives sigmoid32's
+// bits for every input (AVX-512 and other machines then compute the
+// same), around its bounds and ties of its rounding too.
+func TestSigmoidVecMatchesPortable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	src := []float32{0, -0, 88.72, -88.72, 87.3, -87.3, 88.7201, -87.2999, 1e-30, -1e-30, 200, -200, float32(math.Inf(1)), float32(math.Inf(-1))}
+	for a := float32(-90); a < 90; a += 0.001 {
+		src = append(src, a)
+	}
+	for len(src)%16 != 0 || len(src) < 400_000 {
+		src = append(src, float32(rng.NormFloat64()*8))
+	}
+	dst := make([]float32, len(src))
+	sigmoidVec(dst, src)
+	for i, a := range src {
+		if want := sigmoid32(a); math.Float32bits(dst[i]) != math.Float32bits(want) {
+			t.Fatalf("σ(%g): vector %g (%#x), portable %g (%#x)", a, dst[i], math.Float32bits(dst[i]), want, math.Float32bits(want))
 		}
 	}
 }
