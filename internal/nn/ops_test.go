@@ -309,11 +309,13 @@ func TestSigmoidVecMatchesPortable(t *testing.T) {
 	for len(src)%16 != 0 || len(src) < 400_000 {
 		src = append(src, float32(rng.NormFloat64()*8))
 	}
-	dst := make([]float32, len(src))
-	sigmoidVec(dst, src)
-	for i, a := range src {
-		if want := sigmoid32(a); math.Float32bits(dst[i]) != math.Float32bits(want) {
-			t.Fatalf("σ(%g): vector %g (%#x), portable %g (%#x)", a, dst[i], math.Float32bits(dst[i]), want, math.Float32bits(want))
+	for _, n := range []int{16, 48, 57, len(src)} { // odd and even numbers of vectors, and a tail
+		dst := make([]float32, n)
+		sigmoidVec(dst, src[:n])
+		for i, a := range src[:n] {
+			if want := sigmoid32(a); math.Float32bits(dst[i]) != math.Float32bits(want) {
+				t.Fatalf("σ(%g) of %d: vector %g (%#x), portable %g (%#x)", a, n, dst[i], math.Float32bits(dst[i]), want, math.Float32bits(want))
+			}
 		}
 	}
 }
