@@ -607,6 +607,7 @@ func Rescore(dir, out string, m Models, b *dreambench.Bench, token string, lambd
 			}
 		}
 		o := Options{Token: token, LambdaVal: lambda}
+		abs, _ := filepath.Abs(dir) // the rescored files point at the images they scored
 		start := time.Now()
 		if r0.Method == "real" {
 			if err := scoreReal(r, m, refs, templates, o); err != nil {
@@ -620,10 +621,8 @@ func Rescore(dir, out string, m Models, b *dreambench.Bench, token string, lambd
 			if err := score(r, m, refs, imgs, templates, o); err != nil {
 				return 0, err
 			}
-			abs, _ := filepath.Abs(dir)
 			r.Grid, r.Images, r.Columns = under(abs, r0.Grid), under(abs, r0.Images), r0.Columns
 		}
-		abs, _ := filepath.Abs(dir)
 		r.Refs, r.Training = under(abs, r0.Refs), r0.Training
 		r.Seconds["score"] = time.Since(start).Seconds()
 		bs, _ := json.MarshalIndent(r, "", "  ")

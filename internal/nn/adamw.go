@@ -76,10 +76,6 @@ func adamwRange[P, G Float](c adamwStep, d []P, g []G, m, v []float64, a, b int)
 // adamwJob is one parameter's update: its elements [a, b) at a time.
 type adamwJob func(a, b int)
 
-func newAdamWJob[P, G Float](c adamwStep, d []P, g []G, m, v []float64) adamwJob {
-	return func(a, b int) { adamwRange(c, d, g, m, v, a, b) }
-}
-
 // Update applies one step to the parameters of store named in grads and
 // returns the global gradient norm before clipping. The elements of all
 // parameters are shared among the cores in one fork (each element's
@@ -136,10 +132,12 @@ func (o *AdamW) Update(store *Store, grads map[string]*tensor.Dense) (float64, e
 	return norm, nil
 }
 
-// jobFor is the update of parameter d by gradient gt (float32 or float64).
+// jobFor is the update of parameter d by gradient gt (float32, read in
+// place, or any other dtype as float64).
 func jobFor[P Float](c adamwStep, d []P, gt *tensor.Dense, m, v []float64) adamwJob {
 	if g, ok := gt.Data().([]float32); ok {
-		return newAdamWJob(c, d, g, m, v)
+		return func(a, b int) { adamwRange(c, d, g, m, v, a, b) }
 	}
-	return newAdamWJob(c, d, Float64s(gt), m, v)
+	g := Float64s(gt)
+	return func(a, b int) { adamwRange(c, d, g, m, v, a, b) }
 }
