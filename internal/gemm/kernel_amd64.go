@@ -8,7 +8,7 @@ import "golang.org/x/sys/cpu"
 func kernelAVX512(k int, a, b, c *float32, ldc int)
 
 //go:noescape
-func kernel2x32AVX2(k int, a, b, c *float32, ldc int)
+func kernel6x16AVX2(k int, a, b, c *float32, ldc int)
 
 // hasAVX512 and hasAVX2 select the assembly micro-kernels: AVX-512, else
 // AVX2 with FMA (AMD EPYC and older Intel), else the portable one.
@@ -28,9 +28,12 @@ func kernel(k int, a, b, c []float32, ldc int) {
 	}
 }
 
-// kernelAVX2 is the 12×32 micro-tile as six AVX2 kernels of two rows.
+// kernelAVX2 is the 12×32 micro-tile as four AVX2 kernels of 6×16, the
+// two of a column half one after the other while its B values are in L1.
 func kernelAVX2(k int, a, b, c []float32, ldc int) {
-	for r := 0; r < mr; r += 2 {
-		kernel2x32AVX2(k, &a[r], &b[0], &c[r*ldc], ldc)
+	for j := 0; j < nr; j += 16 {
+		for r := 0; r < mr; r += 6 {
+			kernel6x16AVX2(k, &a[r], &b[j], &c[r*ldc+j], ldc)
+		}
 	}
 }

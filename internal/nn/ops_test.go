@@ -297,25 +297,46 @@ func TestSigmoidVec(t *testing.T) {
 	}
 }
 
-// TestSigmoidVecMatchesPortable: the vector sigmoid gives sigmoid32's
-// bits for every input (AVX-512 and other machines then compute the
-// same), around its bounds and ties of its rounding too.
+// TestSigmoidVecMatchesPortable: the vector sigmoid and exponential give
+// sigmoid32's and exp32's bits for every input (AVX-512, AVX2 and other
+// machines then compute the same), around their bounds and ties of their
+// rounding too; sigmoid_amd64_test.go runs each kernel the CPU has.
 func TestSigmoidVecMatchesPortable(t *testing.T) {
+	checkVecKernel(t, "σ", sigmoidVec, sigmoid32, 16)
+	checkVecKernel(t, "exp", expVec, exp32, 16)
+}
+
+// checkVecKernel compares vec, which works on blocks of width values and
+// the rest with the portable code, against scalar on 400,000 inputs.
+func checkVecKernel(t *testing.T, name string, vec func(dst, src []float32), scalar func(float32) float32, width int) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 8))
-	src := []float32{0, -0, 88.72, -88.72, 87.3, -87.3, 88.7201, -87.2999, 1e-30, -1e-30, 200, -200, float32(math.Inf(1)), float32(math.Inf(-1))}
+	src := []float32{0, -0, 88.72, -88.72, 87.3, -87.3, 88.7201, -87.2999, 88.7199, -87.3001, 1e-30, -1e-30, 200, -200,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 88.71, 88.376, 88.377}
 	for a := float32(-90); a < 90; a += 0.001 {
 		src = append(src, a)
 	}
-	for len(src)%16 != 0 || len(src) < 400_000 {
+	for len(src)%width != 0 || len(src) < 400_000 {
 		src = append(src, float32(rng.NormFloat64()*8))
 	}
-	for _, n := range []int{16, 48, 57, len(src)} { // odd and even numbers of vectors, and a tail
+	for _, n := range []int{width, 3 * width, 3*width + 9, len(src)} { // odd and even numbers of vectors, and a tail
 		dst := make([]float32, n)
-		sigmoidVec(dst, src[:n])
+		vec(dst, src[:n])
 		for i, a := range src[:n] {
-			if want := sigmoid32(a); math.Float32bits(dst[i]) != math.Float32bits(want) {
-				t.Fatalf("σ(%g) of %d: vector %g (%#x), portable %g (%#x)", a, n, dst[i], math.Float32bits(dst[i]), want, math.Float32bits(want))
+			want := scalar(a)
+			if want != want && dst[i] != dst[i] {
+				continue // NaN in, NaN out (the payload is the CPU's)
 			}
+			if math.Float32bits(dst[i]) != math.Float32bits(want) {
+				t.Fatalf("%s(%g) of %d: vector %g (%#x), portable %g (%#x)", name, a, n, dst[i], math.Float32bits(dst[i]), want, math.Float32bits(want))
+			}
+		}
+	}
+	in := append([]float32(nil), src...) // in place
+	vec(in, in)
+	for i, a := range src {
+		if want := scalar(a); want == want && math.Float32bits(in[i]) != math.Float32bits(want) {
+			t.Fatalf("%s(%g) in place: %g, want %g", name, a, in[i], want)
 		}
 	}
 }

@@ -68,10 +68,20 @@ func softmaxRows[T Float](x, y []T, n int, scale T) {
 				m = max(m, scale*v)
 			}
 			var sum T
-			for i, v := range xr {
-				e := expT(scale*v - m)
-				yr[i] = e
-				sum += e
+			if y32, ok := any(yr).([]float32); ok { // the exponentials eight at a time, the same bits
+				for i, v := range xr {
+					yr[i] = scale*v - m
+				}
+				expVec(y32, y32)
+				for _, e := range yr {
+					sum += e
+				}
+			} else {
+				for i, v := range xr {
+					e := expT(scale*v - m)
+					yr[i] = e
+					sum += e
+				}
 			}
 			inv := 1 / sum
 			for i := range yr {

@@ -1,3 +1,5 @@
+//go:build amd64 && !purego
+
 package gemm
 
 import (
@@ -5,6 +7,8 @@ import (
 	"testing"
 )
 
+// BenchmarkKernelInCache: one micro-tile with its panels in L1, per kernel
+// this CPU has.
 func BenchmarkKernelInCache(b *testing.B) {
 	const k = 256
 	a, bb, c := make([]float32, mr*k), make([]float32, nr*k), make([]float32, mr*nr)
@@ -14,26 +18,30 @@ func BenchmarkKernelInCache(b *testing.B) {
 	for i := range bb {
 		bb[i] = 0.001
 	}
+	kernels := map[string]func(){
+		"avx512": func() { kernelAVX512(k, &a[0], &bb[0], &c[0], nr) },
+		"avx2":   func() { kernelAVX2(k, a, bb, c, nr) },
+	}
 	for _, name := range []string{"avx512", "avx2"} {
+		if name == "avx512" && !hasAVX512 || name == "avx2" && !hasAVX2 {
+			continue
+		}
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if name == "avx512" {
-					kernelAVX512(k, &a[0], &bb[0], &c[0], nr)
-				} else {
-					kernelAVX2(k, a, bb, c, nr)
-				}
+				kernels[name]()
 			}
 			b.ReportMetric(2*float64(mr*nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }
 
+// BenchmarkKernelTwoCores: the chosen kernel on one and on two goroutines.
 func BenchmarkKernelTwoCores(b *testing.B) {
 	const k = 256
 	run := func(n int) {
 		a, bb, c := make([]float32, mr*k), make([]float32, nr*k), make([]float32, mr*nr)
 		for i := 0; i < n; i++ {
-			kernelAVX512(k, &a[0], &bb[0], &c[0], nr)
+			kernel(k, a, bb, c, nr)
 		}
 	}
 	for _, w := range []int{1, 2} {
