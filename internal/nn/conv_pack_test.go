@@ -50,3 +50,26 @@ func TestPackColTPaddedMatchesPackColT(t *testing.T) {
 		}
 	}
 }
+
+// TestPackPanelsMatchesGo: the assembly panel packers (AVX-512 or AVX2,
+// whichever the CPU has) write what packPanelsGo writes, for runs of 16
+// and of 8 values.
+func TestPackPanelsMatchesGo(t *testing.T) {
+	xp := make([]float32, 5000)
+	for i := range xp {
+		xp[i] = float32(i) + 0.5
+	}
+	offs := []int{0, 3, 40, 41, 97, 300, 301, 1200, 4000}
+	for _, w := range []int{16, 8} {
+		for _, n := range []int{1, 2, len(offs)} {
+			got, want := make([]float32, 32*n+5), make([]float32, 32*n+5)
+			packPanels(got, xp, offs[:n], 7, 13, w)
+			packPanelsGo(want, xp, offs[:n], 7, 13, w)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("w %d, %d rows: value %d is %g, want %g", w, n, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -6,7 +6,10 @@ package nn
 func packPanelsAVX512(dst, xp *float32, offs *int, n, add, step int)
 
 //go:noescape
-func packPanels8AVX512(dst, xp *float32, offs *int, n, add, step int)
+func packPanels8AVX(dst, xp *float32, offs *int, n, add, step int)
+
+//go:noescape
+func packPanels16AVX(dst, xp *float32, offs *int, n, add, step int)
 
 // packPanels fills len(offs) panel rows of 32 values from runs of w = 16
 // or 8 values: row i is the 32/w runs of xp from offs[i]+add, step apart.
@@ -20,11 +23,13 @@ func packPanels(dst, xp []float32, offs []int, add, step, w int) {
 		panic("nn: packPanels out of range")
 	}
 	switch {
-	case !hasAVX512:
-		packPanelsGo(dst, xp, offs, add, step, w)
-	case w == 16:
+	case w == 16 && hasAVX512:
 		packPanelsAVX512(&dst[0], &xp[0], &offs[0], n, add, step)
+	case w == 16 && hasAVX2:
+		packPanels16AVX(&dst[0], &xp[0], &offs[0], n, add, step)
+	case w == 8 && (hasAVX512 || hasAVX2):
+		packPanels8AVX(&dst[0], &xp[0], &offs[0], n, add, step)
 	default:
-		packPanels8AVX512(&dst[0], &xp[0], &offs[0], n, add, step)
+		packPanelsGo(dst, xp, offs, add, step, w)
 	}
 }
