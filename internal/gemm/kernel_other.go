@@ -2,6 +2,6 @@
 
 package gemm
 
-var hasAVX512 = false // no assembly kernel on this build
+var hasAVX512, hasAVX2 = false, false // no assembly kernel on this build
 
 func kernel(k int, a, b, c []float32, ldc int) { kernelGo(k, a, b, c, ldc) }
