@@ -292,19 +292,19 @@ func convGradW[T Float](o *conv2dOp, x, gy, dw []T) {
 	oc, kh, kw := o.w[0], o.w[2], o.w[3]
 	ho, wo := o.out[2], o.out[3]
 	k, p := c*kh*kw, ho*wo
-	nw := workers(n)
-	partial := make([][]T, nw) // worker 0 accumulates into dw itself
+	partial := make([][]T, reductionParts(n)) // part 0 accumulates into dw itself
 	partial[0] = dw
-	parallelFor(n, func(wk, lo, hi int) {
-		acc := partial[wk]
+	serial := partsFillCores(n)
+	parallelParts(n, func(part, lo, hi int) {
+		acc := partial[part]
 		if acc == nil {
 			acc = make([]T, len(dw))
-			partial[wk] = acc
+			partial[part] = acc
 		}
 		col := make([]T, k*p)
 		for i := lo; i < hi; i++ {
 			im2col(x[i*c*h*wd:(i+1)*c*h*wd], c, h, wd, kh, kw, o.geom, ho, wo, col)
-			gemm(nw > 1, false, true, oc, k, p, 1, gy[i*oc*p:(i+1)*oc*p], p, col, p, 1, acc, k)
+			gemm(serial, false, true, oc, k, p, 1, gy[i*oc*p:(i+1)*oc*p], p, col, p, 1, acc, k)
 		}
 	})
 	for _, acc := range partial[1:] {

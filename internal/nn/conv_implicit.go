@@ -311,14 +311,14 @@ func convGradWImplicit(o *conv2dOp, x, gy, dw []float32) {
 	s := shapeOfConv(o)
 	n, oc := o.x[0], o.w[0]
 	k, p := s.c*s.kh*s.kw, s.ho*s.wo
-	nw := workers(n)
-	partial := make([][]float32, nw)
+	partial := make([][]float32, reductionParts(n)) // part 0 accumulates into dw itself
 	partial[0] = dw
-	parallelFor(n, func(wk, lo, hi int) {
-		acc := partial[wk]
+	serial := partsFillCores(n)
+	parallelParts(n, func(part, lo, hi int) {
+		acc := partial[part]
 		if acc == nil {
 			acc = make([]float32, len(dw))
-			partial[wk] = acc
+			partial[part] = acc
 		}
 		var xp *[]float32
 		if s.g.Stride == 1 && s.g.Pad > 0 {
@@ -328,7 +328,7 @@ func convGradWImplicit(o *conv2dOp, x, gy, dw []float32) {
 		for i := lo; i < hi; i++ {
 			xi := x[i*s.c*s.h*s.w : (i+1)*s.c*s.h*s.w]
 			pack := s.imagePacker(xi, xp, s.packColT, s.packColTPadded)
-			fastgemm.SgemmPacked(nw > 1, false, oc, k, p, 1, gy[i*oc*p:(i+1)*oc*p], p, pack, 1, acc, k)
+			fastgemm.SgemmPacked(serial, false, oc, k, p, 1, gy[i*oc*p:(i+1)*oc*p], p, pack, 1, acc, k)
 		}
 	})
 	for _, acc := range partial[1:] {

@@ -54,6 +54,44 @@ func parallelFor(n int, f func(worker, lo, hi int)) {
 // workers is how many chunks parallelFor makes of n.
 func workers(n int) int { return max(1, min(runtime.GOMAXPROCS(0), n)) }
 
+// reductionParts is how many partial sums a sum over the batch (a filter's
+// or a norm's gradient) makes of n samples: at most 2 whatever the number of
+// cores, so that training computes the same bits on every machine (2: the
+// parts the 2-core machines always made).
+func reductionParts(n int) int { return max(1, min(2, n)) }
+
+// parallelParts runs f(part, lo, hi) on the reductionParts(n) contiguous
+// parts of [0, n), side by side when there are cores for it.
+func parallelParts(n int, f func(part, lo, hi int)) {
+	w := reductionParts(n)
+	if n == 0 {
+		return
+	}
+	if w == 1 || runtime.GOMAXPROCS(0) == 1 {
+		for i := 0; i < w; i++ {
+			f(i, i*n/w, (i+1)*n/w)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 1; i < w; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			f(i, i*n/w, (i+1)*n/w)
+		}(i)
+	}
+	f(0, 0, n/w)
+	wg.Wait()
+}
+
+// partsFillCores says whether parallelParts's parts of n keep every core
+// busy, so that the products inside them should run serially (their bits
+// are the same either way).
+func partsFillCores(n int) bool {
+	return reductionParts(n) > 1 && runtime.GOMAXPROCS(0) <= reductionParts(n)
+}
+
 // expT is e^x: a fast float32 exponential for float32, math.Exp otherwise.
 func expT[T Float](x T) T {
 	var zero T

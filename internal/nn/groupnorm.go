@@ -170,18 +170,18 @@ func (o *groupNormGradOp) Do(vals ...G.Value) (G.Value, error) {
 //	∂L/∂β_c = Σ ∂L/∂a,  ∂L/∂γ_c = Σ ∂L/∂a · x̂
 //	∂L/∂x = (1/σ)/M · (M·g − Σg − x̂·Σ(g·x̂)),  g = γ·∂L/∂a, sums over the group.
 //
-// Samples run in parallel; each worker sums its own ∂L/∂γ, ∂L/∂β.
+// Samples run in parallel in reductionParts parts; each part sums its own
+// ∂L/∂γ, ∂L/∂β (the same parts on every machine).
 func groupNormBackward[T Float](f *groupNormOp, x, gamma, beta, gy, out []T) {
 	n, c, cg, s := f.layout()
 	m := cg * s
 	total := len(x)
 	dx := out[:total]
-	nw := workers(n)
 	_, is32 := any(x).([]float32)
-	partial := make([][]float64, nw) // per worker: dγ (C), dβ (C)
-	parallelFor(n, func(wk, lo, hi int) {
+	partial := make([][]float64, reductionParts(n)) // per part: dγ (C), dβ (C)
+	parallelParts(n, func(part, lo, hi int) {
 		acc := make([]float64, 2*c)
-		partial[wk] = acc
+		partial[part] = acc
 		ga := make([]T, m)   // ∂L/∂a of one group
 		xh := make([]T, m)   // x̂ of one group
 		arow := make([]T, s) // a = γ·x̂ + β of one channel

@@ -3,6 +3,7 @@ package nn
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -105,5 +106,28 @@ func TestInterruptStopsARun(t *testing.T) {
 	}
 	if _, err := p.Run(); err != nil {
 		t.Fatalf("run after ResetInterrupt: %v", err)
+	}
+}
+
+// TestGradientsSameOnAnyCoreCount: the loss and every gradient of a
+// training graph have the same bits on 1, 2 and 4 cores (the batch sums of
+// the filter and norm gradients make the same parts everywhere).
+func TestGradientsSameOnAnyCoreCount(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(2)
+	l2, g2, _ := planNet(t, true, false)
+	for _, procs := range []int{1, 4} {
+		runtime.GOMAXPROCS(procs)
+		l, g, _ := planNet(t, true, false)
+		if l != l2 {
+			t.Errorf("%d cores: loss %v, 2 cores %v", procs, l, l2)
+		}
+		for n, a := range g2 {
+			for i := range a {
+				if a[i] != g[n][i] {
+					t.Fatalf("%d cores: gradient %s[%d] %v, 2 cores %v", procs, n, i, g[n][i], a[i])
+				}
+			}
+		}
 	}
 }
