@@ -32,10 +32,17 @@ func gemm[T Float](serial, transA, transB bool, m, n, k int, alpha T, a []T, lda
 // parallelFor splits [0, n) into contiguous chunks, one per core (at most
 // n), and runs f(worker, lo, hi) on each, the first on the caller.
 func parallelFor(n int, f func(worker, lo, hi int)) {
-	w := min(runtime.GOMAXPROCS(0), n)
-	if w <= 1 {
-		if n > 0 {
-			f(0, 0, n)
+	if n > 0 {
+		runParts(min(runtime.GOMAXPROCS(0), n), n, true, f)
+	}
+}
+
+// runParts runs f(i, i·n/w, (i+1)·n/w) for i < w, side by side when
+// concurrent (the first on the caller), else one after the other.
+func runParts(w, n int, concurrent bool, f func(part, lo, hi int)) {
+	if !concurrent || w <= 1 {
+		for i := 0; i < w; i++ {
+			f(i, i*n/w, (i+1)*n/w)
 		}
 		return
 	}
@@ -63,26 +70,9 @@ func reductionParts(n int) int { return max(1, min(2, n)) }
 // parallelParts runs f(part, lo, hi) on the reductionParts(n) contiguous
 // parts of [0, n), side by side when there are cores for it.
 func parallelParts(n int, f func(part, lo, hi int)) {
-	w := reductionParts(n)
-	if n == 0 {
-		return
+	if n > 0 {
+		runParts(reductionParts(n), n, runtime.GOMAXPROCS(0) > 1, f)
 	}
-	if w == 1 || runtime.GOMAXPROCS(0) == 1 {
-		for i := 0; i < w; i++ {
-			f(i, i*n/w, (i+1)*n/w)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for i := 1; i < w; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			f(i, i*n/w, (i+1)*n/w)
-		}(i)
-	}
-	f(0, 0, n/w)
-	wg.Wait()
 }
 
 // partsFillCores says whether parallelParts's parts of n keep every core
