@@ -93,17 +93,44 @@ func PackA(dst *PackedA, transA bool, m, k int, alpha float32, a []float32, lda 
 		dst.buf = make([]float32, size)
 	}
 	dst.m, dst.k, dst.buf = m, k, dst.buf[:size]
+	type block struct{ ic, pc, mb, kb, off int }
+	var blocks []block
 	off := 0
 	for pc := 0; pc < k; pc += kc {
 		kb := min(kc, k-pc)
 		for ic := 0; ic < m; ic += mc {
 			mb := min(mc, m-ic)
-			n := roundUp(mb, mr) * kb
-			packA(transA, a, lda, ic, pc, mb, kb, alpha, dst.buf[off:off+n])
-			off += n
+			blocks = append(blocks, block{ic, pc, mb, kb, off})
+			off += roundUp(mb, mr) * kb
 		}
 	}
+	pack := func(bs []block) {
+		for _, b := range bs {
+			packA(transA, a, lda, b.ic, b.pc, b.mb, b.kb, alpha, dst.buf[b.off:b.off+roundUp(b.mb, mr)*b.kb])
+		}
+	}
+	w := min(runtime.GOMAXPROCS(0), len(blocks))
+	if w < 2 || size < parallelPack {
+		pack(blocks)
+		return
+	}
+	// the blocks on every core: the packing is otherwise the one serial
+	// part of a convolution over a batch (each block is written by one worker)
+	var wg sync.WaitGroup
+	for i := 1; i < w; i++ {
+		wg.Add(1)
+		go func(part []block) {
+			defer wg.Done()
+			pack(part)
+		}(blocks[i*len(blocks)/w : (i+1)*len(blocks)/w])
+	}
+	pack(blocks[:len(blocks)/w])
+	wg.Wait()
 }
+
+// parallelPack is the smallest packed A (values) whose blocks PackA shares
+// among the cores.
+const parallelPack = 1 << 15
 
 // SgemmPrepacked is SgemmPacked with A packed by PackA: C = A·B + beta·C
 // (alpha was applied when packing).
