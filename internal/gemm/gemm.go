@@ -1,8 +1,8 @@
 // Package gemm is rpo's single-precision matrix multiply: packed, blocked
-// (BLIS-style loops around a 12×32 micro-kernel), with an AVX-512 FMA
-// micro-kernel in Go assembly on amd64 and a pure-Go kernel elsewhere, and
-// using every core on large products. It is a drop-in for BLAS Sgemm on
-// row-major data.
+// (BLIS-style loops around a 12×32 micro-kernel), with FMA micro-kernels
+// in Go assembly on amd64 (AVX-512, else AVX2 as four 6×16 tiles; the two
+// give the same bits) and a pure-Go kernel elsewhere, and using every core
+// on large products. It is a drop-in for BLAS Sgemm on row-major data.
 package gemm
 
 import (
