@@ -119,3 +119,30 @@ def clip_text_hf(c, layers):
           "text_model.final_layer_norm.weight": c.ln_final.weight, "text_model.final_layer_norm.bias": c.ln_final.bias}
     te.update(clip_blocks_hf("text_model", c.transformer.resblocks[:layers], c.positional_embedding.shape[1]))
     return te
+
+
+def write_clip_tokenizer(model, pad):
+    """MODEL/tokenizer/ as in openai/clip-vit-large-patch14 (CLIPTokenizer's
+    vocab.json, merges.txt and configs), built from the real CLIP BPE
+    vocabulary that openai's clip package ships; pad is the padding token
+    ("<|endoftext|>" for SD 1.x, "!" for SD 2.x)."""
+    import gzip, json
+    from clip.simple_tokenizer import bytes_to_unicode, default_bpe
+    merges = gzip.open(default_bpe()).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
+    merges = [tuple(m.split()) for m in merges]
+    vocab = list(bytes_to_unicode().values())
+    vocab = vocab + [v + "</w>" for v in vocab]
+    vocab += ["".join(m) for m in merges]
+    vocab += ["<|startoftext|>", "<|endoftext|>"]
+    os.makedirs(os.path.join(model, "tokenizer"), exist_ok=True)
+    with open(os.path.join(model, "tokenizer", "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump({v: i for i, v in enumerate(vocab)}, f, ensure_ascii=False)
+    with open(os.path.join(model, "tokenizer", "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+    with open(os.path.join(model, "tokenizer", "tokenizer_config.json"), "w") as f:
+        json.dump({"do_lower_case": True, "model_max_length": 77, "bos_token": "<|startoftext|>",
+                   "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "pad_token": pad,
+                   "tokenizer_class": "CLIPTokenizer"}, f, indent=2)
+    with open(os.path.join(model, "tokenizer", "special_tokens_map.json"), "w") as f:
+        json.dump({"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
+                   "pad_token": pad}, f, indent=2)

@@ -13,7 +13,7 @@ from clip.model import CLIP
 from diffusers import UNet2DConditionModel, AutoencoderKL, DDIMScheduler
 from safetensors.torch import save_file
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from layouts import clip_text_hf, single_file
+from layouts import clip_text_hf, single_file, write_clip_tokenizer
 
 out, which = sys.argv[1], sys.argv[2]
 model = os.path.join(out, "model")
@@ -50,7 +50,7 @@ with open(os.path.join(model, "text_encoder", "config.json"), "w") as f:
                "torch_dtype": "float32"}, f, indent=2)
 DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False, set_alpha_to_one=False,
               steps_offset=1, prediction_type="epsilon" if sd15 else "v_prediction").save_pretrained(os.path.join(model, "scheduler"))
-# the tokenizer files are the tiny models' (the real CLIP vocabulary): sd_tiny.py writes them
+write_clip_tokenizer(model, "<|endoftext|>" if sd15 else "!")  # the real CLIP vocabulary
 with open(os.path.join(model, "model_index.json"), "w") as f:
     json.dump({"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.21.4",
                "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],

@@ -11,15 +11,15 @@ CLIPTextModel's tensor names; the tokenizer files are derived from the real
 CLIP BPE vocabulary the way the Hugging Face files were. OUT/expected.safetensors
 holds inputs and the reference outputs; OUT/tokens.json the tokenizer's ids.
 """
-import gzip, html, json, os, sys
+import html, json, os, sys
 import torch
 import clip
 from clip.model import CLIP
-from clip.simple_tokenizer import SimpleTokenizer, bytes_to_unicode, default_bpe
+from clip.simple_tokenizer import SimpleTokenizer
 from diffusers import UNet2DConditionModel, AutoencoderKL, DDIMScheduler
 from safetensors.torch import save_file
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from layouts import clip_text_hf, single_file
+from layouts import clip_text_hf, single_file, write_clip_tokenizer
 
 out, variant = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "sd1")
 model = os.path.join(out, "model")
@@ -27,25 +27,8 @@ torch.manual_seed(0)
 torch.set_grad_enabled(False)
 
 # ---- tokenizer files: vocab.json + merges.txt as in openai/clip-vit-large-patch14
-merges = gzip.open(default_bpe()).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
-merges = [tuple(m.split()) for m in merges]
-vocab = list(bytes_to_unicode().values())
-vocab = vocab + [v + "</w>" for v in vocab]
-vocab += ["".join(m) for m in merges]
-vocab += ["<|startoftext|>", "<|endoftext|>"]
-os.makedirs(os.path.join(model, "tokenizer"), exist_ok=True)
-with open(os.path.join(model, "tokenizer", "vocab.json"), "w", encoding="utf-8") as f:
-    json.dump({v: i for i, v in enumerate(vocab)}, f, ensure_ascii=False)
-with open(os.path.join(model, "tokenizer", "merges.txt"), "w", encoding="utf-8") as f:
-    f.write("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
 pad = "<|endoftext|>" if variant == "sd1" else "!"
-with open(os.path.join(model, "tokenizer", "tokenizer_config.json"), "w") as f:
-    json.dump({"do_lower_case": True, "model_max_length": 77, "bos_token": "<|startoftext|>",
-               "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "pad_token": pad,
-               "tokenizer_class": "CLIPTokenizer"}, f, indent=2)
-with open(os.path.join(model, "tokenizer", "special_tokens_map.json"), "w") as f:
-    json.dump({"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
-               "pad_token": pad}, f, indent=2)
+write_clip_tokenizer(model, pad)
 
 tok = SimpleTokenizer()
 sot, eot = tok.encoder["<|startoftext|>"], tok.encoder["<|endoftext|>"]
