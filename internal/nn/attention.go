@@ -128,13 +128,7 @@ func softmaxRow[T Float](x []T) {
 	for _, v := range x {
 		m = max(m, v)
 	}
-	var sum T
-	for i, v := range x {
-		e := expT(v - m)
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
+	inv := 1 / expShifted(x, x, 1, m) // 1·v is v: the same bits as e^(v − m)
 	for i := range x {
 		x[i] *= inv
 	}

@@ -67,22 +67,7 @@ func softmaxRows[T Float](x, y []T, n int, scale T) {
 			for _, v := range xr {
 				m = max(m, scale*v)
 			}
-			var sum T
-			if y32, ok := any(yr).([]float32); ok { // the exponentials eight at a time, the same bits
-				for i, v := range xr {
-					yr[i] = scale*v - m
-				}
-				expVec(y32, y32)
-				for _, e := range yr {
-					sum += e
-				}
-			} else {
-				for i, v := range xr {
-					e := expT(scale*v - m)
-					yr[i] = e
-					sum += e
-				}
-			}
+			sum := expShifted(xr, yr, scale, m)
 			inv := 1 / sum
 			for i := range yr {
 				yr[i] *= inv
@@ -115,4 +100,27 @@ func softmaxGrad[T Float](y, g, dx []T, n int, scale T) {
 			}
 		}
 	})
+}
+
+// expShifted writes y[i] = e^(scale·x[i] − m) and returns their sum, in
+// index order; y may be x. In float32 the exponentials are exp32's, eight
+// at a time where the CPU has AVX2 (the same bits).
+func expShifted[T Float](x, y []T, scale, m T) T {
+	var sum T
+	if y32, ok := any(y).([]float32); ok {
+		for i, v := range x {
+			y[i] = scale*v - m
+		}
+		expVec(y32, y32)
+		for _, e := range y {
+			sum += e
+		}
+		return sum
+	}
+	for i, v := range x {
+		e := expT(scale*v - m)
+		y[i] = e
+		sum += e
+	}
+	return sum
 }
