@@ -255,8 +255,8 @@ func packA(trans bool, a []float32, lda, ic, pc, mb, kb int, alpha float32, ap [
 			}
 			continue
 		}
-		if rows == mr && alpha == 1 { // a whole panel: twelve rows read side by side, each p's values written at once
-			packA12(a, (ic+i0)*lda+pc, lda, kb, panel)
+		if rows == mr { // a whole panel: twelve rows read side by side, each p's values written at once
+			packA12(a, (ic+i0)*lda+pc, lda, kb, alpha, panel)
 			continue
 		}
 		for i := 0; i < rows; i++ {
@@ -268,18 +268,17 @@ func packA(trans bool, a []float32, lda, ic, pc, mb, kb int, alpha float32, ap [
 	}
 }
 
-// packA12 writes panel[p·12+i] = a[off+i·lda+p] for i < 12, p < kb (alpha
-// = 1: the values themselves, as alpha·v gives them).
-func packA12(a []float32, off, lda, kb int, panel []float32) {
+// packA12 writes panel[p·12+i] = alpha·a[off+i·lda+p] for i < 12, p < kb.
+func packA12(a []float32, off, lda, kb int, alpha float32, panel []float32) {
 	r0, r1, r2, r3 := a[off:off+kb], a[off+lda:off+lda+kb], a[off+2*lda:off+2*lda+kb], a[off+3*lda:off+3*lda+kb]
 	r4, r5, r6, r7 := a[off+4*lda:off+4*lda+kb], a[off+5*lda:off+5*lda+kb], a[off+6*lda:off+6*lda+kb], a[off+7*lda:off+7*lda+kb]
 	r8, r9, r10, r11 := a[off+8*lda:off+8*lda+kb], a[off+9*lda:off+9*lda+kb], a[off+10*lda:off+10*lda+kb], a[off+11*lda:off+11*lda+kb]
 	panel = panel[:kb*mr]
 	for p := range kb {
 		d := panel[p*mr : p*mr+mr : p*mr+mr]
-		d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
-		d[4], d[5], d[6], d[7] = r4[p], r5[p], r6[p], r7[p]
-		d[8], d[9], d[10], d[11] = r8[p], r9[p], r10[p], r11[p]
+		d[0], d[1], d[2], d[3] = alpha*r0[p], alpha*r1[p], alpha*r2[p], alpha*r3[p]
+		d[4], d[5], d[6], d[7] = alpha*r4[p], alpha*r5[p], alpha*r6[p], alpha*r7[p]
+		d[8], d[9], d[10], d[11] = alpha*r8[p], alpha*r9[p], alpha*r10[p], alpha*r11[p]
 	}
 }
 

@@ -26,20 +26,9 @@ func TestAVX2Kernel(t *testing.T) {
 	if !cpu.X86.HasAVX512F {
 		return
 	}
-	rng := rand.New(rand.NewPCG(1, 1))
 	const k, ldc = 77, 40
-	a, b := make([]float32, k*mr), make([]float32, k*nr)
-	for i := range a {
-		a[i] = float32(rng.NormFloat64())
-	}
-	for i := range b {
-		b[i] = float32(rng.NormFloat64())
-	}
-	c1, c2 := make([]float32, mr*ldc), make([]float32, mr*ldc)
-	for i := range c1 {
-		c1[i] = float32(rng.NormFloat64())
-		c2[i] = c1[i]
-	}
+	a, b, c1 := tileInputs(rand.New(rand.NewPCG(1, 1)), k, ldc)
+	c2 := append([]float32(nil), c1...)
 	kernelAVX512(k, &a[0], &b[0], &c1[0], ldc)
 	kernelAVX2(k, a, b, c2, ldc)
 	for i := range c1 {
@@ -57,19 +46,8 @@ func TestAVX2Kernel(t *testing.T) {
 // rounds it to float32; with these inputs that double rounding meets a tie
 // with probability about 2⁻²⁹ per operation, and the seed's data has none.
 func TestKernelArithmetic(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
 	const k, ldc = 77, 40
-	a, b := make([]float32, k*mr), make([]float32, k*nr)
-	for i := range a {
-		a[i] = float32(rng.NormFloat64())
-	}
-	for i := range b {
-		b[i] = float32(rng.NormFloat64())
-	}
-	c0 := make([]float32, mr*ldc)
-	for i := range c0 {
-		c0[i] = float32(rng.NormFloat64())
-	}
+	a, b, c0 := tileInputs(rand.New(rand.NewPCG(3, 4)), k, ldc)
 	want := append([]float32(nil), c0...)
 	for i := 0; i < mr; i++ {
 		for j := 0; j < nr; j++ {
@@ -99,4 +77,16 @@ func TestKernelArithmetic(t *testing.T) {
 			}
 		}
 	}
+}
+
+// tileInputs draws one micro-tile's packed panels (k×mr of A, k×nr of B)
+// and a C of mr rows with stride ldc, in that order from rng.
+func tileInputs(rng *rand.Rand, k, ldc int) (a, b, c []float32) {
+	a, b, c = make([]float32, k*mr), make([]float32, k*nr), make([]float32, mr*ldc)
+	for _, s := range [][]float32{a, b, c} {
+		for i := range s {
+			s[i] = float32(rng.NormFloat64())
+		}
+	}
+	return a, b, c
 }
