@@ -133,6 +133,9 @@ type SubjectResult struct {
 	Training *History           `json:"training,omitempty"`
 	Images   string             `json:"images"`  // the directory of every generated image, relative to the output directory
 	Seconds  map[string]float64 `json:"seconds"` // train (train_negatives_and_rewards, train_steps, train_validations), generate, score
+	// SharedSamples: the images were read from the run's samples of the
+	// same weights, made for another row (samples.go), not sampled again
+	SharedSamples bool `json:"shared_samples,omitempty"`
 }
 
 // Run evaluates the selected subjects, skipping those already finished.
@@ -235,7 +238,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 		r.Seconds["score"] = time.Since(start).Seconds()
 		return r, nil
 	}
-	model := m.Base
+	model, keptID := m.Base, "" // keptID: a trained model's weights (models.ModelID)
 	if o.Method.Train {
 		start := time.Now()
 		ps := rpo.TrainingPrompts(s.Class, o.Token, s.Live())
@@ -269,12 +272,16 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 		for k, v := range res.Timing { // where the training time went
 			r.Seconds["train_"+k] = v
 		}
-		tuned, err := models.LoadT2I(filepath.Join(to.Out, o.Method.Rule))
+		kept := filepath.Join(to.Out, o.Method.Rule)
+		tuned, err := models.LoadT2I(kept)
 		if err != nil {
 			return nil, err
 		}
 		defer tuned.Close()
 		model = tuned
+		if keptID, err = models.ModelID(kept); err != nil {
+			return nil, err
+		}
 		r.Seconds["train"] = time.Since(start).Seconds() + res.Resumed // a resumed run: its earlier sittings too
 		if r.Training, err = readHistory(to.Out, o.Method.Rule, keptStep(res, o.Method.Rule)); err != nil {
 			return nil, err
@@ -294,9 +301,26 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 	if o.OnGenerate != nil {
 		onGen = func(done, total int) { o.OnGenerate(s.Name, done, total) }
 	}
-	imgs, err := generate(ctx, model, prompts, seeds, o.Sampler, 0, onGen)
-	if err != nil {
-		return nil, err
+	var imgs []*image.RGBA
+	samples := "" // a trained model's run keeps its images for the rows that keep the same weights
+	if keptID != "" {
+		samples = filepath.Join(o.Runs, s.Name, "samples", samplesKey(keptID, o.Sampler, prompts, seeds))
+		var err error
+		if imgs, err = readSamples(samples, len(prompts), o.ImagesPerPrompt); err != nil {
+			return nil, err
+		}
+		r.SharedSamples = imgs != nil
+	}
+	if imgs == nil {
+		var err error
+		if imgs, err = generate(ctx, model, prompts, seeds, o.Sampler, 0, onGen); err != nil {
+			return nil, err
+		}
+		if samples != "" {
+			if err := writeSamples(samples, imgs, o.ImagesPerPrompt); err != nil {
+				return nil, err
+			}
+		}
 	}
 	r.Seconds["generate"] = time.Since(start).Seconds()
 	start = time.Now()
@@ -310,8 +334,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 		return nil, fmt.Errorf("eval: %w", err)
 	}
 	for i, im := range imgs {
-		name := fmt.Sprintf("%02d-%d.png", i/o.ImagesPerPrompt, i%o.ImagesPerPrompt)
-		if err := imageio.SavePNG(filepath.Join(o.Out, r.Images, name), im); err != nil {
+		if err := imageio.SavePNG(filepath.Join(o.Out, r.Images, sampleName(i, o.ImagesPerPrompt)), im); err != nil {
 			return nil, err
 		}
 	}

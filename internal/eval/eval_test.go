@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -343,5 +344,54 @@ func TestLoRAMethod(t *testing.T) {
 	full.Method.LoRA, full.Out, full.Runs = nil, t.TempDir(), filepath.Join(o.Out, "runs")
 	if err := Run(context.Background(), full, m, nil); err == nil || !strings.Contains(err.Error(), "LoRA") {
 		t.Errorf("a full fine-tune shared a LoRA run: %v", err)
+	}
+}
+
+// TestSharedSamples: a row that keeps the same weights as an earlier row of
+// its run reads that row's images instead of sampling again, and scores
+// them to the last bit; weights of another step are sampled afresh.
+func TestSharedSamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	b := tinyBench(t)
+	m := tinyModels(t)
+	first := tinyOptions(t, b, t.TempDir(), Method{Name: "rpo", Train: true, Loss: rpo.LossWeights{Sim: 1, Pref: 1}, Rule: "last", Steps: 4, LR: 1e-3})
+	first.Subjects, first.Runs = []string{"can"}, filepath.Join(t.TempDir(), "runs")
+	row := func(rule string) (SubjectResult, string) {
+		o := first
+		o.Method.Rule, o.Out = rule, t.TempDir()
+		if err := Run(context.Background(), o, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		var r SubjectResult
+		if err := readJSON(filepath.Join(o.Out, "subjects", "can.json"), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r, o.Out
+	}
+	fresh, freshOut := row("last")
+	again, againOut := row("last")
+	if fresh.SharedSamples || !again.SharedSamples {
+		t.Fatalf("shared: first row %v, second row of the same weights %v", fresh.SharedSamples, again.SharedSamples)
+	}
+	if fmt.Sprint(fresh.Prompts) != fmt.Sprint(again.Prompts) {
+		t.Errorf("the shared images scored otherwise:\n%v\n%v", fresh.Prompts, again.Prompts)
+	}
+	for i := range fresh.Prompts {
+		a, _ := os.ReadFile(filepath.Join(freshOut, fresh.Images, sampleName(i, 1)))
+		c, err := os.ReadFile(filepath.Join(againOut, again.Images, sampleName(i, 1)))
+		if err != nil || !bytes.Equal(a, c) {
+			t.Fatalf("image %d differs from the sampled one (%v)", i, err)
+		}
+	}
+	// best@0.5 kept step 2 or 4: shared exactly when it is the last step
+	best, _ := row("best@0.5")
+	if same := best.Training.KeptStep == fresh.Training.KeptStep; best.SharedSamples != same {
+		t.Errorf("best@0.5 kept step %d, last %d, shared %v", best.Training.KeptStep, fresh.Training.KeptStep, best.SharedSamples)
+	}
+	if samplesKey("a", first.Sampler, []string{"x"}, []uint64{1}) == samplesKey("b", first.Sampler, []string{"x"}, []uint64{1}) ||
+		samplesKey("a", first.Sampler, []string{"x"}, []uint64{1}) == samplesKey("a", first.Sampler, []string{"x"}, []uint64{2}) {
+		t.Error("other weights or seeds share a key")
 	}
 }
