@@ -323,7 +323,7 @@ func macro(ap, bp []float32, mb, nb, kb int, c []float32, ldc int) {
 			continue
 		}
 		clear(tmp[:])
-		kernel(kb, a, b, tmp[:], nr)
+		kernelCorner(kb, a, b, tmp[:], rows, cols)
 		for i := 0; i < rows; i++ {
 			dst := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+cols]
 			for j := range dst {

@@ -37,3 +37,21 @@ func kernelAVX2(k int, a, b, c []float32, ldc int) {
 		}
 	}
 }
+
+// kernelCorner computes the top-left rows×cols of a micro-tile into tmp
+// (stride nr, zeroed by the caller; the rest of tmp is left unspecified).
+// The AVX2 quarters that lie wholly outside the corner are skipped: at a
+// product's edge (16 columns of a 4×4 feature map, 4 rows of 64 channels)
+// they are padding. Each element is computed as in kernel, so the corner
+// has the same bits.
+func kernelCorner(k int, a, b, tmp []float32, rows, cols int) {
+	if hasAVX512 || !hasAVX2 {
+		kernel(k, a, b, tmp, nr)
+		return
+	}
+	for j := 0; j < cols; j += 16 {
+		for r := 0; r < rows; r += 6 {
+			kernel6x16AVX2(k, &a[r], &b[j], &tmp[r*nr+j], nr)
+		}
+	}
+}

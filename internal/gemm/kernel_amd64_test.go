@@ -90,3 +90,25 @@ func tileInputs(rng *rand.Rand, k, ldc int) (a, b, c []float32) {
 	}
 	return a, b, c
 }
+
+// TestKernelCorner: every corner of a micro-tile has the bits of the whole
+// tile's kernel there, whichever quarters of it the corner skips.
+func TestKernelCorner(t *testing.T) {
+	const k = 29
+	a, b, _ := tileInputs(rand.New(rand.NewPCG(5, 6)), k, nr)
+	whole := make([]float32, mr*nr)
+	kernel(k, a, b, whole, nr)
+	for rows := 1; rows <= mr; rows++ {
+		for cols := 1; cols <= nr; cols++ {
+			tmp := make([]float32, mr*nr)
+			kernelCorner(k, a, b, tmp, rows, cols)
+			for i := 0; i < rows; i++ {
+				for j := 0; j < cols; j++ {
+					if math.Float32bits(tmp[i*nr+j]) != math.Float32bits(whole[i*nr+j]) {
+						t.Fatalf("corner %d×%d: element (%d, %d) is %g, the whole tile's %g", rows, cols, i, j, tmp[i*nr+j], whole[i*nr+j])
+					}
+				}
+			}
+		}
+	}
+}

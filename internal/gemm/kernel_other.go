@@ -5,3 +5,5 @@ package gemm
 var hasAVX512, hasAVX2 = false, false // no assembly kernel on this build
 
 func kernel(k int, a, b, c []float32, ldc int) { kernelGo(k, a, b, c, ldc) }
+
+func kernelCorner(k int, a, b, tmp []float32, _, _ int) { kernelGo(k, a, b, tmp, nr) }
