@@ -42,10 +42,11 @@ func kernelAVX2(k int, a, b, c []float32, ldc int) {
 // (stride nr, zeroed by the caller; the rest of tmp is left unspecified).
 // The AVX2 quarters that lie wholly outside the corner are skipped: at a
 // product's edge (16 columns of a 4×4 feature map, 4 rows of 64 channels)
-// they are padding. Each element is computed as in kernel, so the corner
-// has the same bits.
+// they are padding. With AVX-512 too, the quarters serve a corner of at
+// most half the tile. Each element is computed as in kernel (the kernels
+// share their bits), so the corner has the same bits.
 func kernelCorner(k int, a, b, tmp []float32, rows, cols int) {
-	if hasAVX512 || !hasAVX2 {
+	if !hasAVX2 || hasAVX512 && rows > 6 && cols > 16 {
 		kernel(k, a, b, tmp, nr)
 		return
 	}
