@@ -325,9 +325,11 @@ func macro(ap, bp []float32, mb, nb, kb int, c []float32, ldc int) {
 		clear(tmp[:])
 		kernelCorner(kb, a, b, tmp[:], rows, cols)
 		for i := 0; i < rows; i++ {
-			dst := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+cols]
-			for j := range dst {
-				dst[j] += tmp[i*nr+j]
+			src := tmp[i*nr : i*nr+cols]
+			dst := c[(i0+i)*ldc+j0:]
+			dst = dst[:len(src)] // one bounds check per row
+			for j, v := range src {
+				dst[j] += v
 			}
 		}
 	}

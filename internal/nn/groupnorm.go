@@ -61,7 +61,8 @@ func (o *groupNormOp) layout() (n, c, cg, s int) {
 	return n, c, c / o.groups, o.x.TotalSize() / (n * c)
 }
 
-// stats returns the mean and 1/√(σ²+ε) of the group starting at x[0].
+// groupStats returns the mean and 1/√(σ²+ε) of the group x: two passes,
+// each summed in float64 in the order of the elements.
 func groupStats[T Float](x []T, eps float64) (mean, inv float64) {
 	var s float64
 	for _, v := range x {
@@ -76,18 +77,54 @@ func groupStats[T Float](x []T, eps float64) (mean, inv float64) {
 	return mean, 1 / math.Sqrt(ss/float64(len(x))+eps)
 }
 
+// groupStatsOf fills mean and inv with groupStats of the len(mean)
+// consecutive groups of m values in x. Four groups share each loop: their
+// sums are four independent chains of additions, so the loop is not bound
+// by one chain's latency, and each group's sums keep their order (the bits
+// of groupStats).
+func groupStatsOf[T Float](x []T, m int, eps float64, mean, inv []float64) {
+	g := 0
+	for ; g+4 <= len(mean); g += 4 {
+		x0, x1, x2, x3 := x[g*m:(g+1)*m], x[(g+1)*m:(g+2)*m], x[(g+2)*m:(g+3)*m], x[(g+3)*m:(g+4)*m]
+		var s0, s1, s2, s3 float64
+		for q, v := range x0 {
+			s0 += float64(v)
+			s1 += float64(x1[q])
+			s2 += float64(x2[q])
+			s3 += float64(x3[q])
+		}
+		fm := float64(m)
+		m0, m1, m2, m3 := s0/fm, s1/fm, s2/fm, s3/fm
+		var q0, q1, q2, q3 float64
+		for q, v := range x0 {
+			d0, d1, d2, d3 := float64(v)-m0, float64(x1[q])-m1, float64(x2[q])-m2, float64(x3[q])-m3
+			q0 += d0 * d0
+			q1 += d1 * d1
+			q2 += d2 * d2
+			q3 += d3 * d3
+		}
+		mean[g], mean[g+1], mean[g+2], mean[g+3] = m0, m1, m2, m3
+		inv[g], inv[g+1], inv[g+2], inv[g+3] = 1/math.Sqrt(q0/fm+eps), 1/math.Sqrt(q1/fm+eps), 1/math.Sqrt(q2/fm+eps), 1/math.Sqrt(q3/fm+eps)
+	}
+	for ; g < len(mean); g++ {
+		mean[g], inv[g] = groupStats(x[g*m:(g+1)*m], eps)
+	}
+}
+
 func groupNormForward[T Float](o *groupNormOp, x, gamma, beta, y []T) {
-	n, c, cg, s := o.layout()
+	n, _, cg, s := o.layout()
 	m := cg * s
 	parallelFor(n*o.groups, func(_, lo, hi int) {
 		var tmp []float32
 		if _, ok := any(x).([]float32); ok && o.silu {
 			tmp = make([]float32, s)
 		}
+		means, invs := make([]float64, hi-lo), make([]float64, hi-lo)
+		groupStatsOf(x[lo*m:hi*m], m, o.eps, means, invs) // group u starts at u·m
 		for u := lo; u < hi; u++ {
-			i, g := u/o.groups, u%o.groups
-			off := (i*c + g*cg) * s
-			mean, inv := groupStats(x[off:off+m], o.eps)
+			g := u % o.groups
+			off := u * m
+			mean, inv := means[u-lo], invs[u-lo]
 			for cc := 0; cc < cg; cc++ {
 				ch := g*cg + cc
 				scale := T(float64(gamma[ch]) * inv)
@@ -186,10 +223,12 @@ func groupNormBackward[T Float](f *groupNormOp, x, gamma, beta, gy, out []T) {
 		xh := make([]T, m)   // x̂ of one group
 		arow := make([]T, s) // a = γ·x̂ + β of one channel
 		srow := make([]T, s) // σ(a)
+		means, invs := make([]float64, f.groups), make([]float64, f.groups)
 		for i := lo; i < hi; i++ {
+			groupStatsOf(x[i*c*s:(i+1)*c*s], m, f.eps, means, invs)
 			for g := 0; g < f.groups; g++ {
 				off := (i*c + g*cg) * s
-				mean, inv := groupStats(x[off:off+m], f.eps)
+				mean, inv := means[g], invs[g]
 				var sumG, sumGX float64
 				for cc := 0; cc < cg; cc++ {
 					ch := g*cg + cc

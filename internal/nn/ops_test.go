@@ -493,3 +493,24 @@ func TestSiLUFloat32(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupStatsOf: the statistics of groups computed four at a time have
+// the bits of groupStats, group by group.
+func TestGroupStatsOf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const m = 37
+	for groups := 1; groups <= 9; groups++ {
+		x := make([]float32, groups*m)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64()*3 + 1)
+		}
+		mean, inv := make([]float64, groups), make([]float64, groups)
+		groupStatsOf(x, m, 1e-5, mean, inv)
+		for g := range groups {
+			wm, wi := groupStats(x[g*m:(g+1)*m], 1e-5)
+			if mean[g] != wm || inv[g] != wi {
+				t.Fatalf("%d groups, group %d: (%v, %v), groupStats (%v, %v)", groups, g, mean[g], inv[g], wm, wi)
+			}
+		}
+	}
+}
