@@ -158,12 +158,12 @@ func (b *Builder) MultiHead(q, k, v *G.Node, bs, l, lc, heads int, mask *G.Node)
 	if mask == nil && l*lc >= FusedAttentionMin {
 		o = b.check("attention")(Attention(split(q, l), split(k, lc), split(v, lc), 1/math.Sqrt(float64(dh))))
 	} else {
-		scores := b.check("scores")(G.BatchedMatMul(split(q, l), split(k, lc), false, true))
+		scores := b.check("scores")(BatchedMatMul(split(q, l), split(k, lc), false, true))
 		if mask != nil {
 			scores = b.check("mask")(G.Add(scores, mask))
 		}
 		attn := b.check("softmax")(Softmax(scores, 1/math.Sqrt(float64(dh))))
-		o = b.check("mix")(G.BatchedMatMul(attn, split(v, lc)))
+		o = b.check("mix")(BatchedMatMul(attn, split(v, lc), false, false))
 	}
 	o = b.Reshape(o, bs, heads, l, dh)
 	o = b.check("merge-heads")(SwapAxes12(o))

@@ -1,0 +1,92 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// batchedShapes are a's and b's shapes for each transposition of
+// (5, 7, 3)·(5, 3, 4).
+func batchedShapes(transA, transB bool) (as, bs []int) {
+	as, bs = []int{5, 7, 3}, []int{5, 3, 4}
+	if transA {
+		as = []int{5, 3, 7}
+	}
+	if transB {
+		bs = []int{5, 4, 3}
+	}
+	return as, bs
+}
+
+// TestBatchedMatMulGrad: float64 gradients of every transposition.
+func TestBatchedMatMulGrad(t *testing.T) {
+	for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+		as, bs := batchedShapes(tr[0], tr[1])
+		checkGrad(t, fmt.Sprint("batched matmul ", tr), []*tensor.Dense{randn(1, as...), randn(2, bs...)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+			y, err := BatchedMatMul(xs[0], xs[1], tr[0], tr[1])
+			if err != nil {
+				return nil, err
+			}
+			return WeightedSum(g, y, 3)
+		})
+	}
+}
+
+// TestBatchedMatMulIsGorgonias: in float32 the products and both gradients
+// have the bits of gorgonia's BatchedMatMul, for every transposition and
+// with items of more than one micro-tile.
+func TestBatchedMatMulIsGorgonias(t *testing.T) {
+	for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+		as, bs := []int{6, 70, 40}, []int{6, 40, 45}
+		if tr[0] {
+			as = []int{6, 40, 70}
+		}
+		if tr[1] {
+			bs = []int{6, 45, 40}
+		}
+		run := func(own bool) [][]float32 {
+			g := G.NewGraph()
+			a := G.NewTensor(g, tensor.Float32, 3, G.WithValue(RandN(tensor.Float32, 4, as...)), G.WithName("a"))
+			b := G.NewTensor(g, tensor.Float32, 3, G.WithValue(RandN(tensor.Float32, 5, bs...)), G.WithName("b"))
+			var y *G.Node
+			var err error
+			if own {
+				y, err = BatchedMatMul(a, b, tr[0], tr[1])
+			} else {
+				y, err = G.BatchedMatMul(a, b, tr[0], tr[1])
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var yv G.Value
+			G.Read(y, &yv)
+			cost := G.Must(WeightedSum(g, y, 6))
+			if _, err := G.Grad(cost, a, b); err != nil {
+				t.Fatal(err)
+			}
+			vm := G.NewTapeMachine(g)
+			defer vm.Close()
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			ga, _ := a.Grad()
+			gb, _ := b.Grad()
+			return [][]float32{append([]float32(nil), yv.Data().([]float32)...), ga.Data().([]float32), gb.Data().([]float32)}
+		}
+		own, ref := run(true), run(false)
+		for i, name := range []string{"product", "∂a", "∂b"} {
+			for j := range ref[i] {
+				if math.Float32bits(own[i][j]) != math.Float32bits(ref[i][j]) {
+					t.Fatalf("%v %s element %d: %g, gorgonia's %g", tr, name, j, own[i][j], ref[i][j])
+				}
+			}
+		}
+	}
+	if _, err := BatchedMatMul(G.NewTensor(G.NewGraph(), tensor.Float32, 3, G.WithShape(2, 3, 4), G.WithName("a")), G.NewTensor(G.NewGraph(), tensor.Float32, 3, G.WithShape(2, 5, 6), G.WithName("b")), false, false); err == nil {
+		t.Error("products that do not chain accepted")
+	}
+}
