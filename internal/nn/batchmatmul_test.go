@@ -90,3 +90,33 @@ func TestBatchedMatMulIsGorgonias(t *testing.T) {
 		t.Error("products that do not chain accepted")
 	}
 }
+
+// TestAddGrad: the gradients of Add, and its sums against gorgonia's on a
+// tensor large enough to be shared among the cores.
+func TestAddGrad(t *testing.T) {
+	checkGrad(t, "add", []*tensor.Dense{randn(1, 3, 4, 5), randn(2, 3, 4, 5)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+		y, err := Add(xs[0], xs[1])
+		if err != nil {
+			return nil, err
+		}
+		return WeightedSum(g, y, 3)
+	})
+	g := G.NewGraph()
+	x := G.NewTensor(g, tensor.Float32, 2, G.WithValue(RandN(tensor.Float32, 4, 300, 301)), G.WithName("x"))
+	y := G.NewTensor(g, tensor.Float32, 2, G.WithValue(RandN(tensor.Float32, 5, 300, 301)), G.WithName("y"))
+	own, ref := G.Must(Add(x, y)), G.Must(G.Add(x, y))
+	var ov, rv G.Value
+	G.Read(own, &ov)
+	G.Read(ref, &rv)
+	if err := G.NewTapeMachine(g).RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range rv.Data().([]float32) {
+		if ov.Data().([]float32)[i] != v {
+			t.Fatalf("element %d: %g, gorgonia's %g", i, ov.Data().([]float32)[i], v)
+		}
+	}
+	if _, err := Add(x, G.NewTensor(g, tensor.Float32, 2, G.WithShape(3, 3), G.WithName("z"))); err == nil {
+		t.Error("shapes that differ accepted")
+	}
+}
