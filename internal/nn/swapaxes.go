@@ -52,18 +52,25 @@ func swapAxes12[T Float](s tensor.Shape, x, y []T) {
 	if len(s) == 4 {
 		d = s[3]
 	}
-	for i := 0; i < a; i++ {
-		xa, ya := x[i*b*c*d:(i+1)*b*c*d], y[i*b*c*d:(i+1)*b*c*d]
-		for j := 0; j < b; j++ {
-			for k := 0; k < c; k++ {
-				if d == 1 {
-					ya[k*b+j] = xa[j*c+k]
-					continue
+	swap := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xa, ya := x[i*b*c*d:(i+1)*b*c*d], y[i*b*c*d:(i+1)*b*c*d]
+			for j := 0; j < b; j++ {
+				for k := 0; k < c; k++ {
+					if d == 1 {
+						ya[k*b+j] = xa[j*c+k]
+						continue
+					}
+					copy(ya[(k*b+j)*d:(k*b+j+1)*d], xa[(j*c+k)*d:(j*c+k+1)*d])
 				}
-				copy(ya[(k*b+j)*d:(k*b+j+1)*d], xa[(j*c+k)*d:(j*c+k+1)*d])
 			}
 		}
 	}
+	if len(x) < parallelCopyMin || a < 2 {
+		swap(0, a)
+		return
+	}
+	parallelFor(a, func(_, lo, hi int) { swap(lo, hi) })
 }
 
 func (o *swapAxesOp) DiffWRT(int) []bool { return []bool{true} }

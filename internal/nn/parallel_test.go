@@ -120,3 +120,30 @@ func TestAddGrad(t *testing.T) {
 		t.Error("shapes that differ accepted")
 	}
 }
+
+// TestParallelCopies: swapping axes and copying with the work shared among
+// the cores give the values of one loop.
+func TestParallelCopies(t *testing.T) {
+	s := tensor.Shape{4, 64, 70, 8}
+	x := RandN(tensor.Float32, 7, s...).Data().([]float32)
+	y := make([]float32, len(x))
+	swapAxes12(s, x, y)
+	for i := 0; i < s[0]; i++ {
+		for j := 0; j < s[1]; j++ {
+			for k := 0; k < s[2]; k++ {
+				for l := 0; l < s[3]; l++ {
+					if got, want := y[((i*s[2]+k)*s[1]+j)*s[3]+l], x[((i*s[1]+j)*s[2]+k)*s[3]+l]; got != want {
+						t.Fatalf("swap (%d, %d, %d, %d): %g, want %g", i, j, k, l, got, want)
+					}
+				}
+			}
+		}
+	}
+	z := make([]float32, len(x)-3)
+	parallelCopy(z, x[3:])
+	for i, v := range z {
+		if v != x[i+3] {
+			t.Fatalf("copy element %d: %g, want %g", i, v, x[i+3])
+		}
+	}
+}
