@@ -121,8 +121,8 @@ func TestAddGrad(t *testing.T) {
 	}
 }
 
-// TestParallelCopies: swapping axes and copying with the work shared among
-// the cores give the values of one loop.
+// TestParallelCopies: swapping axes with the work shared among the cores
+// gives the values of one loop.
 func TestParallelCopies(t *testing.T) {
 	s := tensor.Shape{4, 64, 70, 8}
 	x := RandN(tensor.Float32, 7, s...).Data().([]float32)
@@ -137,13 +137,6 @@ func TestParallelCopies(t *testing.T) {
 					}
 				}
 			}
-		}
-	}
-	z := make([]float32, len(x)-3)
-	parallelCopy(z, x[3:])
-	for i, v := range z {
-		if v != x[i+3] {
-			t.Fatalf("copy element %d: %g, want %g", i, v, x[i+3])
 		}
 	}
 }

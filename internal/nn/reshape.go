@@ -38,9 +38,9 @@ func (o *reshapeOp) Do(vals ...G.Value) (G.Value, error) {
 	out := o.output(in[0].Dtype(), false, o.to...)
 	switch d := out.Data().(type) {
 	case []float32:
-		parallelCopy(d, contiguous[float32](in[0]))
+		copy(d, contiguous[float32](in[0]))
 	case []float64:
-		parallelCopy(d, contiguous[float64](in[0]))
+		copy(d, contiguous[float64](in[0]))
 	}
 	return out, nil
 }
@@ -52,19 +52,3 @@ func (o *reshapeOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	return G.Nodes{g}, err
 }
 
-// parallelCopyMin is the smallest copy (values) shared among the cores:
-// below it waking the second core costs more than it saves.
-const parallelCopyMin = 1 << 16
-
-// parallelCopy is copy(dst, src) in contiguous parts across the cores when
-// src is large.
-func parallelCopy[T Float](dst, src []T) {
-	if len(src) < parallelCopyMin {
-		copy(dst, src)
-		return
-	}
-	const chunk = 1 << 14
-	parallelFor((len(src)+chunk-1)/chunk, func(_, lo, hi int) {
-		copy(dst[lo*chunk:min(hi*chunk, len(src))], src[lo*chunk:min(hi*chunk, len(src))])
-	})
-}

@@ -79,3 +79,9 @@ func (o *swapAxesOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 	g, err := SwapAxes12(grad)
 	return G.Nodes{g}, err
 }
+
+// parallelCopyMin is the smallest tensor (values) whose rearranging is
+// shared among the cores: below it waking the second core costs more than
+// it saves. (Plain copies gain nothing either way: large ones are bound by
+// memory.)
+const parallelCopyMin = 1 << 16
