@@ -322,6 +322,9 @@ func macro(ap, bp []float32, mb, nb, kb int, c []float32, ldc int) {
 			kernel(kb, a, b, c[i0*ldc+j0:], ldc)
 			continue
 		}
+		if kernelQuarters(kb, a, b, c[i0*ldc+j0:], ldc, rows, cols) {
+			continue
+		}
 		clear(tmp[:])
 		kernelCorner(kb, a, b, tmp[:], rows, cols)
 		for i := 0; i < rows; i++ {

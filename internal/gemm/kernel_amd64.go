@@ -56,3 +56,20 @@ func kernelCorner(k int, a, b, tmp []float32, rows, cols int) {
 		}
 	}
 }
+
+// kernelQuarters adds the rows×cols corner of a micro-tile straight into C
+// when it is made of whole AVX2 quarters (rows 6 or 12, cols 16: a 4×4
+// feature map's 16 columns), as kernel does for a whole tile, and reports
+// whether it did. The corner path it replaces added the quarters into a
+// zeroed buffer first; +0 + v is v for every v but −0, so the values are
+// the same (a zero's sign could differ only where C held −0 and every
+// product underflowed).
+func kernelQuarters(k int, a, b, c []float32, ldc, rows, cols int) bool {
+	if !hasAVX2 || cols != 16 || rows%6 != 0 {
+		return false
+	}
+	for r := 0; r < rows; r += 6 {
+		kernel6x16AVX2(k, &a[r], &b[0], &c[r*ldc], ldc)
+	}
+	return true
+}

@@ -112,3 +112,38 @@ func TestKernelCorner(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelQuarters: corners of whole AVX2 quarters added straight into C
+// give the values of the corner path through a zeroed buffer, and other
+// corners are left to it.
+func TestKernelQuarters(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2 with FMA")
+	}
+	const k, ldc = 41, 19
+	a, b, c0 := tileInputs(rand.New(rand.NewPCG(9, 10)), k, ldc)
+	for _, rows := range []int{6, 12} {
+		want := append([]float32(nil), c0...)
+		tmp := make([]float32, mr*nr)
+		kernelCorner(k, a, b, tmp, rows, 16)
+		for i := 0; i < rows; i++ {
+			for j := 0; j < 16; j++ {
+				want[i*ldc+j] += tmp[i*nr+j]
+			}
+		}
+		got := append([]float32(nil), c0...)
+		if !kernelQuarters(k, a, b, got, ldc, rows, 16) {
+			t.Fatalf("%d×16 not taken", rows)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%d×16: element %d is %g, the corner path's %g", rows, i, got[i], want[i])
+			}
+		}
+	}
+	for _, rc := range [][2]int{{4, 16}, {12, 20}, {6, 8}} {
+		if kernelQuarters(k, a, b, append([]float32(nil), c0...), ldc, rc[0], rc[1]) {
+			t.Errorf("%d×%d taken: it is not whole quarters", rc[0], rc[1])
+		}
+	}
+}

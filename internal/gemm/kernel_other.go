@@ -7,3 +7,5 @@ var hasAVX512, hasAVX2 = false, false // no assembly kernel on this build
 func kernel(k int, a, b, c []float32, ldc int) { kernelGo(k, a, b, c, ldc) }
 
 func kernelCorner(k int, a, b, tmp []float32, _, _ int) { kernelGo(k, a, b, tmp, nr) }
+
+func kernelQuarters(int, []float32, []float32, []float32, int, int, int) bool { return false }

@@ -170,6 +170,17 @@ func (s *convShape) packWholeRows(xp, panel []float32, pc, kb, oy0, ox0, cols in
 		return false
 	case cols == nr && wo != 4:
 		packPanels(panel, xp, offs, oy0*wp, wp, wo)
+	case wo == 4 && cols == 16: // a whole 4×4 map per panel: four rows of four, by assignment (a copy call per row cost more than its values)
+		for p, off := range offs {
+			src := xp[off+oy0*wp : off+oy0*wp+3*wp+4]
+			d := (*[nr]float32)(panel[p*nr : (p+1)*nr])
+			r1, r2, r3 := src[wp:wp+4], src[2*wp:2*wp+4], src[3*wp:3*wp+4]
+			d[0], d[1], d[2], d[3] = src[0], src[1], src[2], src[3]
+			d[4], d[5], d[6], d[7] = r1[0], r1[1], r1[2], r1[3]
+			d[8], d[9], d[10], d[11] = r2[0], r2[1], r2[2], r2[3]
+			d[12], d[13], d[14], d[15] = r3[0], r3[1], r3[2], r3[3]
+			*(*[nr - 16]float32)(d[16:]) = [nr - 16]float32{}
+		}
 	default: // rows of 4, or the last panel of a small image
 		for p, off := range offs {
 			src, dst := xp[off+oy0*wp:], panel[p*nr:(p+1)*nr]

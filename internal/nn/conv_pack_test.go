@@ -73,3 +73,41 @@ func TestPackPanelsMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestPackColPaddedMatchesPackCol: the forward packer from the padded image
+// writes exactly the panels of the general one: whole 4×4 and 8×8 maps,
+// rows of 16, and a map whose width takes the general path.
+func TestPackColPaddedMatchesPackCol(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, c := range []struct{ ch, h, w, k, pad int }{{5, 4, 4, 3, 1}, {3, 8, 8, 3, 1}, {2, 16, 16, 3, 1}, {3, 6, 6, 3, 1}, {4, 4, 4, 1, 0}} {
+		geom := ConvGeom{Stride: 1, Pad: c.pad}
+		ho, wo := geom.outSize(c.h, c.w, c.k, c.k)
+		o := &conv2dOp{geom: geom, x: tensor.Shape{1, c.ch, c.h, c.w}, w: tensor.Shape{4, c.ch, c.k, c.k}, out: tensor.Shape{1, 4, ho, wo}}
+		s := shapeOfConv(o)
+		x := make([]float32, c.ch*c.h*c.w)
+		for i := range x {
+			x[i] = rng.Float32() - 0.5
+		}
+		xp := x
+		if c.pad > 0 {
+			xp = s.pad(x, new([]float32))
+		}
+		k, p := c.ch*c.k*c.k, ho*wo
+		want, got := s.packCol(x), s.packColPadded(xp)
+		for _, blk := range [][4]int{{0, 0, k, p}, {2, 0, k - 2, p}, {0, 0, k, min(p, fastgemm.NR)}} {
+			pc, jc, kb, nb := blk[0], blk[1], blk[2], blk[3]
+			size := (nb + fastgemm.NR - 1) / fastgemm.NR * fastgemm.NR * kb
+			a, b := make([]float32, size), make([]float32, size)
+			for i := range b {
+				a[i], b[i] = float32(math.NaN()), 7 // every value must be written
+			}
+			want(pc, jc, kb, nb, a)
+			got(pc, jc, kb, nb, b)
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					t.Fatalf("%+v block %v: value %d is %g, packCol wrote %g", c, blk, i, b[i], a[i])
+				}
+			}
+		}
+	}
+}
