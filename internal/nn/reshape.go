@@ -51,4 +51,3 @@ func (o *reshapeOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	g, err := Reshape(grad, o.from...)
 	return G.Nodes{g}, err
 }
-
