@@ -10,44 +10,68 @@ import (
 	fastgemm "github.com/rpo-dev/rpo/internal/gemm"
 )
 
+// packCase is a stride-1 convolution of one image of shape (ch, h, w)
+// with k×k filters, its image drawn from rng and padded.
+type packCase struct{ ch, h, w, k, pad int }
+
+func (c packCase) build(rng *rand.Rand) (s convShape, x, xp []float32, rows, cols int) {
+	geom := ConvGeom{Stride: 1, Pad: c.pad}
+	ho, wo := geom.outSize(c.h, c.w, c.k, c.k)
+	s = shapeOfConv(&conv2dOp{geom: geom, x: tensor.Shape{1, c.ch, c.h, c.w}, w: tensor.Shape{4, c.ch, c.k, c.k}, out: tensor.Shape{1, 4, ho, wo}})
+	x = make([]float32, c.ch*c.h*c.w)
+	for i := range x {
+		x[i] = rng.Float32() - 0.5
+	}
+	xp = x
+	if c.pad > 0 {
+		xp = s.pad(x, new([]float32))
+	}
+	return s, x, xp, c.ch * c.k * c.k, ho * wo
+}
+
+// samePanels checks that got writes exactly want's panels for each block
+// (pc, jc, kb, nb) of B, every value written.
+func samePanels(t *testing.T, c packCase, want, got fastgemm.Packer, blocks [][4]int) {
+	t.Helper()
+	for _, blk := range blocks {
+		pc, jc, kb, nb := blk[0], blk[1], blk[2], blk[3]
+		if nb <= 0 || kb <= 0 {
+			continue
+		}
+		size := (nb + fastgemm.NR - 1) / fastgemm.NR * fastgemm.NR * kb
+		a, b := make([]float32, size), make([]float32, size)
+		for i := range b {
+			a[i], b[i] = float32(math.NaN()), 7 // every value must be written
+		}
+		want(pc, jc, kb, nb, a)
+		got(pc, jc, kb, nb, b)
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%+v block %v: value %d is %g, the general packer wrote %g", c, blk, i, b[i], a[i])
+			}
+		}
+	}
+}
+
 // TestPackColTPaddedMatchesPackColT: the filter gradient's packer from the
 // padded image writes exactly the panels of the general one, for every
 // block the product asks for (partial panels and positions included).
 func TestPackColTPaddedMatchesPackColT(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, c := range []struct{ ch, h, w, k, pad int }{{3, 8, 8, 3, 1}, {5, 7, 5, 3, 1}, {4, 6, 6, 1, 0}, {2, 4, 4, 3, 1}, {3, 9, 7, 5, 2}} {
-		geom := ConvGeom{Stride: 1, Pad: c.pad}
-		ho, wo := geom.outSize(c.h, c.w, c.k, c.k)
-		o := &conv2dOp{geom: geom, x: tensor.Shape{1, c.ch, c.h, c.w}, w: tensor.Shape{4, c.ch, c.k, c.k}, out: tensor.Shape{1, 4, ho, wo}}
-		s := shapeOfConv(o)
-		x := make([]float32, c.ch*c.h*c.w)
-		for i := range x {
-			x[i] = rng.Float32() - 0.5
-		}
-		xp := x
-		if c.pad > 0 {
-			xp = s.pad(x, new([]float32))
-		}
-		k, p := c.ch*c.k*c.k, ho*wo
-		want, got := s.packColT(x), s.packColTPadded(xp)
-		for _, blk := range [][4]int{{0, 0, p, k}, {1, 0, p - 1, k}, {3, 5, min(7, p-3), k - 5}, {0, fastgemm.NR, p, max(k-fastgemm.NR, 0)}} {
-			pc, jc, kb, nb := blk[0], blk[1], blk[2], blk[3]
-			if nb <= 0 || kb <= 0 {
-				continue
-			}
-			size := (nb + fastgemm.NR - 1) / fastgemm.NR * fastgemm.NR * kb
-			a, b := make([]float32, size), make([]float32, size)
-			for i := range b {
-				a[i], b[i] = float32(math.NaN()), 7 // every value must be written
-			}
-			want(pc, jc, kb, nb, a)
-			got(pc, jc, kb, nb, b)
-			for i := range a {
-				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-					t.Fatalf("%+v block %v: value %d is %g, packColT wrote %g", c, blk, i, b[i], a[i])
-				}
-			}
-		}
+	for _, c := range []packCase{{3, 8, 8, 3, 1}, {5, 7, 5, 3, 1}, {4, 6, 6, 1, 0}, {2, 4, 4, 3, 1}, {3, 9, 7, 5, 2}} {
+		s, x, xp, k, p := c.build(rng)
+		samePanels(t, c, s.packColT(x), s.packColTPadded(xp), [][4]int{{0, 0, p, k}, {1, 0, p - 1, k}, {3, 5, min(7, p-3), k - 5}, {0, fastgemm.NR, p, max(k-fastgemm.NR, 0)}})
+	}
+}
+
+// TestPackColPaddedMatchesPackCol: the forward packer from the padded image
+// writes exactly the panels of the general one: whole 4×4 and 8×8 maps,
+// rows of 16, and a map whose width takes the general path.
+func TestPackColPaddedMatchesPackCol(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, c := range []packCase{{5, 4, 4, 3, 1}, {3, 8, 8, 3, 1}, {2, 16, 16, 3, 1}, {3, 6, 6, 3, 1}, {4, 4, 4, 1, 0}} {
+		s, x, xp, k, p := c.build(rng)
+		samePanels(t, c, s.packCol(x), s.packColPadded(xp), [][4]int{{0, 0, k, p}, {2, 0, k - 2, p}, {0, 0, k, min(p, fastgemm.NR)}})
 	}
 }
 
@@ -68,44 +92,6 @@ func TestPackPanelsMatchesGo(t *testing.T) {
 			for i := range want {
 				if got[i] != want[i] {
 					t.Fatalf("w %d, %d rows: value %d is %g, want %g", w, n, i, got[i], want[i])
-				}
-			}
-		}
-	}
-}
-
-// TestPackColPaddedMatchesPackCol: the forward packer from the padded image
-// writes exactly the panels of the general one: whole 4×4 and 8×8 maps,
-// rows of 16, and a map whose width takes the general path.
-func TestPackColPaddedMatchesPackCol(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	for _, c := range []struct{ ch, h, w, k, pad int }{{5, 4, 4, 3, 1}, {3, 8, 8, 3, 1}, {2, 16, 16, 3, 1}, {3, 6, 6, 3, 1}, {4, 4, 4, 1, 0}} {
-		geom := ConvGeom{Stride: 1, Pad: c.pad}
-		ho, wo := geom.outSize(c.h, c.w, c.k, c.k)
-		o := &conv2dOp{geom: geom, x: tensor.Shape{1, c.ch, c.h, c.w}, w: tensor.Shape{4, c.ch, c.k, c.k}, out: tensor.Shape{1, 4, ho, wo}}
-		s := shapeOfConv(o)
-		x := make([]float32, c.ch*c.h*c.w)
-		for i := range x {
-			x[i] = rng.Float32() - 0.5
-		}
-		xp := x
-		if c.pad > 0 {
-			xp = s.pad(x, new([]float32))
-		}
-		k, p := c.ch*c.k*c.k, ho*wo
-		want, got := s.packCol(x), s.packColPadded(xp)
-		for _, blk := range [][4]int{{0, 0, k, p}, {2, 0, k - 2, p}, {0, 0, k, min(p, fastgemm.NR)}} {
-			pc, jc, kb, nb := blk[0], blk[1], blk[2], blk[3]
-			size := (nb + fastgemm.NR - 1) / fastgemm.NR * fastgemm.NR * kb
-			a, b := make([]float32, size), make([]float32, size)
-			for i := range b {
-				a[i], b[i] = float32(math.NaN()), 7 // every value must be written
-			}
-			want(pc, jc, kb, nb, a)
-			got(pc, jc, kb, nb, b)
-			for i := range a {
-				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-					t.Fatalf("%+v block %v: value %d is %g, packCol wrote %g", c, blk, i, b[i], a[i])
 				}
 			}
 		}
