@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Copies the results of an evaluation tree (bench/methods.sh's OUT) into
-# docs/eval/NAME: per row the reports and per-subject metrics, never the
+# docs/results/NAME: per row the reports and per-subject metrics, never the
 # images, grids or training runs.
 #   bench/keep-results.sh eval/main30-v9 main30-v9
 set -euo pipefail
 src=$1; name=$2
-dst=docs/eval/$name
+dst=docs/results/$name
 mkdir -p "$dst"
 for row in "$src"/*/; do
   r=$(basename "$row")
