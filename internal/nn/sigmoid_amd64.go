@@ -17,6 +17,21 @@ func sigmoidAVX2(dst, src *float32, n int)
 //go:noescape
 func expAVX2(dst, src *float32, n int)
 
+//go:noescape
+func siluAffineAVX2(dst, src *float32, n int, scale, shift float32)
+
+// siluAffineVec writes dst[i] = a·σ(a), a = src[i]·scale + shift, for the
+// leading multiple of 8 of src with AVX2 (not on AVX-512 CPUs, whose 16-wide
+// sigmoid siluAffine32 uses) and returns how many it wrote.
+func siluAffineVec(dst, src []float32, scale, shift float32) int {
+	n := len(src) &^ 7
+	if !hasAVX2 || hasAVX512 || n == 0 {
+		return 0
+	}
+	siluAffineAVX2(&dst[0], &src[0], n, scale, shift)
+	return n
+}
+
 var (
 	hasAVX512 = cpu.X86.HasAVX512F
 	hasAVX2   = cpu.X86.HasAVX2

@@ -10,6 +10,9 @@ import "math"
 // of len(src).
 func siluAffine32(src, dst, tmp []float32, scale, shift float32) {
 	dst, tmp = dst[:len(src)], tmp[:len(src)]
+	if n := siluAffineVec(dst, src, scale, shift); n > 0 { // one pass, eight at a time
+		src, dst, tmp = src[n:], dst[n:], tmp[n:]
+	}
 	for q, v := range src {
 		dst[q] = v*scale + shift
 	}
