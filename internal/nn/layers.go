@@ -5,6 +5,7 @@ import (
 	"math"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // Layers are Builder methods. A shape mismatch while building a graph is a
@@ -154,10 +155,8 @@ func (b *Builder) MultiHead(q, k, v *G.Node, bs, l, lc, heads int, mask *G.Node)
 		panic(BuildError{fmt.Errorf("nn: %sattention: width %d not divisible by %d heads", b.prefix, d, heads)})
 	}
 	dh := d / heads
-	split := func(t *G.Node, n int) *G.Node { // (B·n, D) → (B·H, n, dh)
-		t = b.Reshape(t, bs, n, heads, dh)
-		t = b.check("split-heads")(SwapAxes12(t))
-		return b.Reshape(t, bs*heads, n, dh)
+	split := func(t *G.Node, n int) *G.Node { // (B·n, D) as (B, n, H, dh) → (B·H, n, dh)
+		return b.check("split-heads")(SwapAxes12As(t, tensor.Shape{bs, n, heads, dh}, tensor.Shape{bs * heads, n, dh}))
 	}
 	var o *G.Node
 	if mask == nil && l*lc >= FusedAttentionMin {
@@ -170,9 +169,7 @@ func (b *Builder) MultiHead(q, k, v *G.Node, bs, l, lc, heads int, mask *G.Node)
 		attn := b.check("softmax")(Softmax(scores, 1/math.Sqrt(float64(dh))))
 		o = b.check("mix")(BatchedMatMul(attn, split(v, lc), false, false))
 	}
-	o = b.Reshape(o, bs, heads, l, dh)
-	o = b.check("merge-heads")(SwapAxes12(o))
-	return b.Reshape(o, bs*l, d)
+	return b.check("merge-heads")(SwapAxes12As(o, tensor.Shape{bs, heads, l, dh}, tensor.Shape{bs * l, d})) // (B·H, l, dh) as (B, H, l, dh) → (B·l, D)
 }
 
 // GroupNormEps is GroupNorm with normaliser ε eps.

@@ -140,3 +140,38 @@ func TestParallelCopies(t *testing.T) {
 		}
 	}
 }
+
+// TestSwapAxes12As: read as another shape and reshaped, the swap has the
+// gradients of its float64 check and the values of Reshape, SwapAxes12,
+// Reshape (attention's head split).
+func TestSwapAxes12As(t *testing.T) {
+	as, out := tensor.Shape{2, 5, 3, 4}, tensor.Shape{6, 5, 4}
+	checkGrad(t, "swapaxes12as", []*tensor.Dense{randn(1, 10, 12)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+		y, err := SwapAxes12As(xs[0], as, out)
+		if err != nil {
+			return nil, err
+		}
+		return WeightedSum(g, y, 2)
+	})
+	g := G.NewGraph()
+	x := G.NewTensor(g, tensor.Float32, 2, G.WithValue(RandN(tensor.Float32, 3, 10, 12)), G.WithName("x"))
+	fused := G.Must(SwapAxes12As(x, as, out))
+	ref := G.Must(Reshape(G.Must(SwapAxes12(G.Must(Reshape(x, as...)))), out...))
+	var fv, rv G.Value
+	G.Read(fused, &fv)
+	G.Read(ref, &rv)
+	if err := G.NewTapeMachine(g).RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	if !fv.Shape().Eq(out) {
+		t.Fatalf("shape %v, want %v", fv.Shape(), out)
+	}
+	for i, v := range rv.Data().([]float32) {
+		if fv.Data().([]float32)[i] != v {
+			t.Fatalf("element %d: %g, the three ops' %g", i, fv.Data().([]float32)[i], v)
+		}
+	}
+	if _, err := SwapAxes12As(x, tensor.Shape{2, 5, 3, 5}, out); err == nil {
+		t.Error("a shape of another size accepted")
+	}
+}

@@ -18,15 +18,36 @@ func SwapAxes12(x *G.Node) (*G.Node, error) {
 	if xs.Dims() != 3 && xs.Dims() != 4 {
 		return nil, fmt.Errorf("nn: swapaxes12: input %v is not rank 3 or 4", xs)
 	}
-	out := xs.Clone()
-	out[1], out[2] = xs[2], xs[1]
-	op := &swapAxesOp{opBase{name: fmt.Sprintf("SwapAxes12%v", xs), inDims: []int{xs.Dims()}, outDim: xs.Dims()}, xs, out}
+	return SwapAxes12As(x, xs, swapped12(xs))
+}
+
+// SwapAxes12As is SwapAxes12 of x read as shape as (rank 3 or 4, x's
+// size), its result shaped out (the same size): a reshape, the swap and a
+// reshape in one copy instead of three (attention's head split and merge).
+func SwapAxes12As(x *G.Node, as, out tensor.Shape) (*G.Node, error) {
+	xs := x.Shape().Clone()
+	if as.Dims() != 3 && as.Dims() != 4 {
+		return nil, fmt.Errorf("nn: swapaxes12: %v is not rank 3 or 4", as)
+	}
+	if as.TotalSize() != xs.TotalSize() || out.TotalSize() != xs.TotalSize() {
+		return nil, fmt.Errorf("nn: swapaxes12: input %v read as %v into %v: the sizes differ", xs, as, out)
+	}
+	op := &swapAxesOp{opBase{name: fmt.Sprintf("SwapAxes12%v→%v", as, out), inDims: []int{xs.Dims()}, outDim: out.Dims()}, xs, as.Clone(), out.Clone()}
 	return G.ApplyOp(op, x)
 }
 
+// swapped12 is s with axes 1 and 2 exchanged.
+func swapped12(s tensor.Shape) tensor.Shape {
+	out := s.Clone()
+	out[1], out[2] = s[2], s[1]
+	return out
+}
+
+// swapAxesOp swaps axes 1 and 2 of its input read as x, writing a result
+// of shape out; in is the input's own shape.
 type swapAxesOp struct {
 	opBase
-	x, out tensor.Shape
+	in, x, out tensor.Shape
 }
 
 func (o *swapAxesOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.out.Clone(), nil }
@@ -76,7 +97,7 @@ func swapAxes12[T Float](s tensor.Shape, x, y []T) {
 func (o *swapAxesOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *swapAxesOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	g, err := SwapAxes12(grad)
+	g, err := SwapAxes12As(grad, swapped12(o.x), o.in)
 	return G.Nodes{g}, err
 }
 
