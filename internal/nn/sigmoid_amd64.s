@@ -127,6 +127,15 @@ done:
 	VMOVUPS ·avx2Consts+32(SB), Y14; \
 	VMOVUPS ·avx2Consts+352(SB), Y15
 
+// SIGMOID_AVX2 is σ(a) into Y3 from x = −a in Y0: 1/(1+exp32(x)), 0 where
+// x > 88.72 and 1 where x < −87.3, as sigmoid32.
+#define SIGMOID_AVX2 \
+	EXP_AVX2; \
+	VADDPS Y15, Y3, Y3; \
+	VDIVPS Y3, Y15, Y3; \
+	VANDNPS Y3, Y5, Y3; \
+	VBLENDVPS Y6, Y15, Y3, Y3
+
 // func sigmoidAVX2(dst, src *float32, n int)
 // dst[i] = sigmoid32(src[i]) for n a multiple of 8: 1/(1+exp32(−a)),
 // 0 where −a > 88.72 and 1 where −a < −87.3, as sigmoid32.
@@ -140,11 +149,7 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
 loop2:
 	VMOVUPS (SI), Y0
 	VXORPS ·avx2Consts+0(SB), Y0, Y0 // x = −a
-	EXP_AVX2
-	VADDPS Y15, Y3, Y3
-	VDIVPS Y3, Y15, Y3          // 1/(1+e^x)
-	VANDNPS Y3, Y5, Y3          // 0 where x > 88.72
-	VBLENDVPS Y6, Y15, Y3, Y3   // 1 where x < −87.3
+	SIGMOID_AVX2
 	VMOVUPS Y3, (DI)
 	ADDQ $32, SI
 	ADDQ $32, DI
@@ -199,11 +204,7 @@ loop4:
 	VMULPS Y8, Y0, Y0
 	VADDPS Y9, Y0, Y10                // a
 	VXORPS ·avx2Consts+0(SB), Y10, Y0 // x = −a
-	EXP_AVX2
-	VADDPS Y15, Y3, Y3
-	VDIVPS Y3, Y15, Y3          // σ(a) = 1/(1+e^x)
-	VANDNPS Y3, Y5, Y3          // 0 where x > 88.72
-	VBLENDVPS Y6, Y15, Y3, Y3   // 1 where x < −87.3
+	SIGMOID_AVX2
 	VMULPS Y3, Y10, Y3          // a·σ(a)
 	VMOVUPS Y3, (DI)
 	ADDQ $32, SI
