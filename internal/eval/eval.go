@@ -238,7 +238,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 		r.Seconds["score"] = time.Since(start).Seconds()
 		return r, nil
 	}
-	model, keptID := m.Base, "" // keptID: a trained model's weights (models.ModelID)
+	kept, keptID := "", "" // a trained model's directory and weights (models.ModelID)
 	if o.Method.Train {
 		start := time.Now()
 		ps := rpo.TrainingPrompts(s.Class, o.Token, s.Live())
@@ -272,13 +272,7 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 		for k, v := range res.Timing { // where the training time went
 			r.Seconds["train_"+k] = v
 		}
-		kept := filepath.Join(to.Out, o.Method.Rule)
-		tuned, err := models.LoadT2I(kept)
-		if err != nil {
-			return nil, err
-		}
-		defer tuned.Close()
-		model = tuned
+		kept = filepath.Join(to.Out, o.Method.Rule)
 		if keptID, err = models.ModelID(kept); err != nil {
 			return nil, err
 		}
@@ -312,6 +306,15 @@ func evaluateSubject(ctx context.Context, o Options, m Models, s dreambench.Subj
 		r.SharedSamples = imgs != nil
 	}
 	if imgs == nil {
+		model := m.Base
+		if kept != "" { // loaded only when its images are not kept already
+			tuned, err := models.LoadT2I(kept)
+			if err != nil {
+				return nil, err
+			}
+			defer tuned.Close()
+			model = tuned
+		}
 		var err error
 		if imgs, err = generate(ctx, model, prompts, seeds, o.Sampler, 0, onGen); err != nil {
 			return nil, err

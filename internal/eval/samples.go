@@ -1,14 +1,11 @@
 package eval
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"image"
-	"image/draw"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,18 +56,10 @@ func readSamples(dir string, n, perPrompt int) ([]*image.RGBA, error) {
 	}
 	imgs := make([]*image.RGBA, n)
 	for i := range imgs {
-		p := filepath.Join(dir, sampleName(i, perPrompt))
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("eval: the shared samples: %w", err)
+		var err error
+		if imgs[i], err = imageio.Load(filepath.Join(dir, sampleName(i, perPrompt)), 0); err != nil { // square and opaque: the pixels as written
+			return nil, err
 		}
-		src, err := png.Decode(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("eval: the shared sample %s: %w", p, err)
-		}
-		im := image.NewRGBA(src.Bounds())
-		draw.Draw(im, im.Bounds(), src, src.Bounds().Min, draw.Src)
-		imgs[i] = im
 	}
 	return imgs, nil
 }

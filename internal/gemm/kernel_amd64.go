@@ -28,11 +28,15 @@ func kernel(k int, a, b, c []float32, ldc int) {
 	}
 }
 
-// kernelAVX2 is the 12×32 micro-tile as four AVX2 kernels of 6×16, the
-// two of a column half one after the other while its B values are in L1.
-func kernelAVX2(k int, a, b, c []float32, ldc int) {
-	for j := 0; j < nr; j += 16 {
-		for r := 0; r < mr; r += 6 {
+// kernelAVX2 is the 12×32 micro-tile as four AVX2 kernels of 6×16.
+func kernelAVX2(k int, a, b, c []float32, ldc int) { quarters(k, a, b, c, ldc, mr, nr) }
+
+// quarters adds Apᵀ·Bp into the rows×cols corner of a micro-tile in C with
+// the AVX2 6×16 kernels that cover it (rows rounded up to 6, cols to 16),
+// the two of a column half one after the other while its B values are in L1.
+func quarters(k int, a, b, c []float32, ldc, rows, cols int) {
+	for j := 0; j < cols; j += 16 {
+		for r := 0; r < rows; r += 6 {
 			kernel6x16AVX2(k, &a[r], &b[j], &c[r*ldc+j], ldc)
 		}
 	}
@@ -50,26 +54,20 @@ func kernelCorner(k int, a, b, tmp []float32, rows, cols int) {
 		kernel(k, a, b, tmp, nr)
 		return
 	}
-	for j := 0; j < cols; j += 16 {
-		for r := 0; r < rows; r += 6 {
-			kernel6x16AVX2(k, &a[r], &b[j], &tmp[r*nr+j], nr)
-		}
-	}
+	quarters(k, a, b, tmp, nr, rows, cols)
 }
 
 // kernelQuarters adds the rows×cols corner of a micro-tile straight into C
-// when it is made of whole AVX2 quarters (rows 6 or 12, cols 16: a 4×4
-// feature map's 16 columns), as kernel does for a whole tile, and reports
-// whether it did. The corner path it replaces added the quarters into a
-// zeroed buffer first; +0 + v is v for every v but −0, so the values are
-// the same (a zero's sign could differ only where C held −0 and every
+// when it is made of whole AVX2 quarters (rows and cols multiples of 6 and
+// 16: a 4×4 feature map's 16 columns), as kernel does for a whole tile, and
+// reports whether it did. The corner path it replaces added the quarters
+// into a zeroed buffer first; +0 + v is v for every v but −0, so the values
+// are the same (a zero's sign could differ only where C held −0 and every
 // product underflowed).
 func kernelQuarters(k int, a, b, c []float32, ldc, rows, cols int) bool {
-	if !hasAVX2 || cols != 16 || rows%6 != 0 {
+	if !hasAVX2 || rows%6 != 0 || cols%16 != 0 {
 		return false
 	}
-	for r := 0; r < rows; r += 6 {
-		kernel6x16AVX2(k, &a[r], &b[0], &c[r*ldc], ldc)
-	}
+	quarters(k, a, b, c, ldc, rows, cols)
 	return true
 }

@@ -9,10 +9,13 @@ import (
 
 // Add is x + y for tensors of one shape (residual connections), shared
 // among the cores; gorgonia's Add ran on one. Element by element, so the
-// bits are gorgonia's.
+// bits are gorgonia's. Scalars (losses) go to gorgonia's Add.
 //
 //	∂L/∂x = ∂L/∂y_out,  ∂L/∂y = ∂L/∂y_out
 func Add(x, y *G.Node) (*G.Node, error) {
+	if x.IsScalar() || y.IsScalar() {
+		return G.Add(x, y)
+	}
 	xs, ys := x.Shape().Clone(), y.Shape().Clone()
 	if !xs.Eq(ys) {
 		return nil, fmt.Errorf("nn: add: shapes %v and %v differ", xs, ys)

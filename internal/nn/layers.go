@@ -94,13 +94,8 @@ func (b *Builder) LayerNorm(name string, x *G.Node) *G.Node {
 // SiLU is x·sigmoid(x).
 func (b *Builder) SiLU(x *G.Node) *G.Node { return b.check("silu")(b.Ops.SiLU(x)) }
 
-// Add is x + y (same shape; scalars by gorgonia's Add).
-func (b *Builder) Add(x, y *G.Node) *G.Node {
-	if x.IsScalar() || y.IsScalar() {
-		return b.check("add")(G.Add(x, y))
-	}
-	return b.check("add")(Add(x, y))
-}
+// Add is x + y (same shape, or scalars).
+func (b *Builder) Add(x, y *G.Node) *G.Node { return b.check("add")(Add(x, y)) }
 
 // Reshape is the copying reshape.
 func (b *Builder) Reshape(x *G.Node, shape ...int) *G.Node {
