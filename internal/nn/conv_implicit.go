@@ -246,7 +246,8 @@ func (s *convShape) packColT(x []float32) fastgemm.Packer {
 // — a gather of nr values per position written contiguously, where
 // packColT gathered each patch row and spread it over the panel with a
 // stride of nr (its gathers were 16% of an embedded training step).
-// The values, padding zeros included, are packColT's.
+// Whole panels go by 8×8 transposes (packT8) over runs of 8 positions of
+// one output row. The values, padding zeros included, are packColT's.
 func (s *convShape) packColTPadded(xp []float32) fastgemm.Packer {
 	const nr = fastgemm.NR
 	wp := s.w + 2*s.g.Pad
@@ -256,14 +257,21 @@ func (s *convShape) packColTPadded(xp []float32) fastgemm.Packer {
 			cols := min(nr, nb-j0)
 			offs := s.offs[jc+j0 : jc+j0+cols]
 			oy, ox := pc/s.wo, pc%s.wo
-			for p := 0; p < kb; p++ {
-				dst := panel[p*nr : (p+1)*nr]
+			for p := 0; p < kb; {
 				src := xp[oy*wp+ox:]
-				for j, o := range offs {
-					dst[j] = src[o]
+				// whole panels: runs of 8 positions of one output row by
+				// 8×8 transposes, where the CPU has them
+				if n := min(s.wo-ox, kb-p) / 8; cols == nr && n > 0 && packT8(panel[p*nr:], src, offs, n) {
+					p, ox = p+8*n, ox+8*n
+				} else {
+					dst := panel[p*nr : (p+1)*nr]
+					for j, o := range offs {
+						dst[j] = src[o]
+					}
+					clear(dst[cols:])
+					p, ox = p+1, ox+1
 				}
-				clear(dst[cols:])
-				if ox++; ox == s.wo {
+				if ox == s.wo {
 					ox = 0
 					oy++
 				}

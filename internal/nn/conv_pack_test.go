@@ -58,9 +58,13 @@ func samePanels(t *testing.T, c packCase, want, got fastgemm.Packer, blocks [][4
 // block the product asks for (partial panels and positions included).
 func TestPackColTPaddedMatchesPackColT(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, c := range []packCase{{3, 8, 8, 3, 1}, {5, 7, 5, 3, 1}, {4, 6, 6, 1, 0}, {2, 4, 4, 3, 1}, {3, 9, 7, 5, 2}} {
+	// the last four have whole panels of 32 patch rows (packT8's runs of 8
+	// positions): rows of 16, 8 and 24, a map of 4 that takes none, 1×1 filters
+	for _, c := range []packCase{{3, 8, 8, 3, 1}, {5, 7, 5, 3, 1}, {4, 6, 6, 1, 0}, {2, 4, 4, 3, 1}, {3, 9, 7, 5, 2},
+		{4, 16, 16, 3, 1}, {5, 8, 24, 3, 1}, {4, 4, 4, 3, 1}, {64, 8, 8, 1, 0}} {
 		s, x, xp, k, p := c.build(rng)
-		samePanels(t, c, s.packColT(x), s.packColTPadded(xp), [][4]int{{0, 0, p, k}, {1, 0, p - 1, k}, {3, 5, min(7, p-3), k - 5}, {0, fastgemm.NR, p, max(k-fastgemm.NR, 0)}})
+		samePanels(t, c, s.packColT(x), s.packColTPadded(xp), [][4]int{{0, 0, p, k}, {1, 0, p - 1, k}, {3, 5, min(7, p-3), k - 5},
+			{0, fastgemm.NR, p, max(k-fastgemm.NR, 0)}, {8, 0, p - 8, min(k, fastgemm.NR)}, {16, 0, min(13, p-16), k}, {5, 0, p - 5, k}})
 	}
 }
 
@@ -94,6 +98,21 @@ func TestPackPanelsMatchesGo(t *testing.T) {
 					t.Fatalf("w %d, %d rows: value %d is %g, want %g", w, n, i, got[i], want[i])
 				}
 			}
+		}
+	}
+}
+
+// BenchmarkPackColTPadded packs all of col(x)ᵀ of a 64-channel 32×32 image
+// (3×3 filters) in the product's blocks: the filter gradient's B.
+func BenchmarkPackColTPadded(b *testing.B) {
+	c := packCase{64, 32, 32, 3, 1}
+	s, _, xp, k, p := c.build(rand.New(rand.NewPCG(1, 2)))
+	pack := s.packColTPadded(xp)
+	bp := make([]float32, 256*((k+fastgemm.NR-1)/fastgemm.NR*fastgemm.NR))
+	b.SetBytes(int64(4 * k * p))
+	for b.Loop() {
+		for pc := 0; pc < p; pc += 256 {
+			pack(pc, 0, min(256, p-pc), k, bp)
 		}
 	}
 }
