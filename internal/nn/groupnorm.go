@@ -224,48 +224,66 @@ func groupNormBackward[T Float](f *groupNormOp, x, gamma, beta, gy, out []T) {
 		arow := make([]T, s) // a = γ·x̂ + β of one channel
 		srow := make([]T, s) // σ(a)
 		means, invs := make([]float64, f.groups), make([]float64, f.groups)
+		dGammas, dBetas := make([]float64, cg), make([]float64, cg) // Σ∂L/∂a·x̂, Σ∂L/∂a per channel of a group
 		for i := lo; i < hi; i++ {
 			groupStatsOf(x[i*c*s:(i+1)*c*s], m, f.eps, means, invs)
 			for g := 0; g < f.groups; g++ {
 				off := (i*c + g*cg) * s
 				mean, inv := means[g], invs[g]
-				var sumG, sumGX float64
+				// ∂L/∂a and x̂ of the group, element by element
 				for cc := 0; cc < cg; cc++ {
 					ch := g*cg + cc
 					gam, bet := gamma[ch], beta[ch]
-					var dGamma, dBeta float64
 					xr, xhr := x[off+cc*s:off+(cc+1)*s], xh[cc*s:(cc+1)*s]
-					for q, v := range xr {
-						xhr[q] = T((float64(v) - mean) * inv)
+					gar, gyr := ga[cc*s:(cc+1)*s], gy[off+cc*s:off+(cc+1)*s]
+					v0 := 0 // the values the vector steps wrote
+					if is32 {
+						v0 = normRowVec(any(xhr).([]float32), any(xr).([]float32), mean, inv)
 					}
-					if f.silu {
-						for q, v := range xhr {
-							arow[q] = gam*v + bet
-						}
-						if is32 {
-							sigmoidVec(any(srow).([]float32), any(arow).([]float32))
-						} else {
-							for q, a := range arow {
-								srow[q] = sigmoidT(a)
-							}
+					for q := v0; q < s; q++ {
+						xhr[q] = T((float64(xr[q]) - mean) * inv)
+					}
+					if !f.silu {
+						copy(gar, gyr)
+						continue
+					}
+					v0 = 0
+					if is32 {
+						v0 = siluGradVec(any(gar).([]float32), any(gyr).([]float32), any(xhr).([]float32), float32(gam), float32(bet))
+					}
+					if v0 == s {
+						continue
+					}
+					a, sg := arow[v0:], srow[v0:]
+					for q, v := range xhr[v0:] {
+						a[q] = gam*v + bet
+					}
+					if is32 {
+						sigmoidVec(any(sg).([]float32), any(a).([]float32))
+					} else {
+						for q, v := range a {
+							sg[q] = sigmoidT(v)
 						}
 					}
-					for q := 0; q < s; q++ {
-						k := cc*s + q
-						xhk := xhr[q]
-						d := gy[off+k]
-						if f.silu {
-							a, sg := arow[q], srow[q]
-							d *= sg * (1 + a*(1-sg))
-						}
-						ga[k] = d
-						dGamma += float64(d * xhk)
-						dBeta += float64(d)
+					for q, d := range gyr[v0:] {
+						d *= sg[q] * (1 + a[q]*(1-sg[q]))
+						gar[v0+q] = d
 					}
-					acc[ch] += dGamma
-					acc[c+ch] += dBeta
-					sumG += dBeta * float64(gam)
-					sumGX += dGamma * float64(gam)
+				}
+				// each channel's sums in the order of its elements, four
+				// channels' chains side by side
+				for cc := 0; cc < cg; cc += 4 {
+					channelSums(ga[cc*s:], xh[cc*s:], s, dGammas[cc:min(cc+4, cg)], dBetas[cc:min(cc+4, cg)])
+				}
+				var sumG, sumGX float64
+				for cc := 0; cc < cg; cc++ {
+					ch := g*cg + cc
+					gam := float64(gamma[ch])
+					dG, dB := dGammas[cc], dBetas[cc]
+					acc[ch] += dG
+					acc[c+ch] += dB
+					sumG += dB * gam
+					sumGX += dG * gam
 				}
 				mf := T(m)
 				scale := T(inv) / mf
@@ -273,7 +291,12 @@ func groupNormBackward[T Float](f *groupNormOp, x, gamma, beta, gy, out []T) {
 				for cc := 0; cc < cg; cc++ {
 					gam := gamma[g*cg+cc]
 					d := dx[off+cc*s : off+(cc+1)*s]
-					for q := range d {
+					v0 := 0
+					if is32 {
+						v0 = gnDxVec(any(d).([]float32), any(ga[cc*s:(cc+1)*s]).([]float32), any(xh[cc*s:(cc+1)*s]).([]float32),
+							float32(mf), float32(gam), float32(sG), float32(sGX), float32(scale))
+					}
+					for q := v0; q < s; q++ {
 						k := cc*s + q
 						d[q] = scale * (mf*ga[k]*gam - sG - xh[k]*sGX)
 					}
@@ -286,6 +309,40 @@ func groupNormBackward[T Float](f *groupNormOp, x, gamma, beta, gy, out []T) {
 			out[total+j] += T(acc[j])
 		}
 	}
+}
+
+// channelSums sums Σ float64(ga·xh) into dGamma and Σ float64(ga) into
+// dBeta for the len(dGamma) ≤ 4 channels of s elements starting at ga and
+// xh, each channel in the order of its elements (as one loop per channel
+// would); four channels at once keep eight independent chains in flight.
+func channelSums[T Float](ga, xh []T, s int, dGamma, dBeta []float64) {
+	if len(dGamma) < 4 {
+		for j := range dGamma {
+			var dG, dB float64
+			for q, d := range ga[j*s : (j+1)*s] {
+				dG += float64(d * xh[j*s+q])
+				dB += float64(d)
+			}
+			dGamma[j], dBeta[j] = dG, dB
+		}
+		return
+	}
+	g0, g1, g2, g3 := ga[:s], ga[s:2*s], ga[2*s:3*s], ga[3*s:4*s]
+	x0, x1, x2, x3 := xh[:s], xh[s:2*s], xh[2*s:3*s], xh[3*s:4*s]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	for q := range g0 {
+		d0, d1, d2, d3 := g0[q], g1[q], g2[q], g3[q]
+		a0 += float64(d0 * x0[q])
+		a1 += float64(d1 * x1[q])
+		a2 += float64(d2 * x2[q])
+		a3 += float64(d3 * x3[q])
+		b0 += float64(d0)
+		b1 += float64(d1)
+		b2 += float64(d2)
+		b3 += float64(d3)
+	}
+	dGamma[0], dGamma[1], dGamma[2], dGamma[3] = a0, a1, a2, a3
+	dBeta[0], dBeta[1], dBeta[2], dBeta[3] = b0, b1, b2, b3
 }
 
 func (o *groupNormGradOp) DiffWRT(int) []bool { return []bool{false, false, false, false} }

@@ -123,7 +123,8 @@ func TestConv2dMatchesStock(t *testing.T) {
 
 func TestGroupNormGrad(t *testing.T) {
 	for _, silu := range []bool{false, true} {
-		for _, shape := range [][]int{{2, 4, 3, 3}, {1, 6, 5, 2}, {3, 4, 5}} {
+		// channels per group: 2, 2, 2 and 6 (four channels' sums side by side, then two)
+		for _, shape := range [][]int{{2, 4, 3, 3}, {1, 6, 5, 2}, {3, 4, 5}, {1, 12, 3, 2}} {
 			groups := 2
 			if shape[1] == 6 {
 				groups = 3
@@ -136,6 +137,33 @@ func TestGroupNormGrad(t *testing.T) {
 				}
 				return WeightedSum(g, y, 4)
 			})
+		}
+	}
+}
+
+// TestChannelSumsInOrder: four channels' sums side by side are each
+// channel's own loop bit for bit (float64 sums in element order; values of
+// very different sizes, so another order would round differently).
+func TestChannelSumsInOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const s = 37
+	ga, xh := make([]float32, 4*s), make([]float32, 4*s)
+	for i := range ga {
+		ga[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(14)-7)))
+		xh[i] = float32(rng.NormFloat64())
+	}
+	for k := 1; k <= 4; k++ {
+		dG, dB := make([]float64, k), make([]float64, k)
+		channelSums(ga, xh, s, dG, dB)
+		for j := 0; j < k; j++ {
+			var wantG, wantB float64
+			for q := 0; q < s; q++ {
+				wantG += float64(ga[j*s+q] * xh[j*s+q])
+				wantB += float64(ga[j*s+q])
+			}
+			if math.Float64bits(dG[j]) != math.Float64bits(wantG) || math.Float64bits(dB[j]) != math.Float64bits(wantB) {
+				t.Errorf("%d channels, channel %d: sums %v, %v; its own loop gives %v, %v", k, j, dG[j], dB[j], wantG, wantB)
+			}
 		}
 	}
 }

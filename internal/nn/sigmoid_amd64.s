@@ -214,3 +214,39 @@ loop4:
 done4:
 	VZEROUPPER
 	RET
+
+// func siluGradAVX2(ga, gy, xh *float32, n int, gam, bet float32)
+// ga[i] = gy[i]·(σ(a)·(1 + a·(1 − σ(a)))) with a = gam·xh[i] + bet (a
+// multiply, then an add), σ as sigmoidAVX2, for n a multiple of 8: the
+// SiLU's part of GroupNorm+SiLU's backward, its Go loop's bits.
+TEXT ·siluGradAVX2(SB), NOSPLIT, $0-40
+	MOVQ ga+0(FP), DI
+	MOVQ gy+8(FP), DX
+	MOVQ xh+16(FP), SI
+	MOVQ n+24(FP), CX
+	VBROADCASTSS gam+32(FP), Y8
+	VBROADCASTSS bet+36(FP), Y9
+	AVX2_CONSTS
+	SHRQ $3, CX
+	JZ doneG
+loopG:
+	VMOVUPS (SI), Y0
+	VMULPS Y8, Y0, Y0
+	VADDPS Y9, Y0, Y10                // a
+	VXORPS ·avx2Consts+0(SB), Y10, Y0 // x = −a
+	SIGMOID_AVX2                      // σ(a) in Y3
+	VSUBPS Y3, Y15, Y4                // 1 − σ
+	VMULPS Y4, Y10, Y4                // a·(1 − σ)
+	VADDPS Y4, Y15, Y4                // 1 + a·(1 − σ)
+	VMULPS Y4, Y3, Y4                 // σ·(1 + a·(1 − σ))
+	VMOVUPS (DX), Y11
+	VMULPS Y4, Y11, Y4                // gy·…
+	VMOVUPS Y4, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ loopG
+doneG:
+	VZEROUPPER
+	RET
