@@ -30,6 +30,7 @@ func main() {
 	model := flag.String("model", "a", "a (GORGONIA.md's Model A) or embedded")
 	steps := flag.Int("steps", 5, "timed steps")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed training steps to this file")
+	profileForward := flag.Bool("profile-forward", false, "profile the timed forward passes instead of the training steps")
 	sample := flag.Int("sample", 0, "instead: time one denoising step of a guided sampling batch of this many images (2× rows, forward only) and its peak RSS")
 	flag.Parse()
 	var cfg models.UNetConfig
@@ -62,7 +63,7 @@ func main() {
 			}
 		}
 		run()
-		if train && *profile != "" {
+		if train != *profileForward && *profile != "" {
 			f, err := os.Create(*profile)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "rpobench:", err)
