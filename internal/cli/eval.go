@@ -273,6 +273,7 @@ func sameEvaluation(dirs []string) error {
 func newEvalTableCmd() *cobra.Command {
 	var baseline int
 	var out string
+	var subjects []string
 	cmd := &cobra.Command{
 		Use:     "table EVALDIR...",
 		Short:   "One table of several evaluations (the paper's rows) with paired differences against a baseline row",
@@ -282,6 +283,11 @@ func newEvalTableCmd() *cobra.Command {
 			rows, err := eval.LoadRows(args)
 			if err != nil {
 				return err
+			}
+			if len(subjects) > 0 {
+				if rows, err = eval.OnlySubjects(rows, subjects); err != nil {
+					return fmt.Errorf("--subjects: %w", err)
+				}
 			}
 			if baseline >= len(rows) {
 				return fmt.Errorf("--baseline %d: there are %d evaluations", baseline, len(rows))
@@ -298,6 +304,7 @@ func newEvalTableCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&baseline, "baseline", 0, "index of the row the others are compared with (-1: none)")
 	cmd.Flags().StringVar(&out, "out", "", "also write the Markdown to this file")
+	cmd.Flags().StringSliceVar(&subjects, "subjects", nil, "only these subjects (comma-separated), every row summarised again over them")
 	return cmd
 }
 

@@ -30,6 +30,38 @@ func LoadRows(dirs []string) ([]Row, error) {
 	return rows, nil
 }
 
+// OnlySubjects keeps the named subjects of each row and summarises the
+// rows again over them: a table on a fixed subset while evaluations grow.
+// A name that no row evaluated is an error (a typo would otherwise only
+// shrink the table).
+func OnlySubjects(rows []Row, names []string) ([]Row, error) {
+	want, found := map[string]bool{}, map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	out := make([]Row, len(rows))
+	for i, r := range rows {
+		var kept []SubjectResult
+		for _, s := range r.Report.Subjects {
+			if want[s.Subject] {
+				kept = append(kept, s)
+				found[s.Subject] = true
+			}
+		}
+		if len(kept) == 0 {
+			return nil, fmt.Errorf("eval: %s: none of the subjects %s", r.Dir, strings.Join(names, ","))
+		}
+		out[i] = r
+		out[i].Report.Subjects, out[i].Report.Summary = kept, summaryOver(kept)
+	}
+	for _, n := range names {
+		if !found[n] {
+			return nil, fmt.Errorf("eval: subject %q is in none of the evaluations", n)
+		}
+	}
+	return out, nil
+}
+
 // Paired returns, for one metric, the per-subject differences row − base
 // over the subjects both rows evaluated, summarised (mean, 95% interval).
 // Subjects are the unit: each difference is of two per-subject means

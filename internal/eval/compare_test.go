@@ -41,3 +41,26 @@ func TestPairedDifferences(t *testing.T) {
 		t.Errorf("table:\n%s", md)
 	}
 }
+
+// TestOnlySubjects: a table on a subset summarises every row again over the
+// named subjects alone, and a name no row has is refused.
+func TestOnlySubjects(t *testing.T) {
+	base := report("sim", map[string]float64{"a": 0.5, "b": 0.6, "c": 0.7})
+	row := report("rpo", map[string]float64{"a": 0.6, "c": 0.9})
+	rows, err := OnlySubjects([]Row{{Report: base}, {Report: row}}, []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows[0].Report.Summary["clip_t"]; got.N != 2 || math.Abs(got.Mean-0.55) > 1e-12 {
+		t.Errorf("sim over a, b: %+v, want the mean of 0.5 and 0.6", got)
+	}
+	if got := rows[1].Report.Summary["clip_t"]; got.N != 1 || math.Abs(got.Mean-0.6) > 1e-12 {
+		t.Errorf("rpo over a: %+v", got)
+	}
+	if base.Summary["clip_t"].N != 3 {
+		t.Error("the rows read were changed")
+	}
+	if _, err := OnlySubjects([]Row{{Report: base}}, []string{"a", "teapott"}); err == nil || !strings.Contains(err.Error(), "teapott") {
+		t.Errorf("a subject in no row: %v", err)
+	}
+}

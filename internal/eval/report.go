@@ -92,6 +92,20 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
+// summaryOver summarises each metric over the subjects (each a mean over
+// its prompts).
+func summaryOver(subjects []SubjectResult) map[string]dreambench.Summary {
+	sum := map[string]dreambench.Summary{}
+	for _, m := range Metrics {
+		var v []float64
+		for _, s := range subjects {
+			v = append(v, s.Summary[m.Key].Mean)
+		}
+		sum[m.Key] = dreambench.Summarize(v)
+	}
+	return sum
+}
+
 // Merge reads the finished subjects of one or more evaluation directories
 // (shards), aggregates them and writes results.json, subjects.csv,
 // results.md and report.html into out. A subject found twice is taken once.
@@ -124,13 +138,7 @@ func Merge(dirs []string, out string, meta Meta) (*Report, error) {
 			rep.Seconds[k] += v
 		}
 	}
-	for _, m := range Metrics {
-		var v []float64
-		for _, s := range rep.Subjects {
-			v = append(v, s.Summary[m.Key].Mean)
-		}
-		rep.Summary[m.Key] = dreambench.Summarize(v)
-	}
+	rep.Summary = summaryOver(rep.Subjects)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
