@@ -20,10 +20,20 @@ func BenchmarkKernelInCache(b *testing.B) {
 	}
 	kernels := map[string]func(){
 		"avx512": func() { kernelAVX512(k, &a[0], &bb[0], &c[0], nr) },
-		"avx2":   func() { kernelAVX2(k, a, bb, c, nr) },
+		"avx512-halves": func() { // a 4×4 map's tile: two 12×16 kernels
+			kernel12x16AVX512(k, &a[0], &bb[0], &c[0], nr)
+			kernel12x16AVX512(k, &a[0], &bb[16], &c[16], nr)
+		},
+		"avx2": func() { // four 6×16 quarters
+			for j := 0; j < nr; j += 16 {
+				for r := 0; r < mr; r += 6 {
+					kernel6x16AVX2(k, &a[r], &bb[j], &c[r*nr+j], nr)
+				}
+			}
+		},
 	}
-	for _, name := range []string{"avx512", "avx2"} {
-		if name == "avx512" && !hasAVX512 || name == "avx2" && !hasAVX2 {
+	for _, name := range []string{"avx512", "avx512-halves", "avx2"} {
+		if name != "avx2" && !hasAVX512 || name == "avx2" && !hasAVX2 {
 			continue
 		}
 		b.Run(name, func(b *testing.B) {

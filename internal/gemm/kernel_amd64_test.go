@@ -60,10 +60,21 @@ func TestKernelArithmetic(t *testing.T) {
 	}
 	kernels := map[string]func(c []float32){}
 	if hasAVX2 {
-		kernels["AVX2"] = func(c []float32) { kernelAVX2(k, a, b, c, ldc) }
+		kernels["AVX2"] = func(c []float32) { kernelAVX2(k, a, b, c, ldc) } // the 12×16 halves on AVX-512 CPUs
+		kernels["AVX2 quarters"] = func(c []float32) {
+			for j := 0; j < nr; j += 16 {
+				for r := 0; r < mr; r += 6 {
+					kernel6x16AVX2(k, &a[r], &b[j], &c[r*ldc+j], ldc)
+				}
+			}
+		}
 	}
 	if hasAVX512 {
 		kernels["AVX-512"] = func(c []float32) { kernelAVX512(k, &a[0], &b[0], &c[0], ldc) }
+		kernels["AVX-512 halves"] = func(c []float32) { // the 12×16 kernel on each column half
+			kernel12x16AVX512(k, &a[0], &b[0], &c[0], ldc)
+			kernel12x16AVX512(k, &a[0], &b[16], &c[16], ldc)
+		}
 	}
 	if len(kernels) == 0 {
 		t.Skip("no assembly kernel on this CPU")
