@@ -104,10 +104,30 @@ func (s *convShape) pad(x []float32, buf *[]float32) []float32 {
 		*buf = make([]float32, s.c*hp*wp)
 	}
 	xp := (*buf)[:s.c*hp*wp]
-	clear(xp)
+	// only the border is cleared; rows of 4 to 32 values are copied as
+	// arrays (vector moves, where copy's call cost more than the row)
+	w := s.w
 	for ci := 0; ci < s.c; ci++ {
+		img := xp[ci*hp*wp : (ci+1)*hp*wp]
+		clear(img[:pd*wp])
+		clear(img[(hp-pd)*wp:])
 		for iy := 0; iy < s.h; iy++ {
-			copy(xp[(ci*hp+iy+pd)*wp+pd:], x[(ci*s.h+iy)*s.w:(ci*s.h+iy+1)*s.w])
+			row := img[(iy+pd)*wp : (iy+pd+1)*wp]
+			clear(row[:pd])
+			clear(row[pd+w:])
+			dst, src := row[pd:pd+w], x[(ci*s.h+iy)*w:(ci*s.h+iy+1)*w]
+			switch w {
+			case 4:
+				*(*[4]float32)(dst) = *(*[4]float32)(src)
+			case 8:
+				*(*[8]float32)(dst) = *(*[8]float32)(src)
+			case 16:
+				*(*[16]float32)(dst) = *(*[16]float32)(src)
+			case 32:
+				*(*[32]float32)(dst) = *(*[32]float32)(src)
+			default:
+				copy(dst, src)
+			}
 		}
 	}
 	return xp

@@ -29,6 +29,34 @@ func (c packCase) build(rng *rand.Rand) (s convShape, x, xp []float32, rows, col
 	return s, x, xp, c.ch * c.k * c.k, ho * wo
 }
 
+// TestPadClearsTheBorder: pad writes every value of the padded image, the
+// border's zeros included, into a buffer that held other values.
+func TestPadClearsTheBorder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, c := range []packCase{{3, 4, 4, 3, 1}, {2, 8, 8, 3, 1}, {2, 16, 16, 3, 1}, {1, 32, 32, 3, 1}, {2, 5, 7, 3, 1}, {2, 6, 6, 5, 2}} {
+		s, x, _, _, _ := c.build(rng)
+		buf := make([]float32, 4000)
+		for i := range buf {
+			buf[i] = float32(math.NaN())
+		}
+		xp := s.pad(x, &buf)
+		pd, hp, wp := c.pad, c.h+2*c.pad, c.w+2*c.pad
+		for ci := 0; ci < c.ch; ci++ {
+			for y := 0; y < hp; y++ {
+				for xx := 0; xx < wp; xx++ {
+					var want float32
+					if y >= pd && y < pd+c.h && xx >= pd && xx < pd+c.w {
+						want = x[(ci*c.h+y-pd)*c.w+xx-pd]
+					}
+					if got := xp[(ci*hp+y)*wp+xx]; math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("%+v: padded (%d, %d, %d) is %g, want %g", c, ci, y, xx, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
 // samePanels checks that got writes exactly want's panels for each block
 // (pc, jc, kb, nb) of B, every value written.
 func samePanels(t *testing.T, c packCase, want, got fastgemm.Packer, blocks [][4]int) {
