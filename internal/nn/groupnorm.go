@@ -208,7 +208,9 @@ func (o *groupNormGradOp) Do(vals ...G.Value) (G.Value, error) {
 //	∂L/∂x = (1/σ)/M · (M·g − Σg − x̂·Σ(g·x̂)),  g = γ·∂L/∂a, sums over the group.
 //
 // Samples run in parallel in reductionParts parts; each part sums its own
-// ∂L/∂γ, ∂L/∂β (the same parts on every machine).
+// ∂L/∂γ, ∂L/∂β (the same parts on every machine). For float32 the
+// element-wise steps (x̂, the SiLU's ∂L/∂a, ∂L/∂x) run as AVX2 passes with
+// the Go expressions' operations in order, so the bits do not depend on it.
 func groupNormBackward[T Float](f *groupNormOp, x, gamma, beta, gy, out []T) {
 	n, c, cg, s := f.layout()
 	m := cg * s
