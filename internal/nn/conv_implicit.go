@@ -22,7 +22,7 @@ type convShape struct {
 	c, h, w, kh, kw, ho, wo int
 	g                       ConvGeom
 	lo, hi                  []int // valid output columns per kernel column kj
-	offs                    []int // rowOffsets (stride 1)
+	offs                    []int // rowOffsets
 }
 
 func shapeOfConv(o *conv2dOp) convShape {
@@ -31,9 +31,7 @@ func shapeOfConv(o *conv2dOp) convShape {
 	for kj := range s.lo {
 		s.lo[kj], s.hi[kj] = validRange(s.w, s.wo, kj, s.g)
 	}
-	if s.g.Stride == 1 {
-		s.offs = rowOffsets(&s)
-	}
+	s.offs = rowOffsets(&s)
 	return s
 }
 
@@ -300,6 +298,36 @@ func (s *convShape) packColTPadded(xp []float32) fastgemm.Packer {
 	}
 }
 
+// packColStridedPadded is packCol for a strided convolution from xp, the
+// image already padded (pad): patch row r at output (oy, ox) is
+// xp[offs[r] + stride·(oy·wp + ox)]. Each panel's position offsets are
+// computed once, and every patch row is one gather with no bounds to clip
+// (gatherRow clips each run). The values, padding zeros included, are
+// packCol's.
+func (s *convShape) packColStridedPadded(xp []float32) fastgemm.Packer {
+	const nr = fastgemm.NR
+	wp, st := s.w+2*s.g.Pad, s.g.Stride
+	return func(pc, jc, kb, nb int, bp []float32) {
+		var base [nr]int
+		for j0 := 0; j0 < nb; j0 += nr {
+			panel := bp[(j0/nr)*nr*kb : (j0/nr+1)*nr*kb]
+			cols := min(nr, nb-j0)
+			for j := range cols {
+				pos := jc + j0 + j
+				base[j] = st * ((pos/s.wo)*wp + pos%s.wo)
+			}
+			bs := base[:cols]
+			for p := 0; p < kb; p++ {
+				dst, src := panel[p*nr:(p+1)*nr], xp[s.offs[pc+p]:]
+				for j, b := range bs {
+					dst[j] = src[b]
+				}
+				clear(dst[cols:])
+			}
+		}
+	}
+}
+
 // imagePacker is the packer of image xi: general for a strided
 // convolution; for stride 1, padded on the image padded into xp (a
 // recycled buffer, nil without padding) or on xi itself.
@@ -326,14 +354,18 @@ func convForwardImplicit(o *conv2dOp, x, w, b, y []float32) {
 	fastgemm.PackA(pw, false, oc, k, 1, w, k) // once for the whole batch
 	parallelFor(n, func(_, lo, hi int) {
 		var xp *[]float32
-		if s.g.Stride == 1 && s.g.Pad > 0 {
+		if s.g.Pad > 0 {
 			xp = paddedImages.Get().(*[]float32)
 			defer paddedImages.Put(xp)
 		}
 		for i := lo; i < hi; i++ {
 			yi := y[i*oc*p : (i+1)*oc*p]
 			xi := x[i*s.c*s.h*s.w : (i+1)*s.c*s.h*s.w]
-			fastgemm.SgemmPrepacked(serial, pw, p, s.imagePacker(xi, xp, s.packCol, s.packColPadded), 0, yi, p)
+			pack := s.imagePacker(xi, xp, s.packCol, s.packColPadded)
+			if s.g.Stride != 1 && xp != nil {
+				pack = s.packColStridedPadded(s.pad(xi, xp))
+			}
+			fastgemm.SgemmPrepacked(serial, pw, p, pack, 0, yi, p)
 			if b != nil {
 				for j := 0; j < oc; j++ {
 					row := yi[j*p : (j+1)*p]

@@ -57,6 +57,25 @@ func TestPadClearsTheBorder(t *testing.T) {
 	}
 }
 
+// TestPackColStridedPaddedMatchesPackCol: the strided forward packer from
+// the padded image writes exactly the general packer's panels (stride 2,
+// even and odd sizes, partial panels and positions).
+func TestPackColStridedPaddedMatchesPackCol(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, c := range []packCase{{3, 8, 8, 3, 1}, {2, 16, 16, 3, 1}, {3, 7, 9, 3, 1}, {2, 12, 10, 5, 2}} {
+		geom := ConvGeom{Stride: 2, Pad: c.pad}
+		ho, wo := geom.outSize(c.h, c.w, c.k, c.k)
+		s := shapeOfConv(&conv2dOp{geom: geom, x: tensor.Shape{1, c.ch, c.h, c.w}, w: tensor.Shape{4, c.ch, c.k, c.k}, out: tensor.Shape{1, 4, ho, wo}})
+		x := make([]float32, c.ch*c.h*c.w)
+		for i := range x {
+			x[i] = rng.Float32() - 0.5
+		}
+		k, p := c.ch*c.k*c.k, ho*wo
+		samePanels(t, c, s.packCol(x), s.packColStridedPadded(s.pad(x, new([]float32))),
+			[][4]int{{0, 0, k, p}, {2, 0, k - 2, p}, {0, 3, k, min(p-3, fastgemm.NR+5)}})
+	}
+}
+
 // samePanels checks that got writes exactly want's panels for each block
 // (pc, jc, kb, nb) of B, every value written.
 func samePanels(t *testing.T, c packCase, want, got fastgemm.Packer, blocks [][4]int) {
