@@ -3,6 +3,8 @@
 # shapes (random weights, runs/sd-full/sd15 from make parity-full) in
 # diffusers/PyTorch and in rpo, alternating, one process per measurement:
 # seconds, peak RSS during the runs (weights included), ratios rpo/torch.
+# PyTorch runs with Debian's OpenBLAS (libopenblas0-pthread, as make
+# bench-compare installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${SD15:-runs/sd-full/sd15}
@@ -12,7 +14,9 @@ go build -o bin/sdbench ./bench/sdbench
 out=${OUT:-runs/bench-sd15.jsonl}
 : > "$out"
 for mode in ${MODES:-fwd32 train32 fwd64}; do
-  ../shared/oracle/python bench/sd_torch.py "$DIR/model/unet" "$mode" | tee -a "$out"
+  # the strong anchor, as bench/compare.sh: PyTorch with OpenBLAS (whatever libblas.so.3 the system points to)
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \
+    ../shared/oracle/python bench/sd_torch.py "$DIR/model/unet" "$mode" | tee -a "$out"
   ./bin/sdbench -model "$DIR/model" -mode "$mode" | tee -a "$out"
 done
 python3 - "$out" <<'PY'

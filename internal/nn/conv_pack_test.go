@@ -76,6 +76,31 @@ func TestPackColStridedPaddedMatchesPackCol(t *testing.T) {
 	}
 }
 
+// TestFlipFilters: every filter value lands flipped in space and with its
+// channels transposed, for channel counts that are not multiples of the
+// blocks.
+func TestFlipFilters(t *testing.T) {
+	for _, sh := range [][4]int{{3, 5, 3, 3}, {17, 9, 3, 3}, {8, 16, 1, 1}, {2, 11, 5, 5}} {
+		oc, c, kh, kw := sh[0], sh[1], sh[2], sh[3]
+		w, wf := make([]float32, oc*c*kh*kw), make([]float32, oc*c*kh*kw)
+		for i := range w {
+			w[i] = float32(i + 1)
+		}
+		flipFilters(w, wf, oc, c, kh*kw)
+		for a := 0; a < oc; a++ {
+			for b := 0; b < c; b++ {
+				for i := 0; i < kh; i++ {
+					for j := 0; j < kw; j++ {
+						if got, want := wf[((b*oc+a)*kh+(kh-1-i))*kw+(kw-1-j)], w[((a*c+b)*kh+i)*kw+j]; got != want {
+							t.Fatalf("%v: filter (%d, %d) at (%d, %d) is %g, want %g", sh, a, b, i, j, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // samePanels checks that got writes exactly want's panels for each block
 // (pc, jc, kb, nb) of B, every value written.
 func samePanels(t *testing.T, c packCase, want, got fastgemm.Packer, blocks [][4]int) {
