@@ -9,6 +9,12 @@ func normRowAVX2(dst, x *float32, n int, mean, inv float64)
 func siluGradAVX2(ga, gy, xh *float32, n int, gam, bet float32)
 
 //go:noescape
+func groupSums8AVX2(x *float32, m, n int, sums *[8]float64)
+
+//go:noescape
+func groupSqSums8AVX2(x *float32, m, n int, means, sums *[8]float64)
+
+//go:noescape
 func gnDxAVX2(dx, ga, xh *float32, n int, mf, gam, sG, sGX, scale float32)
 
 // The vector steps of GroupNorm's backward (groupNormBackward's loops, the
@@ -45,5 +51,23 @@ func gnDxVec(dx, ga, xh []float32, mf, gam, sG, sGX, scale float32) int {
 	}
 	_, _ = dx[n-1], ga[n-1]
 	gnDxAVX2(&dx[0], &ga[0], &xh[0], n, mf, gam, sG, sGX, scale)
+	return n
+}
+
+// groupSums8Vec adds, for the 8 groups of m values at the start of x, the
+// float64 sums of their first n&^3 values in order into sums (and with
+// means, the sums of squared deviations), and returns how many values of
+// each group it summed (0 without AVX2).
+func groupSums8Vec(x []float32, m int, means, sums *[8]float64) int {
+	n := m &^ 3
+	if !hasAVX2 || n == 0 {
+		return 0
+	}
+	_ = x[8*m-1]
+	if means == nil {
+		groupSums8AVX2(&x[0], m, n, sums)
+	} else {
+		groupSqSums8AVX2(&x[0], m, n, means, sums)
+	}
 	return n
 }

@@ -526,18 +526,22 @@ func TestSiLUFloat32(t *testing.T) {
 // the bits of groupStats, group by group.
 func TestGroupStatsOf(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	const m = 37
-	for groups := 1; groups <= 9; groups++ {
-		x := make([]float32, groups*m)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64()*3 + 1)
-		}
-		mean, inv := make([]float64, groups), make([]float64, groups)
-		groupStatsOf(x, m, 1e-5, mean, inv)
-		for g := range groups {
-			wm, wi := groupStats(x[g*m:(g+1)*m], 1e-5)
-			if mean[g] != wm || inv[g] != wi {
-				t.Fatalf("%d groups, group %d: (%v, %v), groupStats (%v, %v)", groups, g, mean[g], inv[g], wm, wi)
+	// groups of 37 (a tail of 1 after the 8-group kernels' runs of 4), 64 and 3
+	// (none), 1 to 17 groups, values of very different sizes so that
+	// another order of summation would round differently
+	for _, m := range []int{37, 64, 3} {
+		for groups := 1; groups <= 17; groups++ {
+			x := make([]float32, groups*m)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64()*3*math.Pow(10, float64(rng.IntN(25)-12)) + 1)
+			}
+			mean, inv := make([]float64, groups), make([]float64, groups)
+			groupStatsOf(x, m, 1e-5, mean, inv)
+			for g := range groups {
+				wm, wi := groupStats(x[g*m:(g+1)*m], 1e-5)
+				if mean[g] != wm || inv[g] != wi {
+					t.Fatalf("%d groups of %d, group %d: (%v, %v), groupStats (%v, %v)", groups, m, g, mean[g], inv[g], wm, wi)
+				}
 			}
 		}
 	}
