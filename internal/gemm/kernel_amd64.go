@@ -13,6 +13,9 @@ func kernel6x16AVX2(k int, a, b, c *float32, ldc int)
 //go:noescape
 func kernel12x16AVX512(k int, a, b, c *float32, ldc int)
 
+//go:noescape
+func kernel6x32AVX512(k int, a, b, c *float32, ldc int)
+
 // hasAVX512 and hasAVX2 select the assembly micro-kernels: AVX-512, else
 // AVX2 with FMA (AMD EPYC and older Intel), else the portable one.
 var (
@@ -37,12 +40,20 @@ func kernelAVX2(k int, a, b, c []float32, ldc int) { quarters(k, a, b, c, ldc, m
 // quarters adds Apᵀ·Bp into the rows×cols corner of a micro-tile in C with
 // the AVX2 6×16 kernels that cover it (rows rounded up to 6, cols to 16),
 // the two of a column half one after the other while its B values are in L1.
-// With AVX-512 a column half of more than 6 rows is one 12×16 kernel (twice
-// the AVX2 pair's width per instruction; the same bits).
+// With AVX-512 a column half of more than 6 rows is one 12×16 kernel, and
+// 6 rows of both halves one 6×32 kernel (twice the AVX2 pair's width per
+// instruction; the same bits).
 func quarters(k int, a, b, c []float32, ldc, rows, cols int) {
 	for j := 0; j < cols; j += 16 {
 		if hasAVX512 && rows > 6 {
 			kernel12x16AVX512(k, &a[0], &b[j], &c[j], ldc)
+			continue
+		}
+		if hasAVX512 && j+16 < cols {
+			for r := 0; r < rows; r += 6 {
+				kernel6x32AVX512(k, &a[r], &b[j], &c[r*ldc+j], ldc)
+			}
+			j += 16
 			continue
 		}
 		for r := 0; r < rows; r += 6 {

@@ -24,6 +24,10 @@ func BenchmarkKernelInCache(b *testing.B) {
 			kernel12x16AVX512(k, &a[0], &bb[0], &c[0], nr)
 			kernel12x16AVX512(k, &a[0], &bb[16], &c[16], nr)
 		},
+		"avx512-rows": func() { // two 6×32 kernels
+			kernel6x32AVX512(k, &a[0], &bb[0], &c[0], nr)
+			kernel6x32AVX512(k, &a[6], &bb[0], &c[6*nr], nr)
+		},
 		"avx2": func() { // four 6×16 quarters
 			for j := 0; j < nr; j += 16 {
 				for r := 0; r < mr; r += 6 {
@@ -32,7 +36,7 @@ func BenchmarkKernelInCache(b *testing.B) {
 			}
 		},
 	}
-	for _, name := range []string{"avx512", "avx512-halves", "avx2"} {
+	for _, name := range []string{"avx512", "avx512-halves", "avx512-rows", "avx2"} {
 		if name != "avx2" && !hasAVX512 || name == "avx2" && !hasAVX2 {
 			continue
 		}

@@ -75,6 +75,10 @@ func TestKernelArithmetic(t *testing.T) {
 			kernel12x16AVX512(k, &a[0], &b[0], &c[0], ldc)
 			kernel12x16AVX512(k, &a[0], &b[16], &c[16], ldc)
 		}
+		kernels["AVX-512 rows"] = func(c []float32) { // the 6×32 kernel on each half of the rows
+			kernel6x32AVX512(k, &a[0], &b[0], &c[0], ldc)
+			kernel6x32AVX512(k, &a[6], &b[0], &c[6*ldc], ldc)
+		}
 	}
 	if len(kernels) == 0 {
 		t.Skip("no assembly kernel on this CPU")
