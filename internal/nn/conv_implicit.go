@@ -328,11 +328,14 @@ func (s *convShape) packColStridedPadded(xp []float32) fastgemm.Packer {
 	}
 }
 
-// imagePacker is the packer of image xi: general for a strided
-// convolution; for stride 1, padded on the image padded into xp (a
-// recycled buffer, nil without padding) or on xi itself.
-func (s *convShape) imagePacker(xi []float32, xp *[]float32, general, padded func([]float32) fastgemm.Packer) fastgemm.Packer {
+// imagePacker is the packer of image xi: for a strided convolution,
+// strided on the image padded into xp where both are given, else general;
+// for stride 1, padded on the image padded into xp (a recycled buffer, nil
+// without padding) or on xi itself.
+func (s *convShape) imagePacker(xi []float32, xp *[]float32, general, padded, strided func([]float32) fastgemm.Packer) fastgemm.Packer {
 	switch {
+	case s.g.Stride != 1 && strided != nil && xp != nil:
+		return strided(s.pad(xi, xp))
 	case s.g.Stride != 1:
 		return general(xi)
 	case xp != nil:
@@ -361,11 +364,7 @@ func convForwardImplicit(o *conv2dOp, x, w, b, y []float32) {
 		for i := lo; i < hi; i++ {
 			yi := y[i*oc*p : (i+1)*oc*p]
 			xi := x[i*s.c*s.h*s.w : (i+1)*s.c*s.h*s.w]
-			pack := s.imagePacker(xi, xp, s.packCol, s.packColPadded)
-			if s.g.Stride != 1 && xp != nil {
-				pack = s.packColStridedPadded(s.pad(xi, xp))
-			}
-			fastgemm.SgemmPrepacked(serial, pw, p, pack, 0, yi, p)
+			fastgemm.SgemmPrepacked(serial, pw, p, s.imagePacker(xi, xp, s.packCol, s.packColPadded, s.packColStridedPadded), 0, yi, p)
 			if b != nil {
 				for j := 0; j < oc; j++ {
 					row := yi[j*p : (j+1)*p]
@@ -398,7 +397,7 @@ func convGradWImplicit(o *conv2dOp, x, gy, dw []float32) {
 		}
 		for i := lo; i < hi; i++ {
 			xi := x[i*s.c*s.h*s.w : (i+1)*s.c*s.h*s.w]
-			pack := s.imagePacker(xi, xp, s.packColT, s.packColTPadded)
+			pack := s.imagePacker(xi, xp, s.packColT, s.packColTPadded, nil) // strided: the general packer
 			fastgemm.SgemmPacked(serial, false, oc, k, p, 1, gy[i*oc*p:(i+1)*oc*p], p, pack, 1, acc, k)
 		}
 	})
