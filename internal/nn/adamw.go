@@ -60,6 +60,13 @@ func GlobalNorm(grads map[string]*tensor.Dense) float64 {
 // adamwStep is what every element's update of one step shares.
 type adamwStep struct{ lr, wd, b1, b2, eps, bc1, bc2, scale float64 }
 
+// constants are the values adamwRange's expressions compute from c, in the
+// order the vector kernels read them: scale, lr·wd, β₁, 1−β₁, β₂, 1−β₂,
+// bc1, bc2, lr, eps.
+func (c adamwStep) constants() [10]float64 {
+	return [10]float64{c.scale, c.lr * c.wd, c.b1, 1 - c.b1, c.b2, 1 - c.b2, c.bc1, c.bc2, c.lr, c.eps}
+}
+
 // adamwRange updates elements [a, b) of one parameter d with gradient g
 // and moments m, v (the formula of AdamW's comment, in float64).
 func adamwRange[P, G Float](c adamwStep, d []P, g []G, m, v []float64, a, b int) {
@@ -136,6 +143,12 @@ func (o *AdamW) Update(store *Store, grads map[string]*tensor.Dense) (float64, e
 // place, or any other dtype as float64).
 func jobFor[P Float](c adamwStep, d []P, gt *tensor.Dense, m, v []float64) adamwJob {
 	if g, ok := gt.Data().([]float32); ok {
+		if d32, ok := any(d).([]float32); ok {
+			return func(a, b int) {
+				a += adamwVec(c, d32[a:b], g[a:b], m[a:b], v[a:b])
+				adamwRange(c, d32, g, m, v, a, b)
+			}
+		}
 		return func(a, b int) { adamwRange(c, d, g, m, v, a, b) }
 	}
 	g := Float64s(gt)
