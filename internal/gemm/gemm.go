@@ -274,7 +274,7 @@ func packA12(a []float32, off, lda, kb int, alpha float32, panel []float32) {
 	r4, r5, r6, r7 := a[off+4*lda:off+4*lda+kb], a[off+5*lda:off+5*lda+kb], a[off+6*lda:off+6*lda+kb], a[off+7*lda:off+7*lda+kb]
 	r8, r9, r10, r11 := a[off+8*lda:off+8*lda+kb], a[off+9*lda:off+9*lda+kb], a[off+10*lda:off+10*lda+kb], a[off+11*lda:off+11*lda+kb]
 	panel = panel[:kb*mr]
-	for p := range kb {
+	for p := packA12Vec(a, off, lda, kb, alpha, panel); p < kb; p++ {
 		d := panel[p*mr : p*mr+mr : p*mr+mr]
 		d[0], d[1], d[2], d[3] = alpha*r0[p], alpha*r1[p], alpha*r2[p], alpha*r3[p]
 		d[4], d[5], d[6], d[7] = alpha*r4[p], alpha*r5[p], alpha*r6[p], alpha*r7[p]

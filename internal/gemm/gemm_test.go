@@ -194,3 +194,36 @@ func TestSplitIsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestPackA12: whole A panels hold alpha·a[i·lda+p] at p·12+i for every
+// column count (the vector part's multiples of 8 and the tail), offset and
+// leading dimension, NaN and infinities included.
+func TestPackA12(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, kb := range []int{1, 7, 8, 9, 16, 23, 64, 77} {
+		for _, alpha := range []float32{1, -0.37} {
+			lda, off := kb+5, 3
+			a := make([]float32, off+12*lda)
+			for i := range a {
+				a[i] = rng.Float32() - 0.5
+			}
+			a[off+2*lda+kb-1], a[off+11*lda] = float32(math.NaN()), float32(math.Inf(-1))
+			panel := make([]float32, kb*mr+3)
+			for i := range panel {
+				panel[i] = 99
+			}
+			packA12(a, off, lda, kb, alpha, panel)
+			for p := 0; p < kb; p++ {
+				for i := 0; i < mr; i++ {
+					got, want := panel[p*mr+i], alpha*a[off+i*lda+p]
+					if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
+						t.Fatalf("kb %d alpha %g: panel[%d·12+%d] = %g, want %g", kb, alpha, p, i, got, want)
+					}
+				}
+			}
+			if panel[kb*mr] != 99 {
+				t.Fatalf("kb %d: wrote past the panel", kb)
+			}
+		}
+	}
+}

@@ -9,3 +9,6 @@ func kernel(k int, a, b, c []float32, ldc int) { kernelGo(k, a, b, c, ldc) }
 func kernelCorner(k int, a, b, tmp []float32, _, _ int) { kernelGo(k, a, b, tmp, nr) }
 
 func kernelQuarters(int, []float32, []float32, []float32, int, int, int) bool { return false }
+
+// packA12Vec has no vector kernel on this build.
+func packA12Vec(a []float32, off, lda, kb int, alpha float32, panel []float32) int { return 0 }
