@@ -12,3 +12,6 @@ func kernelQuarters(int, []float32, []float32, []float32, int, int, int) bool { 
 
 // packA12Vec has no vector kernel on this build.
 func packA12Vec(a []float32, off, lda, kb int, alpha float32, panel []float32) int { return 0 }
+
+// PackRowsT32 reports false: no transposing kernel on this build.
+func PackRowsT32(dst, src []float32, offs []int, n int) bool { return false }

@@ -98,3 +98,62 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func packT8AVX(dst, src *float32, offs *int, n int)
+// 32 rows read transposed by 8×8 transposes: for b < n, g < 4, i, q < 8:
+//   dst[(8b+q)·32 + 8g+i] = src[offs[8g+i] + 8b + q]
+// (32 patch rows, 8n positions read contiguously from each; AVX registers only).
+TEXT ·packT8AVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), BX
+	MOVQ n+24(FP), CX
+
+blockT:
+	TESTQ CX, CX
+	JEQ   doneT
+	MOVQ  BX, R10 // offsets of this group
+	MOVQ  DI, R11 // its 8 columns of the 8 position rows
+	MOVQ  $4, R12
+
+groupT:
+	MOVQ    (R10), AX
+	VMOVUPS (SI)(AX*4), Y0
+	MOVQ    8(R10), AX
+	VMOVUPS (SI)(AX*4), Y1
+	MOVQ    16(R10), AX
+	VMOVUPS (SI)(AX*4), Y2
+	MOVQ    24(R10), AX
+	VMOVUPS (SI)(AX*4), Y3
+	MOVQ    32(R10), AX
+	VMOVUPS (SI)(AX*4), Y4
+	MOVQ    40(R10), AX
+	VMOVUPS (SI)(AX*4), Y5
+	MOVQ    48(R10), AX
+	VMOVUPS (SI)(AX*4), Y6
+	MOVQ    56(R10), AX
+	VMOVUPS (SI)(AX*4), Y7
+
+	TRANSPOSE8
+	VMOVUPS Y8, (R11)
+	VMOVUPS Y9, 128(R11)
+	VMOVUPS Y10, 256(R11)
+	VMOVUPS Y11, 384(R11)
+	VMOVUPS Y12, 512(R11)
+	VMOVUPS Y13, 640(R11)
+	VMOVUPS Y14, 768(R11)
+	VMOVUPS Y15, 896(R11)
+
+	ADDQ $64, R10
+	ADDQ $32, R11
+	DECQ R12
+	JNE  groupT
+
+	ADDQ $32, SI    // the next 8 positions
+	ADDQ $1024, DI  // 8 rows of 32
+	DECQ CX
+	JMP  blockT
+
+doneT:
+	VZEROUPPER
+	RET

@@ -264,7 +264,7 @@ func (s *convShape) packColT(x []float32) fastgemm.Packer {
 // — a gather of nr values per position written contiguously, where
 // packColT gathered each patch row and spread it over the panel with a
 // stride of nr (its gathers were 16% of an embedded training step).
-// Whole panels go by 8×8 transposes (packT8) over runs of 8 positions of
+// Whole panels go by 8×8 transposes (fastgemm.PackRowsT32) over runs of 8 positions of
 // one output row. The values, padding zeros included, are packColT's.
 func (s *convShape) packColTPadded(xp []float32) fastgemm.Packer {
 	const nr = fastgemm.NR
@@ -279,7 +279,7 @@ func (s *convShape) packColTPadded(xp []float32) fastgemm.Packer {
 				src := xp[oy*wp+ox:]
 				// whole panels: runs of 8 positions of one output row by
 				// 8×8 transposes, where the CPU has them
-				if n := min(s.wo-ox, kb-p) / 8; cols == nr && n > 0 && packT8(panel[p*nr:], src, offs, n) {
+				if n := min(s.wo-ox, kb-p) / 8; cols == nr && n > 0 && fastgemm.PackRowsT32(panel[p*nr:], src, offs, n) {
 					p, ox = p+8*n, ox+8*n
 				} else {
 					dst := panel[p*nr : (p+1)*nr]

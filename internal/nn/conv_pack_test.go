@@ -130,7 +130,7 @@ func samePanels(t *testing.T, c packCase, want, got fastgemm.Packer, blocks [][4
 // block the product asks for (partial panels and positions included).
 func TestPackColTPaddedMatchesPackColT(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	// the last four have whole panels of 32 patch rows (packT8's runs of 8
+	// the last four have whole panels of 32 patch rows (PackRowsT32's runs of 8
 	// positions): rows of 16, 8 and 24, a map of 4 that takes none, 1×1 filters
 	for _, c := range []packCase{{3, 8, 8, 3, 1}, {5, 7, 5, 3, 1}, {4, 6, 6, 1, 0}, {2, 4, 4, 3, 1}, {3, 9, 7, 5, 2},
 		{4, 16, 16, 3, 1}, {5, 8, 24, 3, 1}, {4, 4, 4, 3, 1}, {64, 8, 8, 1, 0}} {

@@ -11,27 +11,6 @@ func packPanels8AVX(dst, xp *float32, offs *int, n, add, step int)
 //go:noescape
 func packPanels16AVX(dst, xp *float32, offs *int, n, add, step int)
 
-//go:noescape
-func packT8AVX(dst, src *float32, offs *int, n int)
-
-// packT8 writes the filter gradient's panel rows for 8n positions read
-// contiguously from src: dst[(8b+q)·32 + j] = src[offs[j] + 8b + q] for
-// j < 32 (offs increasing, checked at its ends). It reports false, writing
-// nothing, where the CPU lacks AVX.
-func packT8(dst, src []float32, offs []int, n int) bool {
-	if !hasAVX2 && !hasAVX512 {
-		return false
-	}
-	if n <= 0 {
-		return true
-	}
-	if len(offs) != 32 || len(dst) < 256*n || offs[0] < 0 || offs[31]+8*n > len(src) {
-		panic("nn: packT8 out of range")
-	}
-	packT8AVX(&dst[0], &src[0], &offs[0], n)
-	return true
-}
-
 // packPanels fills len(offs) panel rows of 32 values from runs of w = 16
 // or 8 values: row i is the 32/w runs of xp from offs[i]+add, step apart.
 // offs must increase (checked at its ends, which bound every read).

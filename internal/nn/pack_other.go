@@ -7,6 +7,3 @@ package nn
 func packPanels(dst, xp []float32, offs []int, add, step, w int) {
 	packPanelsGo(dst, xp, offs, add, step, w)
 }
-
-// packT8 reports false: no transposing kernel here.
-func packT8(dst, src []float32, offs []int, n int) bool { return false }
