@@ -28,8 +28,12 @@ func main() {
 		os.Exit(130)
 	}()
 	err := cli.NewRootCmd().ExecuteContext(ctx)
+	stopProfile()
 	os.Exit(exitCode(err))
 }
+
+// stopProfile ends the CPU profile of a build with -tags prof.
+var stopProfile = func() {}
 
 // exitCode prints err and returns the process status: 0 on success, 130
 // when interrupted (Ctrl-C or SIGTERM), 1 otherwise.
