@@ -786,9 +786,16 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 	return ev, err
 }
 
+// ValSeed is the seed of each prompt's first validation image (ValSeed+k
+// the k-th): the same noise at every validation.
+const ValSeed = 1_000_003
+
 // validate samples ValPerPrompt images for every training prompt from fixed
 // noise (the same at every validation) with the current policy, scores them
 // (token removed) and applies the selection rules and the early stopper.
+// The first validation's images, the base model's, come from the negatives
+// cache when an earlier run with the same base, prompts and sampler left
+// them there.
 func (t *trainer) validate(step int) (ValidationEvent, error) {
 	o := t.o
 	ev := ValidationEvent{Step: step, AlignI: map[string]float64{}, AlignT: map[string]float64{}, Reward: map[string]float64{}}
@@ -806,11 +813,21 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 	for _, p := range o.Prompts {
 		for k := 0; k < o.ValPerPrompt; k++ {
 			prompts = append(prompts, p)
-			seeds = append(seeds, 1_000_003+uint64(k)) // fixed noise
+			seeds = append(seeds, ValSeed+uint64(k)) // fixed noise
 		}
 	}
-	imgs, err := m.Generate(prompts, seeds, o.ValSampler)
-	if err != nil {
+	var imgs []*image.RGBA
+	if step == 0 && o.LoRA == nil {
+		// the policy is the base model still: its samples are base-model
+		// samples like the negatives, cached beside them
+		base, err := Negatives(o.Base, o.BaseID, o.Prompts, o.ValPerPrompt, ValSeed, o.ValSampler, t.negativesCache())
+		if err != nil {
+			return ev, err
+		}
+		for _, n := range base {
+			imgs = append(imgs, n.Image)
+		}
+	} else if imgs, err = m.Generate(prompts, seeds, o.ValSampler); err != nil {
 		return ev, err
 	}
 	grid := make([]image.Image, len(imgs))
