@@ -786,9 +786,22 @@ func (t *trainer) step(rng *rand.Rand) (StepEvent, error) {
 	return ev, err
 }
 
-// ValSeed is the seed of each prompt's first validation image (ValSeed+k
+// valSeed is the seed of each prompt's first validation image (valSeed+k
 // the k-th): the same noise at every validation.
-const ValSeed = 1_000_003
+const valSeed = 1_000_003
+
+// validationPairs lists the (prompt, seed) of every validation image:
+// per images of each prompt, prompt by prompt, the order Negatives keeps.
+func validationPairs(prompts []string, per int) ([]string, []uint64) {
+	var ps []string
+	var seeds []uint64
+	for _, p := range prompts {
+		for k := 0; k < per; k++ {
+			ps, seeds = append(ps, p), append(seeds, valSeed+uint64(k))
+		}
+	}
+	return ps, seeds
+}
 
 // validate samples ValPerPrompt images for every training prompt from fixed
 // noise (the same at every validation) with the current policy, scores them
@@ -808,19 +821,13 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 		return ev, err
 	}
 	defer m.Close()
-	var prompts []string
-	var seeds []uint64
-	for _, p := range o.Prompts {
-		for k := 0; k < o.ValPerPrompt; k++ {
-			prompts = append(prompts, p)
-			seeds = append(seeds, ValSeed+uint64(k)) // fixed noise
-		}
-	}
+	prompts, seeds := validationPairs(o.Prompts, o.ValPerPrompt)
 	var imgs []*image.RGBA
-	if step == 0 && o.LoRA == nil {
-		// the policy is the base model still: its samples are base-model
-		// samples like the negatives, cached beside them
-		base, err := Negatives(o.Base, o.BaseID, o.Prompts, o.ValPerPrompt, ValSeed, o.ValSampler, t.negativesCache())
+	if step == 0 {
+		// the policy is the base model still (LoRA's up weights start at
+		// zero): its samples are base-model samples like the negatives,
+		// cached beside them
+		base, err := Negatives(o.Base, o.BaseID, o.Prompts, o.ValPerPrompt, valSeed, o.ValSampler, t.negativesCache())
 		if err != nil {
 			return ev, err
 		}

@@ -369,64 +369,66 @@ func TestOnlineRPO(t *testing.T) {
 
 // TestBaseValidationCached: the first validation (the base model's) is the
 // base's samples from the validation noise, kept in the negatives cache; a
-// run that shares the cache reads them instead of sampling again.
+// run that shares the cache reads them instead of sampling again. The same
+// with LoRA, whose policy starts as the base too.
 func TestBaseValidationCached(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a tiny model")
 	}
-	cache := t.TempDir()
-	o := tinyRun(t, t.TempDir(), 1)
-	o.NegativesCache = cache
-	var first []ValidationEvent
-	if _, err := Train(context.Background(), o, nil, func(v ValidationEvent) { first = append(first, v) }); err != nil {
-		t.Fatal(err)
-	}
-	var prompts []string
-	var seeds []uint64
-	for _, p := range o.Prompts {
-		for k := 0; k < o.ValPerPrompt; k++ {
-			prompts, seeds = append(prompts, p), append(seeds, ValSeed+uint64(k))
+	for _, lora := range []bool{false, true} {
+		run := func(cache string) Options {
+			o := tinyRun(t, t.TempDir(), 1)
+			o.NegativesCache = cache
+			if lora {
+				o.LoRA = &nn.LoRA{Rank: 2, Targets: DefaultLoRA().Targets}
+			}
+			return o
 		}
-	}
-	want, err := o.Base.Generate(prompts, seeds, o.ValSampler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range prompts {
-		f := filepath.Join(cache, NegativeKey(o.BaseID, p, seeds[i], o.ValSampler)+".png")
-		got, err := imageio.Load(f, o.Base.Config.Resolution)
+		cache := t.TempDir()
+		o := run(cache)
+		var first []ValidationEvent
+		if _, err := Train(context.Background(), o, nil, func(v ValidationEvent) { first = append(first, v) }); err != nil {
+			t.Fatal(err)
+		}
+		prompts, seeds := validationPairs(o.Prompts, o.ValPerPrompt)
+		want, err := o.Base.Generate(prompts, seeds, o.ValSampler)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(got.Pix) != string(want[i].Pix) {
-			t.Errorf("%s is not the base model's validation sample of %q, seed %d", f, p, seeds[i])
+		for i, p := range prompts {
+			f := filepath.Join(cache, NegativeKey(o.BaseID, p, seeds[i], o.ValSampler)+".png")
+			got, err := imageio.Load(f, o.Base.Config.Resolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got.Pix) != string(want[i].Pix) {
+				t.Errorf("LoRA %v: %s is not the base model's validation sample of %q, seed %d", lora, f, p, seeds[i])
+			}
 		}
-	}
-	// the cached image of the first prompt's first seed made black: the next
-	// run's first validation reads it, its later ones sample
-	f := filepath.Join(cache, NegativeKey(o.BaseID, prompts[0], seeds[0], o.ValSampler)+".png")
-	if err := imageio.SavePNG(f, image.NewRGBA(want[0].Bounds())); err != nil {
-		t.Fatal(err)
-	}
-	o2 := tinyRun(t, t.TempDir(), 1)
-	o2.NegativesCache = cache
-	var second []ValidationEvent
-	if _, err := Train(context.Background(), o2, nil, func(v ValidationEvent) { second = append(second, v) }); err != nil {
-		t.Fatal(err)
-	}
-	if len(first) != 2 || len(second) != 2 {
-		t.Fatalf("validations %d and %d", len(first), len(second))
-	}
-	changed := 0
-	for p := range first[0].AlignI {
-		if first[0].AlignI[p] != second[0].AlignI[p] {
-			changed++
+		// the cached image of the first prompt's first seed made black: the next
+		// run's first validation reads it, its later ones sample
+		f := filepath.Join(cache, NegativeKey(o.BaseID, prompts[0], seeds[0], o.ValSampler)+".png")
+		if err := imageio.SavePNG(f, image.NewRGBA(want[0].Bounds())); err != nil {
+			t.Fatal(err)
 		}
-		if first[1].AlignI[p] != second[1].AlignI[p] {
-			t.Errorf("step 1, %q: ALIGN-I %v then %v", p, first[1].AlignI[p], second[1].AlignI[p])
+		var second []ValidationEvent
+		if _, err := Train(context.Background(), run(cache), nil, func(v ValidationEvent) { second = append(second, v) }); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if changed != 1 {
-		t.Errorf("step 0: the ALIGN-I of %d prompts changed (%v, then %v), want the first prompt's alone", changed, first[0].AlignI, second[0].AlignI)
+		if len(first) != 2 || len(second) != 2 {
+			t.Fatalf("LoRA %v: validations %d and %d", lora, len(first), len(second))
+		}
+		changed := 0
+		for p := range first[0].AlignI {
+			if first[0].AlignI[p] != second[0].AlignI[p] {
+				changed++
+			}
+			if first[1].AlignI[p] != second[1].AlignI[p] {
+				t.Errorf("LoRA %v, step 1, %q: ALIGN-I %v then %v", lora, p, first[1].AlignI[p], second[1].AlignI[p])
+			}
+		}
+		if changed != 1 {
+			t.Errorf("LoRA %v, step 0: the ALIGN-I of %d prompts changed (%v, then %v), want the first prompt's alone", lora, changed, first[0].AlignI, second[0].AlignI)
+		}
 	}
 }
