@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -587,10 +588,16 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 	trainOptions.Rules, trainOptions.ValEvery, trainOptions.ValPerPrompt = rules, o.ValEvery, o.ValPerPrompt
 	trainOptions.ValSampler.Guidance, trainOptions.NegSampler = o.Guidance, sampler
 	// one display per phase: each subject's negatives, steps, validations, generation
-	trainOptions.NegSampler.Progress = NewPhase(o.Err, o.Logger, "negatives").Report
-	trainOptions.ValSampler.Progress = NewPhase(o.Err, o.Logger, "validation").Report
 	var steps *Progress
 	var clock *RunClock
+	var mu sync.Mutex // steps and clock: validations report beside the steps
+	current := func() (*Progress, *RunClock) {
+		mu.Lock()
+		defer mu.Unlock()
+		return steps, clock
+	}
+	trainOptions.NegSampler.Progress = NewPhase(o.Err, o.Logger, "negatives").Report
+	trainOptions.ValSampler.Progress = NewPhase(o.Err, o.Logger, "validation").Beside(func() *Progress { p, _ := current(); return p }).Report
 	generating := map[string]*Phase{}
 	trainOptions.NegativesCache, trainOptions.KeepBase, trainOptions.Version = o.NegativesCache, o.KeepBase, Version
 	start := time.Now()
@@ -598,23 +605,27 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		Bench: b, BenchName: benchName, Out: o.OutDir, Runs: o.Runs, Subjects: o.Subjects, Shard: shard, Shards: shards, Method: method,
 		Token: o.Token, ImagesPerPrompt: o.ImagesPerPrompt, Sampler: sampler, LambdaVal: o.LambdaVal, Seed: o.Seed, Version: Version,
 		OnValidation: func(subject string, ev rpo.ValidationEvent) {
-			if clock != nil {
-				clock.Validated()
+			if _, c := current(); c != nil {
+				c.Validated()
 			}
 			o.Logger.Info("training", "subject", subject, "validation_step", ev.Step, "of", method.Steps, "reward", ev.Reward, "elapsed", time.Since(start).Round(time.Second))
 		},
 		OnStep: func(subject string, ev rpo.StepEvent) {
+			mu.Lock()
 			if steps == nil {
 				steps, clock = NewRunProgress(o.Err, o.Logger, "train "+subject, method.Steps, 50), NewRunClock(method.Steps, o.ValEvery)
 			}
+			mu.Unlock()
 			status := fmt.Sprintf("L_sim %.4f L_pref %.4f", ev.LSim, ev.LPref)
 			if left := clock.Step(ev.Step); left > 0 {
 				status += fmt.Sprintf(", about %v left with validations", left.Round(time.Second))
 			}
 			steps.Step(ev.Step, status, "subject", subject)
-			if ev.Step >= method.Steps {
+			if ev.Step >= method.Steps { // the last validation, with nothing beside it, has its own display
+				mu.Lock()
 				steps.Close()
 				steps = nil
+				mu.Unlock()
 			}
 		},
 		OnGenerate: func(subject string, done, total int) {
@@ -625,6 +636,8 @@ func RunEval(ctx context.Context, o *EvalOptions) error {
 		},
 		Train: trainOptions,
 	}, m, func(subject string, done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
 		if steps != nil { // a run that stopped early
 			steps.Close()
 			steps = nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -11,14 +12,19 @@ import (
 
 // Progress reports the steps of a long job: a progress bar with ETA when w
 // is a terminal; otherwise (a log file, CI) one log line every LogEvery
-// steps and at the last one, so logs stay readable.
+// steps and at the last one, so logs stay readable. A phase running beside
+// the job (a validation beside training steps) shows in its bar.
 type Progress struct {
+	mu       sync.Mutex // the bar: a phase beside the job reports from its own goroutine
+	status   string
+	aside    string
 	bar      *progressbar.ProgressBar
 	log      *slog.Logger
 	total    int
 	logEvery int
 	label    string
 	start    time.Time
+	closed   bool
 }
 
 // NewProgress starts reporting a job of total steps.
@@ -58,7 +64,10 @@ func (p *Progress) Step(step int, status string, attrs ...any) {
 // job logs the time of all its sittings, not of this one.
 func (p *Progress) StepElapsed(step int, elapsed time.Duration, status string, attrs ...any) {
 	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("%s %s", p.label, status))
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.status = status
+		p.describe()
 		p.bar.Set(step)
 		return
 	}
@@ -68,9 +77,36 @@ func (p *Progress) StepElapsed(step int, elapsed time.Duration, status string, a
 	}
 }
 
+func (p *Progress) describe() {
+	d := p.label + " " + p.status
+	if p.aside != "" {
+		d += " · " + p.aside
+	}
+	p.bar.Describe(d)
+}
+
+// setAside shows the state of a phase beside the job in its bar, and says
+// whether there is a bar to show it in.
+func (p *Progress) setAside(s string) bool {
+	if p == nil || p.bar == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.aside = s
+	p.describe()
+	return true
+}
+
 // Close finishes the bar (nothing to do for logs).
 func (p *Progress) Close() {
 	if p.bar != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.closed = true
 		p.bar.Finish()
 		p.bar.Close()
 	}
@@ -80,6 +116,7 @@ func (p *Progress) Close() {
 // measured steps and validations, so that the validations still to come
 // count: a validation every valEvery steps and one at the last step.
 type RunClock struct {
+	mu              sync.Mutex // validations end beside the steps
 	steps, valEvery int
 	stepT, valT     time.Duration
 	nStep, nVal     int
@@ -93,11 +130,17 @@ func NewRunClock(steps, valEvery int) *RunClock {
 }
 
 // Validated marks the end of a validation.
-func (c *RunClock) Validated() { c.valEnd = c.now() }
+func (c *RunClock) Validated() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.valEnd = c.now()
+}
 
 // Step marks the end of step n and returns the estimated time left (0
 // until two steps have been seen).
 func (c *RunClock) Step(n int) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	now := c.now()
 	if !c.last.IsZero() {
 		from := c.last
@@ -126,12 +169,15 @@ func (c *RunClock) Step(n int) time.Duration {
 
 // Phase reports a phase whose size is known only once it starts (the
 // denoising steps of the negatives, of a validation): the first report
-// opens a Progress, the last closes it, so each phase has its own display.
+// opens a Progress, the last closes it, so each phase has its own display;
+// or, on a terminal, inside the bar of the job it runs beside (Beside).
 type Phase struct {
-	w     io.Writer
-	log   *slog.Logger
-	label string
-	p     *Progress
+	w      io.Writer
+	log    *slog.Logger
+	label  string
+	mu     sync.Mutex
+	p      *Progress
+	beside func() *Progress
 }
 
 // NewPhase returns a phase display; its Report is a sampler's Progress.
@@ -139,8 +185,26 @@ func NewPhase(w io.Writer, log *slog.Logger, label string) *Phase {
 	return &Phase{w: w, log: log, label: label}
 }
 
+// Beside makes the phase show inside the bar of the job that job returns
+// (nil: none now) when it has one: a validation running beside the steps.
+func (ph *Phase) Beside(job func() *Progress) *Phase {
+	ph.beside = job
+	return ph
+}
+
 // Report says that done of total units are done.
 func (ph *Phase) Report(done, total int) {
+	if ph.beside != nil {
+		aside := fmt.Sprintf("%s %d/%d", ph.label, done, total)
+		if done >= total {
+			aside = ""
+		}
+		if ph.beside().setAside(aside) {
+			return
+		}
+	}
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
 	if ph.p == nil {
 		ph.p = NewProgress(ph.w, ph.log, ph.label, total, max(total/4, 1))
 	}

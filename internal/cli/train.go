@@ -284,8 +284,8 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 		return err
 	}
 	neg := diffusion.Sampler{Steps: o.NegSteps, Guidance: o.Guidance, Progress: NewPhase(o.Err, o.Logger, "negatives").Report}
-	val := diffusion.Sampler{Steps: o.ValSteps, Guidance: o.Guidance, Progress: NewPhase(o.Err, o.Logger, "validation").Report}
 	prog := NewRunProgress(o.Err, o.Logger, "rpo train", o.Steps, 10)
+	val := diffusion.Sampler{Steps: o.ValSteps, Guidance: o.Guidance, Progress: NewPhase(o.Err, o.Logger, "validation").Beside(func() *Progress { return prog }).Report}
 	clock := NewRunClock(o.Steps, o.ValEvery)
 	o.Logger.Info("preparing negatives and rewards", "prompts", len(ps), "negatives_per_prompt", o.NegPerPrompt)
 	res, err := rpo.Train(ctx, rpo.Options{
@@ -336,6 +336,10 @@ func RunTrain(ctx context.Context, o *TrainOptions) error {
 			o.Logger.Warn("no fine-tuned weights scored above the base model on the validation reward; the kept weights are the best fine-tuned ones (--keep-base keeps the base model instead)", "rule", n, "kept", res.Best[n], "base", base)
 		}
 	}
-	fmt.Fprintf(o.Out, "rpo train: %d steps; negatives and rewards %.0fs, steps %.0fs, validations %.0fs\n", res.Steps, res.Timing["negatives_and_rewards"], res.Timing["steps"], res.Timing["validations"])
+	fmt.Fprintf(o.Out, "rpo train: %d steps; negatives and rewards %.0fs, steps %.0fs, validations %.0fs", res.Steps, res.Timing["negatives_and_rewards"], res.Timing["steps"], res.Timing["validations"])
+	if beside := res.Timing["validations_beside"]; beside >= 0.5 {
+		fmt.Fprintf(o.Out, " (%.0fs of them beside the steps)", beside)
+	}
+	fmt.Fprintln(o.Out)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
+	"sync"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -175,6 +176,9 @@ func (m *T2I) decodeGraph(b *nn.Builder, z *G.Node) *G.Node {
 
 // textProgram is Stable Diffusion's text encoder at batch 1.
 type textProgram struct {
+	// mu: models made by WithDenoiser share the program and the states
+	// (a validation beside training steps runs it as the steps do)
+	mu   sync.Mutex
 	prog *nn.Program
 	emb  *tensor.Dense
 	out  G.Value
@@ -201,6 +205,8 @@ func (m *T2I) buildText() error {
 // TextStates returns the text encoder's last hidden states (MaxLen·width)
 // for one prompt's token ids, computed once per prompt.
 func (m *T2I) TextStates(ids []int) ([]float32, error) {
+	m.text.mu.Lock()
+	defer m.text.mu.Unlock()
 	key := fmt.Sprint(ids)
 	if s, ok := m.states[key]; ok {
 		return s, nil

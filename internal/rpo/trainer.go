@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	G "gorgonia.org/gorgonia"
@@ -78,6 +79,11 @@ type Options struct {
 	// tensors, the frozen reference of L_pref is the base with the adapters
 	// off, and AdamW's moments and the checkpoints hold the adapters only.
 	LoRA *nn.LoRA
+	// ValidateBetween runs every validation between the steps, as online
+	// runs and runs without memory for a copy of the policy do, instead of
+	// beside the steps that follow it (train.Loop's Overlap). The results
+	// are the same either way.
+	ValidateBetween bool
 }
 
 // resumeOptions are the options that make a run what it is, under their
@@ -247,49 +253,66 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 
 	rs := &runState{t: t, timing: res.Timing}
 	var loop *train.Loop
-	validate := func(step int) (bool, error) {
-		vs := time.Now()
-		ev, err := t.validate(step)
-		rs.timing["validations"] += time.Since(vs).Seconds()
-		if err != nil {
-			return false, err
+	rs.loopWaited = func() time.Duration { return loop.Waited() }
+	overlap := t.overlap()
+	// a validation of step n: the policy as it is at n, then sampling,
+	// scoring and selection. Beside the steps, it works on a copy of every
+	// tensor of the policy: the steps change the trained ones, and compiling
+	// the sampler's programs writes to the headers of the tensors they read,
+	// which the steps' programs read too.
+	validation := func(step int) (train.Job, error) {
+		policy := t.policy
+		if overlap {
+			policy = t.policy.Clone()
 		}
-		if err := loop.Write(map[string]any{"validation": ev}); err != nil {
-			return false, err
-		}
-		if err := t.plotRewards(); err != nil {
-			return false, err
-		}
-		if onVal != nil {
-			onVal(ev)
-		}
-		return ev.Stop, nil
+		return func(ctx context.Context, write func(any) error) (bool, error) {
+			defer func(vs time.Time) { rs.add("validations", time.Since(vs).Seconds()) }(time.Now())
+			sampler := t.o.ValSampler
+			sampler.Ctx = ctx
+			ev, err := t.validate(step, policy, sampler)
+			if err != nil {
+				return false, err
+			}
+			if err := write(map[string]any{"validation": ev}); err != nil {
+				return false, err
+			}
+			if err := t.plotRewards(); err != nil {
+				return false, err
+			}
+			if onVal != nil {
+				onVal(ev)
+			}
+			return ev.Stop, nil
+		}, nil
 	}
+	refreshAt := 0 // the step whose online refresh is due
 	refresh := func(step int) error {
 		ns := time.Now()
 		err := t.refreshNegatives(step)
-		rs.timing["negatives_and_rewards"] += time.Since(ns).Seconds()
+		rs.add("negatives_and_rewards", time.Since(ns).Seconds())
 		return err
 	}
 	loop = &train.Loop{
 		Dir: o.Out, CheckpointDir: ckDir, Stage: stage, Steps: o.Steps, Options: runOptions, MayChange: mayChange,
 		Stores: map[string]*nn.Store{"policy": t.trained()}, Opt: t.opt, PCG: rand.NewPCG(o.Seed, 0x790),
 		CheckpointEvery: o.CheckpointEvery, Resume: o.Resume, State: rs,
+		Beside: validation, Overlap: overlap, BesideAtStart: true, // at the start, the base model's reward
 		Begin: func(step int) error {
-			if step == 0 {
-				if _, err := validate(0); err != nil { // the base model's reward
-					return err
-				}
-			}
 			if r := t.onlineStep(step); r > 0 { // a resumed online run: the negatives of its last refresh, from online/
 				if err := refresh(r); err != nil {
 					return err
 				}
 			}
-			rs.startSteps()
+			rs.startSteps(loop.Waited())
 			return nil
 		},
 		Step: func(rng *rand.Rand) (float64, any, error) {
+			if r := refreshAt; r > 0 { // online RPO: the refresh after step r, once the run goes on
+				refreshAt = 0
+				if err := refresh(r); err != nil {
+					return 0, nil, err
+				}
+			}
 			ev, err := t.step(rng)
 			return ev.Loss, ev, err
 		},
@@ -302,25 +325,16 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 			if onStep != nil {
 				onStep(ev)
 			}
-			d := train.Decision{}
-			if step%o.ValEvery == 0 || step == o.Steps {
-				stop, err := validate(step)
-				if err != nil {
-					return d, err
-				}
-				d = train.Decision{Save: true, Stop: stop}
+			if r := t.onlineStep(step); r == step && r > 0 {
+				refreshAt = r
 			}
-			if r := t.onlineStep(step); r == step && r > 0 && !d.Stop {
-				if err := refresh(step); err != nil {
-					return d, err
-				}
-			}
-			return d, nil
+			return train.Decision{Beside: step%o.ValEvery == 0 || step == o.Steps}, nil
 		},
 	}
 	out, err := loop.Run(ctx)
 	res.Steps, res.Stopped, res.Resumed, res.Saved = out.Step, out.Stopped, rs.resumed, out.Saved
-	res.Timing["steps"] = rs.stepsTime()
+	res.Timing["steps"] = rs.stepsTime(loop.Waited())
+	res.Timing["validations_beside"] = max(0, res.Timing["validations"]-rs.waited(loop.Waited()))
 	res.Best, res.BestStep, res.Base = t.selector.Best, t.selector.Step, t.selector.Base
 	return res, err
 }
@@ -329,30 +343,57 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 // selector's and early stopper's state and the timings of every sitting.
 type runState struct {
 	t      *trainer
+	mu     sync.Mutex         // timing: validations add to it beside the steps
 	timing map[string]float64 // Result.Timing
 	// the steps' seconds: those of earlier sittings, and this sitting's
-	// clock and validation seconds when its steps began
-	stepsBefore, valsBefore, negsBefore float64
-	stepsStart                          time.Time
-	resumed                             float64
+	// clock, online refreshes' seconds and the loop's time in validations
+	// (train.Loop.Waited) when its steps began
+	stepsBefore, negsBefore, waitedBefore float64
+	waitedStart                           time.Duration
+	stepsStart                            time.Time
+	resumed                               float64
+	loopWaited                            func() time.Duration
 }
 
-func (r *runState) startSteps() {
-	r.stepsStart, r.valsBefore, r.negsBefore = time.Now(), r.timing["validations"], r.timing["negatives_and_rewards"]
+// add adds seconds to one of the timings.
+func (r *runState) add(key string, seconds float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.timing[key] += seconds
 }
 
-// stepsTime is the seconds of steps alone (validations and online RPO's
-// refreshes in between left out).
-func (r *runState) stepsTime() float64 {
+func (r *runState) get(key string) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.timing[key]
+}
+
+func (r *runState) startSteps(waited time.Duration) {
+	r.stepsStart, r.negsBefore, r.waitedStart = time.Now(), r.get("negatives_and_rewards"), waited
+}
+
+// waited is the seconds the steps stood still for validations, all
+// sittings: all of every validation's when they run between the steps,
+// the waits for them to end when beside.
+func (r *runState) waited(now time.Duration) float64 {
+	return r.waitedBefore + (now - r.waitedStart).Seconds()
+}
+
+// stepsTime is the seconds of steps alone (the time the steps stood still
+// for validations and online RPO's refreshes left out).
+func (r *runState) stepsTime(waited time.Duration) float64 {
 	if r.stepsStart.IsZero() {
 		return r.stepsBefore
 	}
-	return r.stepsBefore + time.Since(r.stepsStart).Seconds() - (r.timing["validations"] - r.valsBefore) - (r.timing["negatives_and_rewards"] - r.negsBefore)
+	return r.stepsBefore + time.Since(r.stepsStart).Seconds() - (waited - r.waitedStart).Seconds() - (r.get("negatives_and_rewards") - r.negsBefore)
 }
 
 func (r *runState) MarshalState() (json.RawMessage, error) {
+	r.mu.Lock()
 	timing := maps.Clone(r.timing)
-	timing["steps"] = r.stepsTime()
+	r.mu.Unlock()
+	timing["steps"] = r.stepsTime(r.loopWaited())
+	timing["waited"] = r.waited(r.loopWaited())
 	s := r.t.selector
 	return json.Marshal(trainerExtra{Best: s.Best, BestStep: s.Step, Base: s.Base, Stopper: r.t.stopper, Timing: timing})
 }
@@ -369,10 +410,11 @@ func (r *runState) UnmarshalState(b json.RawMessage) error {
 	}
 	r.timing["negatives_and_rewards"] += extra.Timing["negatives_and_rewards"]
 	r.timing["validations"] = extra.Timing["validations"]
-	r.stepsBefore = extra.Timing["steps"]
-	r.resumed = 0
-	for _, v := range extra.Timing {
-		r.resumed += v
+	r.stepsBefore, r.waitedBefore = extra.Timing["steps"], extra.Timing["waited"]
+	// the wall time of those sittings: validations beside the steps overlap them
+	r.resumed = extra.Timing["negatives_and_rewards"] + extra.Timing["steps"] + extra.Timing["validations"]
+	if w, ok := extra.Timing["waited"]; ok {
+		r.resumed += w - extra.Timing["validations"]
 	}
 	return nil
 }
@@ -479,7 +521,7 @@ func (t *trainer) setNegatives(negs []Negative) error {
 // rewards, and rewards.json.
 func (t *trainer) refreshNegatives(step int) error {
 	o := t.o
-	weights, err := t.policyWeights()
+	weights, err := t.policyWeights(t.policy)
 	if err != nil {
 		return err
 	}
@@ -602,14 +644,36 @@ func (t *trainer) trained() *nn.Store {
 	return t.policy.Subset(nn.IsLoRAParam)
 }
 
-// policyWeights is the policy as a denoiser store without adapters: the
-// policy itself, or the base with the adapters merged in (for validation
-// and the kept weights).
-func (t *trainer) policyWeights() (*nn.Store, error) {
-	if t.o.LoRA == nil {
-		return t.policy, nil
+// trainable says which of the policy's tensors training changes: the
+// U-Net's, or with LoRA its adapters only.
+func (t *trainer) trainable(name string) bool {
+	if t.o.LoRA != nil {
+		return nn.IsLoRAParam(name)
 	}
-	return nn.MergeLoRA(t.policy, t.o.LoRA.Scale(), 1)
+	return strings.HasPrefix(name, "unet.")
+}
+
+// policyWeights is a policy (t.policy or a copy of it) as a denoiser store
+// without adapters: the policy itself, or the base with the adapters merged
+// in (for validation and the kept weights).
+func (t *trainer) policyWeights(policy *nn.Store) (*nn.Store, error) {
+	if t.o.LoRA == nil {
+		return policy, nil
+	}
+	return nn.MergeLoRA(policy, t.o.LoRA.Scale(), 1)
+}
+
+// overlap says whether validations run beside the steps that follow them:
+// not for online RPO (its refreshes sample from the policy too) nor when
+// the copy of the policy that a validation then needs would take more than
+// a quarter of the memory available.
+func (t *trainer) overlap() bool {
+	if t.o.ValidateBetween || t.o.OnlineEvery > 0 {
+		return false
+	}
+	copyBytes := int64(t.policy.Count()) * int64(t.policy.Dtype().Size())
+	avail := MemoryAvailable()
+	return avail == 0 && copyBytes < 1<<30 || 4*copyBytes <= avail
 }
 
 // build compiles the frozen reference forward pass and the policy's
@@ -638,13 +702,7 @@ func (t *trainer) build() error {
 		}); err != nil {
 			return nil, in, err
 		}
-		var trainable func(string) bool // only the U-Net is trained; with LoRA only its adapters
-		if t.o.LoRA != nil {
-			trainable = nn.IsLoRAParam
-		} else {
-			trainable = func(n string) bool { return strings.HasPrefix(n, "unet.") }
-		}
-		p, err := nn.CompileTrainable(b, loss, train, trainable)
+		p, err := nn.CompileTrainable(b, loss, train, t.trainable) // only the U-Net is trained; with LoRA only its adapters
 		return p, in, err
 	}
 	var err error
@@ -804,15 +862,16 @@ func validationPairs(prompts []string, per int) ([]string, []uint64) {
 }
 
 // validate samples ValPerPrompt images for every training prompt from fixed
-// noise (the same at every validation) with the current policy, scores them
-// (token removed) and applies the selection rules and the early stopper.
+// noise (the same at every validation) with policy (the policy at step, or
+// a copy of it) and sampler, scores them (token removed) and applies the
+// selection rules and the early stopper.
 // The first validation's images, the base model's, come from the negatives
 // cache when an earlier run with the same base, prompts and sampler left
 // them there.
-func (t *trainer) validate(step int) (ValidationEvent, error) {
+func (t *trainer) validate(step int, policy *nn.Store, sampler diffusion.Sampler) (ValidationEvent, error) {
 	o := t.o
 	ev := ValidationEvent{Step: step, AlignI: map[string]float64{}, AlignT: map[string]float64{}, Reward: map[string]float64{}}
-	weights, err := t.policyWeights()
+	weights, err := t.policyWeights(policy)
 	if err != nil {
 		return ev, err
 	}
@@ -826,15 +885,15 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 	if step == 0 {
 		// the policy is the base model still (LoRA's up weights start at
 		// zero): its samples are base-model samples like the negatives,
-		// cached beside them
-		base, err := Negatives(o.Base, o.BaseID, o.Prompts, o.ValPerPrompt, valSeed, o.ValSampler, t.negativesCache())
+		// cached beside them (sampled by m, the base's weights)
+		base, err := Negatives(m, o.BaseID, o.Prompts, o.ValPerPrompt, valSeed, sampler, t.negativesCache())
 		if err != nil {
 			return ev, err
 		}
 		for _, n := range base {
 			imgs = append(imgs, n.Image)
 		}
-	} else if imgs, err = m.Generate(prompts, seeds, o.ValSampler); err != nil {
+	} else if imgs, err = m.Generate(prompts, seeds, sampler); err != nil {
 		return ev, err
 	}
 	grid := make([]image.Image, len(imgs))
@@ -891,7 +950,7 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 			Notes: fmt.Sprintf("RPO fine-tune of %q (%s %s), step %d, selection rule %s%s", o.Class, o.Token, o.Class, step, r.Name(), loraNote(o.LoRA)),
 		}
 		if o.LoRA != nil && o.Base.Config.SD != nil { // the adapters alone: megabytes, not a U-Net of gigabytes
-			if err := models.SaveSDLoRA(dir, o.Base, t.policy, o.LoRA, prov); err != nil {
+			if err := models.SaveSDLoRA(dir, o.Base, policy, o.LoRA, prov); err != nil {
 				return ev, err
 			}
 			continue
@@ -900,10 +959,10 @@ func (t *trainer) validate(step int) (ValidationEvent, error) {
 			return ev, err
 		}
 		if o.LoRA != nil { // the adapters alone too, for other tools (rpo generate --lora, diffusers' load_lora_weights)
-			if err := models.SaveLoRA(filepath.Join(dir, models.LoRAFile), t.policy, o.LoRA); err != nil {
+			if err := models.SaveLoRA(filepath.Join(dir, models.LoRAFile), policy, o.LoRA); err != nil {
 				return ev, err
 			}
-			if err := models.SaveKohyaLoRA(filepath.Join(dir, models.KohyaLoRAFile), t.policy, o.LoRA); err != nil {
+			if err := models.SaveKohyaLoRA(filepath.Join(dir, models.KohyaLoRAFile), policy, o.LoRA); err != nil {
 				return ev, err
 			}
 		}

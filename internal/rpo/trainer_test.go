@@ -1,6 +1,7 @@
 package rpo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,7 +202,9 @@ func TestResumeKeepsTiming(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	first, err := Train(ctx, tinyRun(t, dir, 6), func(e StepEvent) {
+	o1 := tinyRun(t, dir, 6)
+	o1.ValidateBetween = true // the step-0 validation done when the interrupt comes
+	first, err := Train(ctx, o1, func(e StepEvent) {
 		if e.Step == 2 {
 			cancel()
 		}
@@ -430,5 +434,106 @@ func TestBaseValidationCached(t *testing.T) {
 		if changed != 1 {
 			t.Errorf("LoRA %v, step 0: the ALIGN-I of %d prompts changed (%v, then %v), want the first prompt's alone", lora, changed, first[0].AlignI, second[0].AlignI)
 		}
+	}
+}
+
+// TestValidationsBesideSteps: validations beside the steps that follow
+// them (the default) give the run of validations between the steps,
+// file for file: metrics.jsonl, the validation grids, the kept and last
+// weights and the checkpoint, for full and LoRA runs; and interrupted while
+// a validation runs beside the steps, a run resumed from its directory
+// ends the same way too.
+func TestValidationsBesideSteps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains tiny models")
+	}
+	for _, lora := range []bool{false, true} {
+		opts := func(dir string, between bool) Options {
+			o := tinyRun(t, dir, 9)
+			o.ValidateBetween = between
+			o.ValSampler.Steps = 3 // an interrupt at its first step's report stops the next
+			if lora {
+				o.LoRA = &nn.LoRA{Rank: 2, Targets: DefaultLoRA().Targets}
+			}
+			return o
+		}
+		between := t.TempDir()
+		if _, err := Train(context.Background(), opts(between, true), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		beside := t.TempDir()
+		var steps, seen atomic.Int64
+		res, err := Train(context.Background(), opts(beside, false), func(StepEvent) { steps.Add(1) }, func(v ValidationEvent) {
+			if v.Step == 0 {
+				time.Sleep(50 * time.Millisecond) // the steps go on meanwhile
+				seen.Store(steps.Load())
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen.Load() == 0 {
+			t.Fatalf("LoRA %v: no step ran beside the first validation (timing %v)", lora, res.Timing)
+		}
+		sameRunFiles(t, fmt.Sprintf("LoRA %v, beside", lora), between, beside)
+
+		split := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		o := opts(split, false)
+		progress := o.ValSampler.Progress
+		vals := 0
+		o.ValSampler.Progress = func(done, total int) { // the second validation (step 3) is interrupted as it samples
+			if done == 1 {
+				if vals++; vals == 2 {
+					cancel()
+				}
+			}
+			if progress != nil {
+				progress(done, total)
+			}
+		}
+		res, err = Train(ctx, o, nil, nil)
+		if !errors.Is(err, context.Canceled) || res.Saved != 3 {
+			t.Fatalf("LoRA %v: interrupted in the validation of step 3: %v, checkpoint of step %d (want 3)", lora, err, res.Saved)
+		}
+		o = opts(split, false)
+		o.Resume = true
+		if _, err := Train(context.Background(), o, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		sameRunFiles(t, fmt.Sprintf("LoRA %v, interrupted beside and resumed", lora), between, split)
+	}
+}
+
+// sameRunFiles compares two run directories: metrics.jsonl, every
+// validation grid and weight file of the kept models, and the newest
+// checkpoint's policy.
+func sameRunFiles(t *testing.T, what, want, got string) {
+	t.Helper()
+	files := []string{"metrics.jsonl", "rewards.json"}
+	for _, pat := range []string{"val/*/grid.png", "best@0.5/*.safetensors", "last/*.safetensors"} {
+		m, _ := filepath.Glob(filepath.Join(want, pat))
+		if len(m) == 0 {
+			t.Fatalf("%s: no %s in %s", what, pat, want)
+		}
+		for _, f := range m {
+			rel, _ := filepath.Rel(want, f)
+			files = append(files, rel)
+		}
+	}
+	for _, f := range files {
+		a, err := os.ReadFile(filepath.Join(want, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(got, f))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s: %s differs (%v)", what, f, err)
+		}
+	}
+	a, _ := os.ReadFile(filepath.Join(latestCheckpoint(t, want), "policy.safetensors"))
+	b, _ := os.ReadFile(filepath.Join(latestCheckpoint(t, got), "policy.safetensors"))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("%s: the checkpoints' policies differ", what)
 	}
 }

@@ -63,11 +63,31 @@ type Loop struct {
 	After func(n int, record any) (Decision, error)
 	// Interrupted runs after the checkpoint that an interruption writes.
 	Interrupted func(n int) error
+	// Beside, if set, prepares the work that After asks for with
+	// Decision.Beside (a validation) and returns it as a job; it runs on
+	// the caller, before the next step, so it can take what the job needs
+	// of the state at step n. With Overlap the job runs beside the steps
+	// that follow, else at once, and the run computes the same either way:
+	// the job's step has its checkpoint while the job runs (a resume runs
+	// the job again), the records it writes come before those of later
+	// steps in metrics.jsonl, and a job that stops the run returns it to
+	// the job's step. One job runs at a time.
+	Beside func(n int) (Job, error)
+	// Overlap runs Beside's jobs beside the steps (see Beside).
+	Overlap bool
+	// BesideAtStart begins a fresh run with Beside(0) (the base model's
+	// validation), after Begin.
+	BesideAtStart bool
 
 	metrics   *json.Encoder
+	mf        *os.File
 	start     time.Time // of the run, all sittings
 	step      int
-	saved     int // the step of the newest checkpoint, -1 if none
+	saved     int  // the step of the newest checkpoint, -1 if none
+	pending   bool // that checkpoint's job has not finished
+	job       *job
+	held      [][]byte      // records of steps after a running job's, written when it ends
+	waited    time.Duration // the caller's time in jobs: run at once, or waited for
 	elapsed   float64
 	lossScale float64 // mean loss of the first DivergenceWindow steps
 	lossN     int
@@ -75,8 +95,23 @@ type Loop struct {
 
 // Decision is what After asks of the loop.
 type Decision struct {
-	Save bool // write a checkpoint now
-	Stop bool // end the run after this step (early stopping)
+	Save   bool // write a checkpoint now
+	Stop   bool // end the run after this step (early stopping)
+	Beside bool // run Beside's job of this step (and write a checkpoint)
+}
+
+// Job is work of one step that may run beside later steps (Loop.Beside):
+// it writes its metrics.jsonl records with write, ends when ctx is done,
+// and says whether the run stops at its step.
+type Job func(ctx context.Context, write func(record any) error) (stop bool, err error)
+
+// job is a running Job.
+type job struct {
+	step   int
+	done   chan struct{}
+	stop   bool
+	err    error
+	cancel context.CancelFunc
 }
 
 // State is the run's own state in a checkpoint.
@@ -90,6 +125,10 @@ type loopState struct {
 	LossScale float64         `json:"loss_scale,omitempty"`
 	LossN     int             `json:"loss_n,omitempty"`
 	Run       json.RawMessage `json:"run,omitempty"`
+	// Pending: the step's job had not finished; metrics.jsonl then held
+	// MetricsBytes bytes (the records before the job's).
+	Pending      bool  `json:"pending,omitempty"`
+	MetricsBytes int64 `json:"metrics_bytes,omitempty"`
 }
 
 // Outcome is how a run ended.
@@ -99,13 +138,33 @@ type Outcome struct {
 	Stopped bool // After asked to stop
 }
 
-// Write appends a record to metrics.jsonl.
+// Write appends a record to metrics.jsonl: at once, or, while a job runs
+// beside the steps, once the job's own records are written.
 func (l *Loop) Write(record any) error {
+	if l.job == nil {
+		return l.write(record)
+	}
+	b, err := json.Marshal(record) // as json.Encoder writes it
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	l.held = append(l.held, append(b, '\n'))
+	return nil
+}
+
+// write appends a record to metrics.jsonl now (a job's records).
+func (l *Loop) write(record any) error {
 	if err := l.metrics.Encode(record); err != nil {
-		return fmt.Errorf("train: %s: %w", filepath.Join(l.Dir, "metrics.jsonl"), err)
+		return fmt.Errorf("train: %s: %w", l.metricsPath(), err)
 	}
 	return nil
 }
+
+func (l *Loop) metricsPath() string { return filepath.Join(l.Dir, "metrics.jsonl") }
+
+// Waited is the time the loop's caller spent in Beside's jobs: running
+// them at once, or waiting for them to end.
+func (l *Loop) Waited() time.Duration { return l.waited }
 
 // Elapsed is the seconds the run has taken, in all its sittings.
 func (l *Loop) Elapsed() float64 { return time.Since(l.start).Seconds() }
@@ -120,6 +179,7 @@ func (l *Loop) HasCheckpoint() bool { return ckpt.HasTrainState(l.CheckpointDir)
 func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 	out := Outcome{}
 	l.saved = -1
+	resumeJob := false // the checkpoint's job is to run again
 	if l.Resume {
 		keep := -1 // metrics.jsonl records to keep: none without a checkpoint
 		st, err := ckpt.LoadTrainState(l.CheckpointDir, l.Stage, l.Options, l.MayChange, l.PCG, l.Stores, l.Opt)
@@ -142,19 +202,29 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 					return out, fmt.Errorf("train: %s: %w", l.CheckpointDir, err)
 				}
 			}
+			if ls.Pending {
+				if l.Beside == nil {
+					return out, fmt.Errorf("train: %s: the checkpoint's step %d has work to finish that this run cannot do", l.CheckpointDir, st.Step)
+				}
+				resumeJob, l.pending = true, true
+				if err := truncateBytes(l.metricsPath(), ls.MetricsBytes); err != nil { // the job's records, if any
+					return out, err
+				}
+			}
 		}
-		if err := TruncateMetrics(filepath.Join(l.Dir, "metrics.jsonl"), keep); err != nil {
+		if err := TruncateMetrics(l.metricsPath(), keep); err != nil {
 			return out, err
 		}
 	} else if l.HasCheckpoint() {
 		return out, fmt.Errorf("train: %s: %w", l.Dir, ErrCheckpointExists)
 	}
-	mf, err := os.OpenFile(filepath.Join(l.Dir, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	mf, err := os.OpenFile(l.metricsPath(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return out, fmt.Errorf("train: %w", err)
 	}
 	defer mf.Close()
-	l.metrics = json.NewEncoder(mf)
+	l.mf, l.metrics = mf, json.NewEncoder(mf)
+	defer l.abandon() // a job still running when the run fails
 	l.start = time.Now().Add(-time.Duration(l.elapsed * float64(time.Second)))
 	elapsed := l.Elapsed
 	if l.Begin != nil {
@@ -162,9 +232,25 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 			return l.outcome(out), err
 		}
 	}
+	if resumeJob || l.step == 0 && l.BesideAtStart && l.Beside != nil {
+		stop, err := l.startJob(ctx, elapsed)
+		if err != nil {
+			return l.outcome(out), err
+		}
+		if stop {
+			out.Stopped = true
+			return l.outcome(out), l.saveIfNew(elapsed())
+		}
+	}
 	rng := rand.New(l.PCG)
 	lastSave := time.Now()
 	interrupt := func(err error) (Outcome, error) { // the checkpoint of the steps taken, then the hook
+		if l.job != nil {
+			l.job.cancel()
+			if _, jerr := l.settle(true, elapsed); jerr != nil { // stopped unfinished: its step's checkpoint is kept
+				return l.outcome(out), err
+			}
+		}
 		if serr := l.save(elapsed()); serr != nil {
 			return l.outcome(out), serr
 		}
@@ -201,21 +287,153 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 				return l.outcome(out), err
 			}
 		}
-		if d.Save || d.Stop || time.Since(lastSave) >= l.CheckpointEvery {
-			if err := l.save(elapsed()); err != nil {
+		stop := false
+		if d.Beside {
+			if stop, err = l.startJob(ctx, elapsed); err != nil {
 				return l.outcome(out), err
 			}
 			lastSave = time.Now()
 		}
-		if d.Stop {
+		if d.Stop && l.job != nil { // the running job first: it may stop the run earlier
+			if stop, err = l.settle(true, elapsed); err != nil {
+				return l.outcome(out), err
+			}
+		}
+		if !stop && l.job == nil && (d.Save || d.Stop || time.Since(lastSave) >= l.CheckpointEvery) {
+			if err := l.saveIfNew(elapsed()); err != nil {
+				return l.outcome(out), err
+			}
+			lastSave = time.Now()
+		}
+		if !stop && l.job != nil {
+			if stop, err = l.settle(false, elapsed); err != nil {
+				return l.outcome(out), err
+			}
+		}
+		if stop || d.Stop {
 			out.Stopped = true
 			return l.outcome(out), nil
 		}
 	}
-	if l.saved == l.step { // After asked for it at the last step
-		return l.outcome(out), nil
+	stop, err := l.settle(true, elapsed)
+	if err != nil {
+		return l.outcome(out), err
 	}
-	return l.outcome(out), l.save(elapsed())
+	out.Stopped = stop
+	return l.outcome(out), l.saveIfNew(elapsed())
+}
+
+// startJob prepares Beside's job of the current step and runs it: at once
+// (then the step's checkpoint), or, with Overlap, beside the steps that
+// follow once the step's checkpoint, marked pending, is written.
+func (l *Loop) startJob(ctx context.Context, elapsed func() float64) (stop bool, err error) {
+	if stop, err := l.settle(true, elapsed); err != nil || stop { // one at a time
+		return stop, err
+	}
+	t0 := time.Now()
+	run, err := l.Beside(l.step)
+	if err != nil {
+		return false, err
+	}
+	if !l.Overlap {
+		stop, err := run(ctx, l.write)
+		l.waited += time.Since(t0)
+		if err != nil {
+			return false, err
+		}
+		l.pending = false
+		return stop, l.save(elapsed())
+	}
+	l.waited += time.Since(t0)
+	if !l.pending || l.saved != l.step { // a resumed job's checkpoint is there already
+		if err := l.savePending(elapsed()); err != nil {
+			return false, err
+		}
+	}
+	jctx, cancel := context.WithCancel(ctx)
+	j := &job{step: l.step, done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(j.done)
+		j.stop, j.err = run(jctx, l.write)
+	}()
+	l.job = j
+	return false, nil
+}
+
+// settle ends the running job if it is done (or, with wait, once it is):
+// its records are written, then those held back. A job that stops the
+// run returns it to the job's step: the state of that step's checkpoint,
+// the records of later steps dropped, the checkpoint written again with
+// the run's own state as the job left it.
+func (l *Loop) settle(wait bool, elapsed func() float64) (stop bool, err error) {
+	j := l.job
+	if j == nil {
+		return false, nil
+	}
+	select {
+	case <-j.done:
+	default:
+		if !wait {
+			return false, nil
+		}
+		t0 := time.Now()
+		<-j.done
+		l.waited += time.Since(t0)
+	}
+	l.job = nil
+	j.cancel()
+	held := l.held
+	l.held = nil
+	if j.err != nil {
+		return false, j.err
+	}
+	if j.stop {
+		if err := l.rewind(j.step); err != nil {
+			return false, err
+		}
+		return true, l.save(elapsed())
+	}
+	for _, b := range held {
+		if _, err := l.mf.Write(b); err != nil {
+			return false, fmt.Errorf("train: %s: %w", l.metricsPath(), err)
+		}
+	}
+	if l.saved == l.step { // the pending checkpoint is this step's: now with the job's outcome
+		return false, l.save(elapsed())
+	}
+	return false, nil
+}
+
+// rewind returns the stores, optimiser and stream to the checkpoint of
+// step, which the loop has passed.
+func (l *Loop) rewind(step int) error {
+	if l.step == step {
+		return nil
+	}
+	st, err := ckpt.LoadTrainState(l.CheckpointDir, l.Stage, l.Options, l.MayChange, l.PCG, l.Stores, l.Opt)
+	if err != nil {
+		return err
+	}
+	if st.Step != step {
+		return fmt.Errorf("train: %s holds step %d, not the stopping step %d", l.CheckpointDir, st.Step, step)
+	}
+	var ls loopState
+	if len(st.Extra) > 0 {
+		if err := json.Unmarshal(st.Extra, &ls); err != nil {
+			return fmt.Errorf("train: %s: %w", l.CheckpointDir, err)
+		}
+	}
+	l.step, l.lossScale, l.lossN = step, ls.LossScale, ls.LossN
+	return nil
+}
+
+// abandon stops a job still running (the run failed) and waits for it.
+func (l *Loop) abandon() {
+	if l.job != nil {
+		l.job.cancel()
+		<-l.job.done
+		l.job, l.held = nil, nil
+	}
 }
 
 func (l *Loop) outcome(o Outcome) Outcome {
@@ -248,9 +466,31 @@ func (l *Loop) checkLoss(loss float64) error {
 	return fmt.Errorf("%w at step %d (loss %s; lower the learning rate?); %s", ErrDiverged, l.step+1, how, kept)
 }
 
+// saveIfNew writes a checkpoint of the current step unless the newest is
+// that one, complete.
+func (l *Loop) saveIfNew(elapsed float64) error {
+	if l.saved == l.step && !l.pending {
+		return nil
+	}
+	return l.save(elapsed)
+}
+
 // save writes a checkpoint of the current step.
-func (l *Loop) save(elapsed float64) error {
-	ls := loopState{LossScale: l.lossScale, LossN: l.lossN}
+func (l *Loop) save(elapsed float64) error { return l.saveState(elapsed, false) }
+
+// savePending writes a checkpoint of the current step whose job is yet
+// to run: a resume runs it again, on the records written so far.
+func (l *Loop) savePending(elapsed float64) error { return l.saveState(elapsed, true) }
+
+func (l *Loop) saveState(elapsed float64, pending bool) error {
+	ls := loopState{LossScale: l.lossScale, LossN: l.lossN, Pending: pending}
+	if pending {
+		fi, err := l.mf.Stat()
+		if err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		ls.MetricsBytes = fi.Size()
+	}
 	if l.State != nil {
 		var err error
 		if ls.Run, err = l.State.MarshalState(); err != nil {
@@ -264,7 +504,7 @@ func (l *Loop) save(elapsed float64) error {
 	if err := ckpt.SaveTrainState(l.CheckpointDir, ckpt.TrainState{Stage: l.Stage, Step: l.step, Elapsed: elapsed, Options: l.Options, Extra: extra}, l.PCG, l.Stores, l.Opt); err != nil {
 		return err
 	}
-	l.saved = l.step
+	l.saved, l.pending = l.step, pending
 	return nil
 }
 

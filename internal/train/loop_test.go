@@ -92,6 +92,117 @@ func newToy(dir string, steps int, resume bool, patience int, lossAt func(n int)
 	return l, s
 }
 
+// withBeside moves the toy's checks (every 3 steps; patience > 0 stops
+// after that many without a lower loss) into Beside's jobs: each scores a
+// copy of the weights at its step, after a pause of 2 ms (so that steps
+// run while it works), and writes a validation record.
+func withBeside(l *Loop, s *toy, overlap bool, patience int) {
+	l.Overlap, l.BesideAtStart = overlap, true
+	after := l.After
+	l.After = func(n int, rec any) (Decision, error) {
+		if _, err := after(n, rec); err != nil {
+			return Decision{}, err
+		}
+		return Decision{Beside: n%3 == 0}, nil
+	}
+	l.Beside = func(n int) (Job, error) {
+		w := append([]float64(nil), s.store.Lookup("w").Data().([]float64)...)
+		return func(ctx context.Context, write func(any) error) (bool, error) {
+			select {
+			case <-ctx.Done():
+				return false, ctx.Err()
+			case <-time.After(2 * time.Millisecond):
+			}
+			score := 0.0
+			for _, v := range w {
+				score += (v - 1) * (v - 1)
+			}
+			if err := write(map[string]any{"validation": map[string]any{"step": n, "score": score}}); err != nil {
+				return false, err
+			}
+			if patience == 0 || n == 0 {
+				return false, nil
+			}
+			if score < s.best-0.05 {
+				s.best, s.worse = score, 0
+			} else {
+				s.worse++
+			}
+			return s.worse >= patience, nil
+		}, nil
+	}
+}
+
+// TestBesideMatchesBetween: jobs beside the steps give the run of jobs
+// run at once: the same metrics.jsonl, weights and end, a job that stops
+// the run included (the loop returns to its step).
+func TestBesideMatchesBetween(t *testing.T) {
+	for _, patience := range []int{0, 2} {
+		run := func(overlap bool) (Outcome, string, []byte) {
+			dir := t.TempDir()
+			l, s := newToy(dir, 60, false, 0, nil)
+			withBeside(l, s, overlap, patience)
+			out, err := l.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+			return out, weights(t, s), b
+		}
+		out0, w0, m0 := run(false)
+		out1, w1, m1 := run(true)
+		if patience > 0 && !out0.Stopped {
+			t.Fatalf("patience %d: the run should stop early (%+v)", patience, out0)
+		}
+		if out1 != out0 || w1 != w0 || !bytes.Equal(m1, m0) {
+			t.Errorf("patience %d: beside %+v %s\n%s\nbetween %+v %s\n%s", patience, out1, w1, m1, out0, w0, m0)
+		}
+	}
+}
+
+// TestBesideInterruptedResumes: interrupted while a job runs beside the
+// steps, the run keeps the checkpoint of the job's step (the steps since
+// are not complete without it), and resumed from there it ends as an
+// uninterrupted run does.
+func TestBesideInterruptedResumes(t *testing.T) {
+	l, s := newToy(t.TempDir(), 30, false, 0, nil)
+	withBeside(l, s, true, 0)
+	if _, err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want, wantMetrics := weights(t, s), func() []byte { b, _ := os.ReadFile(filepath.Join(l.Dir, "metrics.jsonl")); return b }()
+
+	dir := t.TempDir()
+	l1, s1 := newToy(dir, 30, false, 0, nil)
+	withBeside(l1, s1, true, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	beside := l1.Beside
+	l1.Beside = func(n int) (Job, error) {
+		job, err := beside(n)
+		if n != 12 {
+			return job, err
+		}
+		return func(jctx context.Context, write func(any) error) (bool, error) {
+			cancel() // the interrupt comes while the job of step 12 works
+			<-jctx.Done()
+			return job(jctx, write)
+		}, err
+	}
+	out, err := l1.Run(ctx)
+	if !errors.Is(err, context.Canceled) || out.Saved != 12 {
+		t.Fatalf("interrupted beside step 12: %+v %v (want the checkpoint of step 12, context.Canceled)", out, err)
+	}
+	l2, s2 := newToy(dir, 30, true, 0, nil)
+	withBeside(l2, s2, true, 0)
+	if _, err := l2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if weights(t, s2) != want || !bytes.Equal(got, wantMetrics) {
+		t.Errorf("resumed: %s\n%s\nuninterrupted: %s\n%s", weights(t, s2), got, want, wantMetrics)
+	}
+}
+
 func weights(t *testing.T, s *toy) string {
 	t.Helper()
 	return fmt.Sprint(s.store.Lookup("w").Data())
@@ -105,7 +216,10 @@ func TestHelperToyRun(t *testing.T) {
 		t.Skip("helper process")
 	}
 	steps, _ := strconv.Atoi(os.Getenv("RPO_TOY_STEPS"))
-	l, _ := newToy(dir, steps, true, 0, nil)
+	l, s := newToy(dir, steps, true, 0, nil)
+	if os.Getenv("RPO_TOY_BESIDE") == "1" {
+		withBeside(l, s, true, 0)
+	}
 	slow := l.Step
 	l.Step = func(rng *rand.Rand) (float64, any, error) {
 		time.Sleep(2 * time.Millisecond)
@@ -123,9 +237,20 @@ func TestHelperToyRun(t *testing.T) {
 // each time ends in the same weights and the same metrics as a run that was
 // never interrupted.
 func TestKillAtRandomMoments(t *testing.T) {
+	for _, beside := range []string{"0", "1"} {
+		t.Run("beside="+beside, func(t *testing.T) { killAtRandomMoments(t, beside == "1") })
+	}
+}
+
+// killAtRandomMoments is TestKillAtRandomMoments, with or without jobs
+// beside the steps.
+func killAtRandomMoments(t *testing.T, beside bool) {
 	const steps = 120
 	straight := t.TempDir()
 	l, s := newToy(straight, steps, false, 0, nil)
+	if beside {
+		withBeside(l, s, false, 0) // the run of jobs run at once: the one to match
+	}
 	if _, err := l.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +262,7 @@ func TestKillAtRandomMoments(t *testing.T) {
 	kills := 0
 	for round := 0; round < 40; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperToyRun$")
-		cmd.Env = append(os.Environ(), "RPO_TOY_DIR="+dir, "RPO_TOY_STEPS="+strconv.Itoa(steps))
+		cmd.Env = append(os.Environ(), "RPO_TOY_DIR="+dir, "RPO_TOY_STEPS="+strconv.Itoa(steps), "RPO_TOY_BESIDE="+map[bool]string{false: "0", true: "1"}[beside])
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -161,6 +286,9 @@ func TestKillAtRandomMoments(t *testing.T) {
 		t.Fatalf("only %d kills: the run is too fast to test", kills)
 	}
 	l2, s2 := newToy(dir, steps, true, 0, nil)
+	if beside {
+		withBeside(l2, s2, true, 0)
+	}
 	if _, err := l2.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

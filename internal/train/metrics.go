@@ -59,3 +59,23 @@ func RecordStep(line []byte) (int, bool) {
 	}
 	return 0, false
 }
+
+// truncateBytes cuts the file at path to its first n bytes (the records a
+// pending checkpoint saw), if it is longer.
+func truncateBytes(path string, n int64) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if fi.Size() <= n {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return ckpt.WriteFileAtomic(path, b[:n])
+}
