@@ -73,6 +73,10 @@ func addChannelImages[T Float](perImage bool, x, b, y []T, lo, hi, c, s int) {
 			}
 			off := (i*c + j) * s
 			src, dst := x[off:off+s], y[off:off+s]
+			if s32, ok := any(src).([]float32); ok {
+				addScalar(any(dst).([]float32), s32, float32(v))
+				continue
+			}
 			for q, xv := range src {
 				dst[q] = xv + v
 			}
