@@ -232,7 +232,7 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 			return l.outcome(out), err
 		}
 	}
-	if resumeJob || l.step == 0 && l.BesideAtStart && l.Beside != nil {
+	if resumeJob || l.saved < 0 && l.BesideAtStart && l.Beside != nil { // a fresh start, or a job to finish
 		stop, err := l.startJob(ctx, elapsed)
 		if err != nil {
 			return l.outcome(out), err

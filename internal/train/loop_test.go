@@ -203,6 +203,43 @@ func TestBesideInterruptedResumes(t *testing.T) {
 	}
 }
 
+// TestBesideAtStartOnce: a run interrupted after its first job (here run
+// at once, so its step-0 checkpoint is complete) does not run it again when
+// resumed: metrics.jsonl holds one validation of step 0.
+func TestBesideAtStartOnce(t *testing.T) {
+	dir := t.TempDir()
+	l, s := newToy(dir, 6, false, 0, nil)
+	withBeside(l, s, false, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	beside := l.Beside
+	l.Beside = func(n int) (Job, error) {
+		job, err := beside(n)
+		return func(jctx context.Context, write func(any) error) (bool, error) {
+			stop, err := job(jctx, write)
+			cancel() // the interrupt comes once the job of step 0 is done
+			return stop, err
+		}, err
+	}
+	if out, err := l.Run(ctx); !errors.Is(err, context.Canceled) || out.Saved != 0 {
+		t.Fatalf("interrupted after the first job: %+v %v", out, err)
+	}
+	l2, s2 := newToy(dir, 6, true, 0, nil)
+	withBeside(l2, s2, true, 0)
+	if _, err := l2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	n := 0
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		if step, ok := RecordStep(line); ok && step == 0 && bytes.Contains(line, []byte(`"validation"`)) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d validations of step 0:\n%s", n, b)
+	}
+}
+
 func weights(t *testing.T, s *toy) string {
 	t.Helper()
 	return fmt.Sprint(s.store.Lookup("w").Data())
