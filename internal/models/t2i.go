@@ -122,14 +122,29 @@ func T2IWithStores(c T2IConfig, ae, denoiser *nn.Store) (*T2I, error) {
 // WithDenoiser returns a model that shares m's autoencoder, text encoder,
 // tokenizer and schedule but denoises with the weights of store (a
 // training run's policy); parameters missing from it are created.
-func (m *T2I) WithDenoiser(store *nn.Store) (*T2I, error) {
-	w := &T2I{Config: m.Config, Tokenizer: m.Tokenizer, AE: m.AE, Denoiser: store, Text: m.Text, Schedule: m.Schedule,
+func (m *T2I) WithDenoiser(store *nn.Store) (*T2I, error) { return m.with(m.AE, store) }
+
+func (m *T2I) with(ae, denoiser *nn.Store) (*T2I, error) {
+	w := &T2I{Config: m.Config, Tokenizer: m.Tokenizer, AE: ae, Denoiser: denoiser, Text: m.Text, Schedule: m.Schedule,
 		denoise: map[int]*denoiseProgram{}, decode: map[int]*decodeProgram{}, encode: map[int]*encodeProgram{},
 		text: m.text, states: m.states}
 	if err := w.declare(); err != nil {
 		return nil, err
 	}
 	return w, nil
+}
+
+// Replica returns a model that samples as m does, beside it: copies of m's
+// denoiser and autoencoder weights and programs of its own (compiling a
+// program writes to the headers of the tensors it reads, so two models
+// that run at once share none); Stable Diffusion's text encoder is shared,
+// its program run under a lock.
+func (m *T2I) Replica() (*T2I, error) { return m.with(m.AE.Clone(), m.Denoiser.Clone()) }
+
+// Bytes is the size of the model's denoiser and autoencoder weights (what
+// Replica copies).
+func (m *T2I) Bytes() int64 {
+	return int64(m.Denoiser.Count()+m.AE.Count()) * int64(m.Denoiser.Dtype().Size())
 }
 
 // declare builds each graph once at batch 1 so that every parameter exists.

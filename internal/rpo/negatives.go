@@ -9,6 +9,8 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"github.com/rpo-dev/rpo/internal/ckpt"
 	"github.com/rpo-dev/rpo/internal/diffusion"
@@ -64,34 +66,84 @@ func Negatives(m *models.T2I, modelID string, prompts []string, k int, seed uint
 			out = append(out, n)
 		}
 	}
-	// sample the missing ones, one prompt-batch at a time
+	// sample the missing ones in batches of 8, two at a time where there
+	// is memory for a replica of the model: a batch of 8 keeps one core
+	// busy, not two (its operators are small), and the images are the
+	// same whichever model samples them
 	batches := (len(todo) + 7) / 8
-	outer := s.Progress
-	for start := 0; start < len(todo); start += 8 {
-		if outer != nil { // progress over every batch, not one
-			b := start / 8
-			s.Progress = func(d, n int) { outer(b*n+d, batches*n) }
+	samplers := []*models.T2I{m}
+	if batches > 1 && runtime.GOMAXPROCS(0) > 1 && replicaFits(m) {
+		r, err := m.Replica()
+		if err != nil {
+			return nil, err
 		}
-		idx := todo[start:min(start+8, len(todo))]
+		defer r.Close()
+		samplers = append(samplers, r)
+	}
+	outer := s.Progress
+	var mu sync.Mutex // out's images and the progress of every batch
+	done := make([]int, batches)
+	batch := func(b int, m *models.T2I) error {
+		s := s
+		if outer != nil { // progress over every batch, not one
+			s.Progress = func(d, n int) {
+				mu.Lock()
+				defer mu.Unlock()
+				done[b] = d
+				sum := 0
+				for _, v := range done {
+					sum += v
+				}
+				outer(sum, batches*n)
+			}
+		}
+		idx := todo[b*8 : min(b*8+8, len(todo))]
 		ps, seeds := make([]string, len(idx)), make([]uint64, len(idx))
 		for j, i := range idx {
 			ps[j], seeds[j] = out[i].Prompt, out[i].Seed
 		}
 		imgs, err := m.Generate(ps, seeds, s)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for j, i := range idx {
-			out[i].Image = imgs[j]
 			if err := imageio.SavePNG(filepath.Join(cache, out[i].File), imgs[j]); err != nil {
-				return nil, err
+				return err
 			}
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		for j, i := range idx {
+			out[i].Image = imgs[j]
+		}
+		return nil
+	}
+	for b0 := 0; b0 < batches; b0 += len(samplers) {
+		errs := make([]error, len(samplers))
+		var wg sync.WaitGroup
+		for w, mw := range samplers[:min(len(samplers), batches-b0)] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[w] = batch(b0+w, mw)
+			}()
+		}
+		wg.Wait()
 		if err := addToManifest(cache, out); err != nil { // a partial run keeps its index
+			return nil, err
+		}
+		if err := errors.Join(errs...); err != nil {
 			return nil, err
 		}
 	}
 	return out, addToManifest(cache, out)
+}
+
+// replicaFits says whether a replica of m (Negatives' second sampler) takes
+// at most a quarter of the memory available.
+func replicaFits(m *models.T2I) bool {
+	avail := MemoryAvailable()
+	return avail == 0 && m.Bytes() < 1<<30 || 4*m.Bytes() <= avail
 }
 
 // addToManifest adds the negatives of ns that have an image to the cache's

@@ -1,13 +1,16 @@
 package rpo
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rpo-dev/rpo/internal/diffusion"
@@ -99,6 +102,51 @@ func TestNegativesProgress(t *testing.T) {
 	for i := range negs {
 		if fmt.Sprint(negs[i].Image.Pix) != fmt.Sprint(plain[i].Image.Pix) {
 			t.Fatalf("negative %d differs with a progress display", i)
+		}
+	}
+}
+
+// TestNegativesTwoAtATime: three batches of 8, sampled two at a time by the
+// model and a replica of it, are the images the model samples batch by
+// batch, and the progress reports reach the total once.
+func TestNegativesTwoAtATime(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one core: batches one at a time")
+	}
+	base, err := models.NewT2I(models.TinyT2IConfig(16), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	var ps []string
+	for i := 0; i < 5; i++ {
+		ps = append(ps, fmt.Sprintf("a sks dog %d", i))
+	}
+	var mu sync.Mutex
+	last, total := 0, 0
+	s := diffusion.Sampler{Steps: 2, Guidance: 7.5, Progress: func(d, n int) { mu.Lock(); last, total = max(last, d), n; mu.Unlock() }}
+	got, err := Negatives(base, "tiny", ps, 4, 9, s, t.TempDir()) // 20 images: batches of 8, 8, 4
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != total || total != 3*2 {
+		t.Errorf("progress ended at %d of %d, want 6 of 6", last, total)
+	}
+	s.Progress = nil
+	for b := 0; b < len(got); b += 8 {
+		var bp []string
+		var seeds []uint64
+		for _, n := range got[b:min(b+8, len(got))] {
+			bp, seeds = append(bp, n.Prompt), append(seeds, n.Seed)
+		}
+		want, err := base.Generate(bp, seeds, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, w := range want {
+			if !bytes.Equal(w.Pix, got[b+j].Image.Pix) {
+				t.Errorf("negative %d (%q, seed %d) differs from the model's batch-by-batch sample", b+j, bp[j], seeds[j])
+			}
 		}
 	}
 }

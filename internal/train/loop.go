@@ -175,7 +175,9 @@ func (l *Loop) HasCheckpoint() bool { return ckpt.HasTrainState(l.CheckpointDir)
 // Run executes the loop. Interrupted (ctx done) between steps, it writes a
 // checkpoint of the step reached; interrupted inside a hook (a validation
 // that stops sampling), it writes none, since that step's work is not
-// complete: a resume continues from the last checkpoint.
+// complete: a resume continues from the last checkpoint. So too when a job
+// beside the steps is stopped unfinished: the checkpoint kept is that of
+// the job's step, and a resume runs the job again.
 func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 	out := Outcome{}
 	l.saved = -1
