@@ -72,7 +72,7 @@ func Negatives(m *models.T2I, modelID string, prompts []string, k int, seed uint
 	// same whichever model samples them
 	batches := (len(todo) + 7) / 8
 	samplers := []*models.T2I{m}
-	if batches > 1 && runtime.GOMAXPROCS(0) > 1 && replicaFits(m) {
+	if batches > 1 && runtime.GOMAXPROCS(0) > 1 && copyFits(m.Bytes()) {
 		r, err := m.Replica()
 		if err != nil {
 			return nil, err
@@ -137,13 +137,6 @@ func Negatives(m *models.T2I, modelID string, prompts []string, k int, seed uint
 		}
 	}
 	return out, addToManifest(cache, out)
-}
-
-// replicaFits says whether a replica of m (Negatives' second sampler) takes
-// at most a quarter of the memory available.
-func replicaFits(m *models.T2I) bool {
-	avail := MemoryAvailable()
-	return avail == 0 && m.Bytes() < 1<<30 || 4*m.Bytes() <= avail
 }
 
 // addToManifest adds the negatives of ns that have an image to the cache's

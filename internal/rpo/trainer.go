@@ -665,15 +665,23 @@ func (t *trainer) policyWeights(policy *nn.Store) (*nn.Store, error) {
 
 // overlap says whether validations run beside the steps that follow them:
 // not for online RPO (its refreshes sample from the policy too) nor when
-// the copy of the policy that a validation then needs would take more than
-// a quarter of the memory available.
+// the copy of the policy that a validation then needs is large (see
+// copyFits: Stable Diffusion's validations run between the steps).
 func (t *trainer) overlap() bool {
 	if t.o.ValidateBetween || t.o.OnlineEvery > 0 {
 		return false
 	}
-	copyBytes := int64(t.policy.Count()) * int64(t.policy.Dtype().Size())
+	return copyFits(int64(t.policy.Count()) * int64(t.policy.Dtype().Size()))
+}
+
+// copyFits says whether a copy of weights for a second sampler (a
+// validation beside the steps, a replica sampling negatives) of n bytes may
+// be made: at most 1 GiB, and a quarter of the memory available. Larger
+// models (Stable Diffusion's 3.4-GB U-Net) would also need a second
+// sampler's activations of gigabytes.
+func copyFits(n int64) bool {
 	avail := MemoryAvailable()
-	return avail == 0 && copyBytes < 1<<30 || 4*copyBytes <= avail
+	return n <= 1<<30 && (avail == 0 || 4*n <= avail)
 }
 
 // build compiles the frozen reference forward pass and the policy's
