@@ -10,7 +10,9 @@
 # installs PyTorch gets: the strong anchor) and with the netlib reference
 # BLAS (libblas3). Each runs with its BLAS chosen by LD_LIBRARY_PATH for that
 # command only, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, and reports the
-# BLAS it loaded. The three implementations alternate over ROUNDS rounds
+# BLAS it loaded; the OpenBLAS one runs a second time with OPENBLAS_NUM_THREADS=1
+# (pytorch+openblas1t: torch's threads without OpenBLAS's inside them, the
+# fastest PyTorch here). The implementations alternate over ROUNDS rounds
 # (these machines drift) and each number is the median over the rounds of
 # each round's median over STEPS steps.
 #   make bench-compare                      # Model A and the embedded shapes
@@ -39,10 +41,14 @@ for m in ${MODELS:-a embedded}; do
   runs=()
   for r in $(seq "$ROUNDS"); do
     runs+=("$(torch "$LIB/openblas-pthread" "$m" | sed 's/"impl": "pytorch/"impl": "pytorch+openblas/')")
+    # the same with OpenBLAS on one thread: torch's own two threads call it, and two
+    # threads each inside them oversubscribe the cores (the training step up to 2x slower)
+    runs+=("$(OPENBLAS_NUM_THREADS=1 torch "$LIB/openblas-pthread" "$m" | sed 's/"impl": "pytorch/"impl": "pytorch+openblas1t/')")
     runs+=("$(torch "$LIB/blas:$LIB/lapack" "$m" | sed 's/"impl": "pytorch/"impl": "pytorch+refblas/')")
     runs+=("$(./bin/rpobench -model "$m" -steps "$STEPS")")
     # one denoising step of a guided batch of SAMPLE images, each in its own process (its peak RSS)
     runs+=("$(torch "$LIB/openblas-pthread" "$m" --sample "$SAMPLE" | sed 's/"impl": "pytorch/"impl": "pytorch+openblas/')")
+    runs+=("$(OPENBLAS_NUM_THREADS=1 torch "$LIB/openblas-pthread" "$m" --sample "$SAMPLE" | sed 's/"impl": "pytorch/"impl": "pytorch+openblas1t/')")
     runs+=("$(./bin/rpobench -model "$m" -steps "$STEPS" -sample "$SAMPLE")")
   done
   printf '%s\n' "${runs[@]}" | "$PY" bench/compare_summary.py

@@ -47,6 +47,8 @@ if samples:
     print(f"guided sampling, {samples[0]['images']} images ({2 * samples[0]['images']} rows), one denoising step:")
     for impl, rs in sb.items():
         print(f"  {impl:<16} {med(rs, 'forward_ms'):>9.1f} ms {med(rs, 'peak_mib'):>9.1f} MiB")
-    if "rpo" in sb and "pytorch+openblas" in sb:
-        a, b = sb["rpo"], sb["pytorch+openblas"]
-        print(f"  {'rpo/openblas':<16} {med(a, 'forward_ms') / med(b, 'forward_ms'):>8.2f}x {med(a, 'peak_mib') / med(b, 'peak_mib'):>8.2f}x")
+    for impl in sb:
+        if impl == "rpo" or "rpo" not in sb:
+            continue
+        a, b = sb["rpo"], sb[impl]
+        print(f"  {'rpo/' + impl.split('+')[-1]:<16} {med(a, 'forward_ms') / med(b, 'forward_ms'):>8.2f}x {med(a, 'peak_mib') / med(b, 'peak_mib'):>8.2f}x")
