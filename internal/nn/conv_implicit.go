@@ -381,12 +381,19 @@ func convGradWImplicit(o *conv2dOp, x, gy, dw []float32) {
 	k, p := s.c*s.kh*s.kw, s.ho*s.wo
 	partial := make([][]float32, reductionParts(n)) // part 0 accumulates into dw itself
 	partial[0] = dw
+	for i := 1; i < len(partial); i++ { // recycled: fresh ones cost page faults on every step
+		buf := partialFilters.Get().(*[]float32)
+		defer partialFilters.Put(buf)
+		if cap(*buf) < len(dw) {
+			*buf = make([]float32, len(dw))
+		}
+		partial[i] = (*buf)[:len(dw)]
+	}
 	serial := partsFillCores(n)
 	parallelParts(n, func(part, lo, hi int) {
 		acc := partial[part]
-		if acc == nil {
-			acc = make([]float32, len(dw))
-			partial[part] = acc
+		if part > 0 {
+			clear(acc)
 		}
 		var xp *[]float32
 		if s.g.Stride == 1 && s.g.Pad > 0 {
@@ -405,6 +412,9 @@ func convGradWImplicit(o *conv2dOp, x, gy, dw []float32) {
 		}
 	}
 }
+
+// partialFilters recycles convGradWImplicit's partial filter gradients.
+var partialFilters = sync.Pool{New: func() any { return new([]float32) }}
 
 // flippedFilters recycles convGradXImplicit's flipped filters (Stable
 // Diffusion's are 59 MB each: fresh ones cost page faults on every step).
