@@ -65,6 +65,16 @@ func addChannel[T Float](o *addChannelOp, x, b, y []T) {
 
 // addChannelImages is addChannel for images lo..hi−1.
 func addChannelImages[T Float](perImage bool, x, b, y []T, lo, hi, c, s int) {
+	if s == 1 && !perImage { // rows of a (N, C) matrix: a linear layer's bias, added along each row
+		bs := b[:c]
+		for i := lo; i < hi; i++ {
+			src, dst := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
+			for j, v := range bs {
+				dst[j] = src[j] + v
+			}
+		}
+		return
+	}
 	for i := lo; i < hi; i++ {
 		for j := 0; j < c; j++ {
 			v := b[j]

@@ -246,9 +246,9 @@ func TestSwapAxes12(t *testing.T) {
 }
 
 func TestAddChannelGrad(t *testing.T) {
-	for _, b := range [][]int{{3}, {2, 3}} {
-		checkGrad(t, "addchannel", []*tensor.Dense{randn(1, 2, 3, 4, 2), randn(2, b...)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
-			y, err := AddChannel(xs[0], xs[1])
+	for _, c := range []struct{ x, b []int }{{[]int{2, 3, 4, 2}, []int{3}}, {[]int{2, 3, 4, 2}, []int{2, 3}}, {[]int{4, 3}, []int{3}}} {
+		checkGrad(t, "addchannel", []*tensor.Dense{randn(1, c.x...), randn(2, c.b...)}, func(g *G.ExprGraph, xs G.Nodes) (*G.Node, error) {
+			y, err := AddChannel(xs[0], xs[1]) // (4, 3): a linear layer's rows
 			if err != nil {
 				return nil, err
 			}
