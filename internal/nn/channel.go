@@ -141,6 +141,15 @@ func (o *channelSumOp) Do(vals ...G.Value) (G.Value, error) {
 func channelSum[T Float](o *channelSumOp, x, y []T) {
 	n, c := o.x[0], o.x[1]
 	s := len(x) / (n * c)
+	if s == 1 && len(o.out) == 1 { // a linear layer's bias gradient: the rows of (N, C) summed, in the same order
+		ys := y[:c]
+		for i := 0; i < n; i++ {
+			for j, v := range x[i*c : (i+1)*c] {
+				ys[j] += T(float64(v))
+			}
+		}
+		return
+	}
 	for i := 0; i < n; i++ {
 		for j := 0; j < c; j++ {
 			var acc float64
