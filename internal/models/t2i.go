@@ -144,7 +144,7 @@ func (m *T2I) Replica() (*T2I, error) { return m.with(m.AE.Clone(), m.Denoiser.C
 // Bytes is the size of the model's denoiser and autoencoder weights (what
 // Replica copies).
 func (m *T2I) Bytes() int64 {
-	return int64(m.Denoiser.Count()+m.AE.Count()) * int64(m.Denoiser.Dtype().Size())
+	return m.Denoiser.Bytes() + m.AE.Bytes()
 }
 
 // declare builds each graph once at batch 1 so that every parameter exists.

@@ -93,15 +93,21 @@ func (s *convShape) packCol(x []float32) fastgemm.Packer {
 // paddedImages recycles the zero-padded images of stride-1 convolutions.
 var paddedImages = sync.Pool{New: func() any { return new([]float32) }}
 
+// grown returns the first n values of the recycled buffer *buf, grown when
+// too small (fresh buffers cost page faults on every step).
+func grown(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	return (*buf)[:n]
+}
+
 // pad writes x (C,H,W) zero-padded by Pad on every side into *buf (grown
 // when too small) and returns it.
 func (s *convShape) pad(x []float32, buf *[]float32) []float32 {
 	pd := s.g.Pad
 	hp, wp := s.h+2*pd, s.w+2*pd
-	if cap(*buf) < s.c*hp*wp {
-		*buf = make([]float32, s.c*hp*wp)
-	}
-	xp := (*buf)[:s.c*hp*wp]
+	xp := grown(buf, s.c*hp*wp)
 	// only the border is cleared; rows of 4 to 32 values are copied as
 	// arrays (vector moves, where copy's call cost more than the row)
 	w := s.w
@@ -381,13 +387,10 @@ func convGradWImplicit(o *conv2dOp, x, gy, dw []float32) {
 	k, p := s.c*s.kh*s.kw, s.ho*s.wo
 	partial := make([][]float32, reductionParts(n)) // part 0 accumulates into dw itself
 	partial[0] = dw
-	for i := 1; i < len(partial); i++ { // recycled: fresh ones cost page faults on every step
-		buf := partialFilters.Get().(*[]float32)
-		defer partialFilters.Put(buf)
-		if cap(*buf) < len(dw) {
-			*buf = make([]float32, len(dw))
-		}
-		partial[i] = (*buf)[:len(dw)]
+	for i := 1; i < len(partial); i++ {
+		buf := filterBuffers.Get().(*[]float32)
+		defer filterBuffers.Put(buf)
+		partial[i] = grown(buf, len(dw))
 	}
 	serial := partsFillCores(n)
 	parallelParts(n, func(part, lo, hi int) {
@@ -413,12 +416,11 @@ func convGradWImplicit(o *conv2dOp, x, gy, dw []float32) {
 	}
 }
 
-// partialFilters recycles convGradWImplicit's partial filter gradients.
-var partialFilters = sync.Pool{New: func() any { return new([]float32) }}
-
-// flippedFilters recycles convGradXImplicit's flipped filters (Stable
-// Diffusion's are 59 MB each: fresh ones cost page faults on every step).
-var flippedFilters = sync.Pool{New: func() any { return new([]float32) }}
+// filterBuffers recycles the filter-sized buffers of the backward passes:
+// convGradXImplicit's flipped filters (Stable Diffusion's are 59 MB each),
+// convGradWImplicit's partial sums (fresh ones, page-faulted in on every
+// step, cost the small feature maps' filter gradients the second core).
+var filterBuffers = sync.Pool{New: func() any { return new([]float32) }}
 
 // flipFilters writes w (O, C, kh·kw) flipped in space and transposed in
 // channels into wf (C, O, kh·kw): wf[b, a, khw−1−t] = w[a, b, t]. It walks
@@ -453,12 +455,9 @@ func flipFilters(w, wf []float32, oc, c, khw int) {
 // of dY with the filter flipped in space and transposed in channels.
 func convGradXImplicit(o *conv2dOp, w, gy, dx []float32) {
 	oc, c, kh, kw := o.w[0], o.w[1], o.w[2], o.w[3]
-	buf := flippedFilters.Get().(*[]float32)
-	defer flippedFilters.Put(buf)
-	if cap(*buf) < len(w) {
-		*buf = make([]float32, len(w))
-	}
-	wf := (*buf)[:len(w)] // (C, O, kh, kw)
+	buf := filterBuffers.Get().(*[]float32)
+	defer filterBuffers.Put(buf)
+	wf := grown(buf, len(w)) // (C, O, kh, kw)
 	flipFilters(w, wf, oc, c, kh*kw)
 	back := &conv2dOp{
 		geom: ConvGeom{Stride: 1, Pad: kh - 1 - o.geom.Pad},

@@ -109,6 +109,9 @@ func (s *Store) Count() int {
 	return n
 }
 
+// Bytes is the size of the parameters' values.
+func (s *Store) Bytes() int64 { return int64(s.Count()) * int64(s.dtype.Size()) }
+
 // Clone returns a deep copy (a frozen reference model, an EMA).
 func (s *Store) Clone() *Store {
 	c := &Store{dtype: s.dtype, seed: s.seed, params: make(map[string]*tensor.Dense, len(s.params))}

@@ -253,7 +253,6 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 
 	rs := &runState{t: t, timing: res.Timing}
 	var loop *train.Loop
-	rs.loopWaited = func() time.Duration { return loop.Waited() }
 	overlap := t.overlap()
 	// a validation of step n: the policy as it is at n, then sampling,
 	// scoring and selection. Beside the steps, it works on a copy of every
@@ -303,7 +302,7 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 					return err
 				}
 			}
-			rs.startSteps(loop.Waited())
+			rs.startSteps()
 			return nil
 		},
 		Step: func(rng *rand.Rand) (float64, any, error) {
@@ -331,10 +330,11 @@ func Train(ctx context.Context, o Options, onStep func(StepEvent), onVal func(Va
 			return train.Decision{Beside: step%o.ValEvery == 0 || step == o.Steps}, nil
 		},
 	}
+	rs.loop = loop
 	out, err := loop.Run(ctx)
 	res.Steps, res.Stopped, res.Resumed, res.Saved = out.Step, out.Stopped, rs.resumed, out.Saved
-	res.Timing["steps"] = rs.stepsTime(loop.Waited())
-	res.Timing["validations_beside"] = max(0, res.Timing["validations"]-rs.waited(loop.Waited()))
+	res.Timing["steps"] = rs.stepsTime()
+	res.Timing["validations_beside"] = max(0, res.Timing["validations"]-rs.waited())
 	res.Best, res.BestStep, res.Base = t.selector.Best, t.selector.Step, t.selector.Base
 	return res, err
 }
@@ -352,7 +352,7 @@ type runState struct {
 	waitedStart                           time.Duration
 	stepsStart                            time.Time
 	resumed                               float64
-	loopWaited                            func() time.Duration
+	loop                                  *train.Loop // its Waited: the time the steps stood still for validations
 }
 
 // add adds seconds to one of the timings.
@@ -368,32 +368,32 @@ func (r *runState) get(key string) float64 {
 	return r.timing[key]
 }
 
-func (r *runState) startSteps(waited time.Duration) {
-	r.stepsStart, r.negsBefore, r.waitedStart = time.Now(), r.get("negatives_and_rewards"), waited
+func (r *runState) startSteps() {
+	r.stepsStart, r.negsBefore, r.waitedStart = time.Now(), r.get("negatives_and_rewards"), r.loop.Waited()
 }
 
 // waited is the seconds the steps stood still for validations, all
 // sittings: all of every validation's when they run between the steps,
 // the waits for them to end when beside.
-func (r *runState) waited(now time.Duration) float64 {
-	return r.waitedBefore + (now - r.waitedStart).Seconds()
+func (r *runState) waited() float64 {
+	return r.waitedBefore + (r.loop.Waited() - r.waitedStart).Seconds()
 }
 
 // stepsTime is the seconds of steps alone (the time the steps stood still
 // for validations and online RPO's refreshes left out).
-func (r *runState) stepsTime(waited time.Duration) float64 {
+func (r *runState) stepsTime() float64 {
 	if r.stepsStart.IsZero() {
 		return r.stepsBefore
 	}
-	return r.stepsBefore + time.Since(r.stepsStart).Seconds() - (waited - r.waitedStart).Seconds() - (r.get("negatives_and_rewards") - r.negsBefore)
+	return r.stepsBefore + time.Since(r.stepsStart).Seconds() - (r.loop.Waited() - r.waitedStart).Seconds() - (r.get("negatives_and_rewards") - r.negsBefore)
 }
 
 func (r *runState) MarshalState() (json.RawMessage, error) {
 	r.mu.Lock()
 	timing := maps.Clone(r.timing)
 	r.mu.Unlock()
-	timing["steps"] = r.stepsTime(r.loopWaited())
-	timing["waited"] = r.waited(r.loopWaited())
+	timing["steps"] = r.stepsTime()
+	timing["waited"] = r.waited()
 	s := r.t.selector
 	return json.Marshal(trainerExtra{Best: s.Best, BestStep: s.Step, Base: s.Base, Stopper: r.t.stopper, Timing: timing})
 }
@@ -671,7 +671,7 @@ func (t *trainer) overlap() bool {
 	if t.o.ValidateBetween || t.o.OnlineEvery > 0 {
 		return false
 	}
-	return copyFits(int64(t.policy.Count()) * int64(t.policy.Dtype().Size()))
+	return copyFits(t.policy.Bytes())
 }
 
 // copyFits says whether a copy of weights for a second sampler (a

@@ -181,40 +181,28 @@ func (l *Loop) HasCheckpoint() bool { return ckpt.HasTrainState(l.CheckpointDir)
 func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 	out := Outcome{}
 	l.saved = -1
-	resumeJob := false // the checkpoint's job is to run again
 	if l.Resume {
-		keep := -1 // metrics.jsonl records to keep: none without a checkpoint
-		st, err := ckpt.LoadTrainState(l.CheckpointDir, l.Stage, l.Options, l.MayChange, l.PCG, l.Stores, l.Opt)
+		keep, limit := -1, int64(-1) // metrics.jsonl records to keep: none without a checkpoint
+		st, ls, err := l.load()
 		switch {
 		case errors.Is(err, ckpt.ErrNoTrainState): // nothing to resume: a fresh start
 		case err != nil:
 			return out, err
 		default:
-			l.step, l.saved, l.elapsed = st.Step, st.Step, st.Elapsed
-			keep = st.Step
-			var ls loopState
-			if len(st.Extra) > 0 {
-				if err := json.Unmarshal(st.Extra, &ls); err != nil {
-					return out, fmt.Errorf("train: %s: %w", l.CheckpointDir, err)
-				}
-			}
-			l.lossScale, l.lossN = ls.LossScale, ls.LossN
+			l.step, l.saved, l.elapsed, keep = st.Step, st.Step, st.Elapsed, st.Step
 			if l.State != nil && len(ls.Run) > 0 {
 				if err := l.State.UnmarshalState(ls.Run); err != nil {
 					return out, fmt.Errorf("train: %s: %w", l.CheckpointDir, err)
 				}
 			}
-			if ls.Pending {
+			if ls.Pending { // its job runs again, on the records written before it
 				if l.Beside == nil {
 					return out, fmt.Errorf("train: %s: the checkpoint's step %d has work to finish that this run cannot do", l.CheckpointDir, st.Step)
 				}
-				resumeJob, l.pending = true, true
-				if err := truncateBytes(l.metricsPath(), ls.MetricsBytes); err != nil { // the job's records, if any
-					return out, err
-				}
+				l.pending, limit = true, ls.MetricsBytes
 			}
 		}
-		if err := TruncateMetrics(l.metricsPath(), keep); err != nil {
+		if err := truncateMetrics(l.metricsPath(), keep, limit); err != nil {
 			return out, err
 		}
 	} else if l.HasCheckpoint() {
@@ -234,7 +222,7 @@ func (l *Loop) Run(ctx context.Context) (Outcome, error) {
 			return l.outcome(out), err
 		}
 	}
-	if resumeJob || l.saved < 0 && l.BesideAtStart && l.Beside != nil { // a fresh start, or a job to finish
+	if l.pending || l.saved < 0 && l.BesideAtStart && l.Beside != nil { // a job to finish, or a fresh start
 		stop, err := l.startJob(ctx, elapsed)
 		if err != nil {
 			return l.outcome(out), err
@@ -412,21 +400,32 @@ func (l *Loop) rewind(step int) error {
 	if l.step == step {
 		return nil
 	}
-	st, err := ckpt.LoadTrainState(l.CheckpointDir, l.Stage, l.Options, l.MayChange, l.PCG, l.Stores, l.Opt)
+	st, _, err := l.load()
 	if err != nil {
 		return err
 	}
 	if st.Step != step {
 		return fmt.Errorf("train: %s holds step %d, not the stopping step %d", l.CheckpointDir, st.Step, step)
 	}
+	l.step = step
+	return nil
+}
+
+// load restores the stores, optimiser, stream and the loop's loss scale
+// from the newest checkpoint, and returns it with the loop's part of it.
+func (l *Loop) load() (ckpt.TrainState, loopState, error) {
 	var ls loopState
+	st, err := ckpt.LoadTrainState(l.CheckpointDir, l.Stage, l.Options, l.MayChange, l.PCG, l.Stores, l.Opt)
+	if err != nil {
+		return st, ls, err
+	}
 	if len(st.Extra) > 0 {
 		if err := json.Unmarshal(st.Extra, &ls); err != nil {
-			return fmt.Errorf("train: %s: %w", l.CheckpointDir, err)
+			return st, ls, fmt.Errorf("train: %s: %w", l.CheckpointDir, err)
 		}
 	}
-	l.step, l.lossScale, l.lossN = step, ls.LossScale, ls.LossN
-	return nil
+	l.lossScale, l.lossN = ls.LossScale, ls.LossN
+	return st, ls, nil
 }
 
 // abandon stops a job still running (the run failed) and waits for it.

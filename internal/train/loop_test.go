@@ -192,12 +192,7 @@ func TestBesideInterruptedResumes(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || out.Saved != 12 {
 		t.Fatalf("interrupted beside step 12: %+v %v (want the checkpoint of step 12, context.Canceled)", out, err)
 	}
-	l2, s2 := newToy(dir, 30, true, 0, nil)
-	withBeside(l2, s2, true, 0)
-	if _, err := l2.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	s2, got := resumeBeside(t, dir, 30)
 	if weights(t, s2) != want || !bytes.Equal(got, wantMetrics) {
 		t.Errorf("resumed: %s\n%s\nuninterrupted: %s\n%s", weights(t, s2), got, want, wantMetrics)
 	}
@@ -223,12 +218,7 @@ func TestBesideAtStartOnce(t *testing.T) {
 	if out, err := l.Run(ctx); !errors.Is(err, context.Canceled) || out.Saved != 0 {
 		t.Fatalf("interrupted after the first job: %+v %v", out, err)
 	}
-	l2, s2 := newToy(dir, 6, true, 0, nil)
-	withBeside(l2, s2, true, 0)
-	if _, err := l2.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	_, b := resumeBeside(t, dir, 6)
 	n := 0
 	for _, line := range bytes.Split(b, []byte{'\n'}) {
 		if step, ok := RecordStep(line); ok && step == 0 && bytes.Contains(line, []byte(`"validation"`)) {
@@ -238,6 +228,19 @@ func TestBesideAtStartOnce(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d validations of step 0:\n%s", n, b)
 	}
+}
+
+// resumeBeside resumes the toy run in dir with jobs beside the steps and
+// returns its state and metrics.jsonl.
+func resumeBeside(t *testing.T, dir string, steps int) (*toy, []byte) {
+	t.Helper()
+	l, s := newToy(dir, steps, true, 0, nil)
+	withBeside(l, s, true, 0)
+	if _, err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	return s, b
 }
 
 func weights(t *testing.T, s *toy) string {

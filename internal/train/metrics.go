@@ -15,7 +15,12 @@ import (
 // without lines that are not whole records (a write cut by a kill), so that
 // a resumed run's file holds every step once. A record's step is its "step"
 // field, or that of the one object it wraps ({"validation": {"step": 40, …}}).
-func TruncateMetrics(path string, step int) error {
+func TruncateMetrics(path string, step int) error { return truncateMetrics(path, step, -1) }
+
+// truncateMetrics is TruncateMetrics on the file's first limit bytes (a
+// pending checkpoint's: the records before its job's), all of it when
+// limit < 0.
+func truncateMetrics(path string, step int, limit int64) error {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -23,13 +28,17 @@ func TruncateMetrics(path string, step int) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	whole := b
+	if limit >= 0 && int64(len(b)) > limit {
+		b = b[:limit]
+	}
 	var keep []byte
 	for _, line := range bytes.Split(b, []byte{'\n'}) {
 		if n, ok := RecordStep(line); ok && n <= step {
 			keep = append(append(keep, line...), '\n')
 		}
 	}
-	if bytes.Equal(keep, b) {
+	if bytes.Equal(keep, whole) {
 		return nil
 	}
 	return ckpt.WriteFileAtomic(path, keep)
@@ -58,24 +67,4 @@ func RecordStep(line []byte) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// truncateBytes cuts the file at path to its first n bytes (the records a
-// pending checkpoint saw), if it is longer.
-func truncateBytes(path string, n int64) error {
-	fi, err := os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	if fi.Size() <= n {
-		return nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	return ckpt.WriteFileAtomic(path, b[:n])
 }
