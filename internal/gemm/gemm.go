@@ -8,6 +8,8 @@ package gemm
 import (
 	"runtime"
 	"sync"
+
+	"github.com/rpo-dev/rpo/internal/par"
 )
 
 // Blocking: a micro-tile is mr×nr; an A block mc×kc stays in L2, a B
@@ -116,16 +118,7 @@ func PackA(dst *PackedA, transA bool, m, k int, alpha float32, a []float32, lda 
 	}
 	// the blocks on every core: the packing is otherwise the one serial
 	// part of a convolution over a batch (each block is written by one worker)
-	var wg sync.WaitGroup
-	for i := 1; i < w; i++ {
-		wg.Add(1)
-		go func(part []block) {
-			defer wg.Done()
-			pack(part)
-		}(blocks[i*len(blocks)/w : (i+1)*len(blocks)/w])
-	}
-	pack(blocks[:len(blocks)/w])
-	wg.Wait()
+	par.Run(w, func(i int) { pack(blocks[i*len(blocks)/w : (i+1)*len(blocks)/w]) })
 }
 
 // parallelPack is the smallest packed A (values) whose blocks PackA shares
@@ -194,23 +187,16 @@ const parallelWork = 1 << 18
 // then packs all of B), column parts otherwise (each packs all of A).
 // Parts start at multiples of the micro-tile, so every element of C is
 // computed by the same operations, in the same order, as in a serial run.
-// One fork and join per product: on virtual machines, waking an idle core
-// costs about as much as a block's work, so sharing each block (as
-// before) left the second core mostly idle.
+// One par.Run per product: on virtual machines, waking an idle core
+// costs about as much as a block's work, so sharing each block left the
+// second core mostly idle.
 func splitBlocks(workers int, m, n, k int, blockA func(ic, pc, mb, kb int, buf []float32) []float32, pack Packer, beta float32, c []float32, ldc int) {
-	var wg sync.WaitGroup
-	part := func(f func()) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f()
-		}()
-	}
+	var parts []func()
 	if m >= n && m >= 2*mr || n < 2*nr {
 		per := roundUp((m+workers-1)/workers, mr)
 		for i0 := 0; i0 < m; i0 += per {
 			mb := min(per, m-i0)
-			part(func() {
+			parts = append(parts, func() {
 				rows := func(ic, pc, mb, kb int, buf []float32) []float32 { return blockA(i0+ic, pc, mb, kb, buf) }
 				runBlocks(1, mb, n, k, rows, pack, beta, c[i0*ldc:], ldc)
 			})
@@ -219,13 +205,13 @@ func splitBlocks(workers int, m, n, k int, blockA func(ic, pc, mb, kb int, buf [
 		per := roundUp((n+workers-1)/workers, nr)
 		for j0 := 0; j0 < n; j0 += per {
 			nb := min(per, n-j0)
-			part(func() {
+			parts = append(parts, func() {
 				cols := func(pc, jc, kb, nb int, bp []float32) { pack(pc, j0+jc, kb, nb, bp) }
 				runBlocks(1, m, nb, k, blockA, cols, beta, c[j0:], ldc)
 			})
 		}
 	}
-	wg.Wait()
+	par.Run(len(parts), func(i int) { parts[i]() })
 }
 
 type buffers struct{ a, b []float32 }

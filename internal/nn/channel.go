@@ -141,28 +141,36 @@ func (o *channelSumOp) Do(vals ...G.Value) (G.Value, error) {
 func channelSum[T Float](o *channelSumOp, x, y []T) {
 	n, c := o.x[0], o.x[1]
 	s := len(x) / (n * c)
-	if s == 1 && len(o.out) == 1 { // a linear layer's bias gradient: the rows of (N, C) summed, in the same order
-		ys := y[:c]
+	// channels [lo, hi): each channel's sum in the same order whatever the split
+	sum := func(lo, hi int) {
+		if s == 1 && len(o.out) == 1 { // a linear layer's bias gradient: the rows of (N, C) summed, in the same order
+			ys := y[lo:hi]
+			for i := 0; i < n; i++ {
+				for j, v := range x[i*c+lo : i*c+hi] {
+					ys[j] += v // T(float64(v)) == v: the general path's bits
+				}
+			}
+			return
+		}
 		for i := 0; i < n; i++ {
-			for j, v := range x[i*c : (i+1)*c] {
-				ys[j] += v // T(float64(v)) == v: the general path's bits
+			for j := lo; j < hi; j++ {
+				var acc float64
+				for _, v := range x[(i*c+j)*s : (i*c+j+1)*s] {
+					acc += float64(v)
+				}
+				if len(o.out) == 2 {
+					y[i*c+j] = T(acc)
+				} else {
+					y[j] += T(acc)
+				}
 			}
 		}
+	}
+	if len(x) < parallelCopyMin || c < 2 {
+		sum(0, c)
 		return
 	}
-	for i := 0; i < n; i++ {
-		for j := 0; j < c; j++ {
-			var acc float64
-			for _, v := range x[(i*c+j)*s : (i*c+j+1)*s] {
-				acc += float64(v)
-			}
-			if len(o.out) == 2 {
-				y[i*c+j] = T(acc)
-			} else {
-				y[j] += T(acc)
-			}
-		}
-	}
+	parallelFor(c, func(_, lo, hi int) { sum(lo, hi) })
 }
 
 func (o *channelSumOp) DiffWRT(int) []bool { return []bool{true} }

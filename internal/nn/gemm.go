@@ -3,10 +3,11 @@ package nn
 import (
 	"math"
 	"runtime"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/rpo-dev/rpo/internal/par"
 )
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C on row-major slices: op(A)
@@ -37,8 +38,9 @@ func parallelFor(n int, f func(worker, lo, hi int)) {
 	}
 }
 
-// runParts runs f(i, i·n/w, (i+1)·n/w) for i < w, side by side when
-// concurrent (the first on the caller), else one after the other.
+// runParts runs f(i, i·n/w, (i+1)·n/w) for i < w, side by side on every
+// core when concurrent (par.Run: each part once, by whichever core is
+// free), else one after the other.
 func runParts(w, n int, concurrent bool, f func(part, lo, hi int)) {
 	if !concurrent || w <= 1 {
 		for i := 0; i < w; i++ {
@@ -46,16 +48,7 @@ func runParts(w, n int, concurrent bool, f func(part, lo, hi int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	for i := 1; i < w; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			f(i, i*n/w, (i+1)*n/w)
-		}(i)
-	}
-	f(0, 0, n/w)
-	wg.Wait()
+	par.Run(w, func(i int) { f(i, i*n/w, (i+1)*n/w) })
 }
 
 // workers is how many chunks parallelFor makes of n.

@@ -161,14 +161,36 @@ func layerNormGradX[T Float](x, gamma, g, dx []T, d int, eps float64) {
 	})
 }
 
+// layerNormGradGamma sums ∂L/∂y ⊙ x̂ over the rows: the rows' statistics
+// first (rows shared among the cores), then the sums by columns (each
+// column's sum over the rows in order, whatever the split).
 func layerNormGradGamma[T Float](x, g, dg []T, d int, eps float64) {
-	for r := 0; r < len(x)/d; r++ {
-		xr, gr := x[r*d:(r+1)*d], g[r*d:(r+1)*d]
-		mean, inv := rowStats(xr, eps)
-		for j, v := range xr {
-			dg[j] += gr[j] * T((float64(v)-mean)*inv)
+	rows := len(x) / d
+	if len(x) < parallelCopyMin {
+		for r := 0; r < rows; r++ {
+			xr, gr := x[r*d:(r+1)*d], g[r*d:(r+1)*d]
+			mean, inv := rowStats(xr, eps)
+			for j, v := range xr {
+				dg[j] += gr[j] * T((float64(v)-mean)*inv)
+			}
 		}
+		return
 	}
+	stats := make([]float64, 2*rows)
+	parallelFor(rows, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			stats[2*r], stats[2*r+1] = rowStats(x[r*d:(r+1)*d], eps)
+		}
+	})
+	parallelFor(d, func(_, lo, hi int) {
+		for r := 0; r < rows; r++ {
+			xr, gr := x[r*d:(r+1)*d], g[r*d:(r+1)*d]
+			mean, inv := stats[2*r], stats[2*r+1]
+			for j := lo; j < hi; j++ {
+				dg[j] += gr[j] * T((float64(xr[j])-mean)*inv)
+			}
+		}
+	})
 }
 
 func (o *layerNormGradOp) DiffWRT(n int) []bool { return make([]bool, n) }
